@@ -34,13 +34,49 @@ var (
 	ErrBadConfig       = errors.New("avc: malformed AVCDecoderConfigurationRecord")
 )
 
-// SplitAnnexB splits an Annex-B byte stream (start-code delimited) into NAL units.
+// SplitAnnexB splits an Annex-B byte stream (NAL units after 3- or 4-byte start codes) into
+// NAL units. The returned slices alias b. Data before the first start code is an error.
 func SplitAnnexB(b []byte) ([][]byte, error) {
-	var a h264.AnnexB
-	if err := a.Unmarshal(b); err != nil {
-		return nil, fmt.Errorf("avc: annex-b: %w", err)
+	var out [][]byte
+	start := -1 // first byte of the current NAL unit
+	zeros := 0
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == 0:
+			zeros++
+			continue
+		case b[i] == 1 && zeros >= 2:
+			if start >= 0 {
+				out = append(out, trimTrailingZeros(b[start:i-zeros]))
+			} else if i-zeros > 0 {
+				return nil, fmt.Errorf("avc: annex-b: %d bytes before the first start code", i-zeros)
+			}
+			start = i + 1
+		case start < 0:
+			return nil, fmt.Errorf("avc: annex-b: data before the first start code")
+		}
+		zeros = 0
 	}
-	return a, nil
+	if start < 0 {
+		return nil, fmt.Errorf("avc: annex-b: no start code in %d bytes", len(b))
+	}
+	out = append(out, trimTrailingZeros(b[start:]))
+	// Drop empty units (start codes back to back).
+	n := 0
+	for _, u := range out {
+		if len(u) > 0 {
+			out[n] = u
+			n++
+		}
+	}
+	return out[:n], nil
+}
+
+func trimTrailingZeros(b []byte) []byte {
+	for len(b) > 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // AppendAVCC appends the NAL units in AVCC form (4-byte big-endian length prefixes) to dst.
@@ -159,7 +195,9 @@ func ParseConfigRecord(b []byte) (sps, pps [][]byte, err error) {
 		}
 		return out, nil
 	}
-	if sps, err = read(int(b[pos] & 0x1f)); err != nil {
+	nsps := int(b[pos] & 0x1f)
+	pos++
+	if sps, err = read(nsps); err != nil {
 		return nil, nil, err
 	}
 	if pos >= len(b) {

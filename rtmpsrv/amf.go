@@ -1,0 +1,189 @@
+package rtmpsrv
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+
+	"github.com/bluenviron/gortmplib/pkg/amf0"
+)
+
+// Status codes sent in onStatus and _error objects.
+const (
+	codeConnectSuccess   = "NetConnection.Connect.Success"
+	codeConnectRejected  = "NetConnection.Connect.Rejected"
+	codeCallFailed       = "NetConnection.Call.Failed"
+	codePlayReset        = "NetStream.Play.Reset"
+	codePlayStart        = "NetStream.Play.Start"
+	codePlayStop         = "NetStream.Play.Stop"
+	codePlayFailed       = "NetStream.Play.Failed"
+	codePlayNotFound     = "NetStream.Play.StreamNotFound"
+	codePauseNotify      = "NetStream.Pause.Notify"
+	codeUnpauseNotify    = "NetStream.Unpause.Notify"
+	codePublishBadName   = "NetStream.Publish.BadName"
+	codeStreamFailed     = "NetStream.Failed"
+	codeCreateStreamFail = "NetConnection.CreateStream.Failed"
+)
+
+func statusObject(level, code, description string) amf0.Object {
+	return amf0.Object{
+		{Key: "level", Value: level},
+		{Key: "code", Value: code},
+		{Key: "description", Value: description},
+	}
+}
+
+// maxAMFString is the longest string AMF0's short string form carries.
+const maxAMFString = 65535
+
+// toAMF converts a handler's Go value into one AMF0 can carry: numbers of any Go kind become
+// float64, slices StrictArray, maps and structs Object (keys sorted / field order).
+func toAMF(v any) (any, error) {
+	return toAMFDepth(v, 0)
+}
+
+func toAMFDepth(v any, depth int) (any, error) {
+	if depth > 32 {
+		return nil, fmt.Errorf("value nested deeper than 32 levels")
+	}
+	switch x := v.(type) {
+	case nil, float64, bool, amf0.Undefined:
+		return x, nil
+	case string:
+		if len(x) > maxAMFString {
+			return nil, fmt.Errorf("string of %d bytes exceeds AMF0's %d", len(x), maxAMFString)
+		}
+		return x, nil
+	case amf0.Object:
+		out := make(amf0.Object, len(x))
+		for i, e := range x {
+			val, err := toAMFDepth(e.Value, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = amf0.ObjectEntry{Key: e.Key, Value: val}
+		}
+		return out, nil
+	case amf0.ECMAArray:
+		o, err := toAMFDepth(amf0.Object(x), depth)
+		if err != nil {
+			return nil, err
+		}
+		return amf0.ECMAArray(o.(amf0.Object)), nil
+	case amf0.StrictArray:
+		out := make(amf0.StrictArray, len(x))
+		for i, e := range x {
+			val, err := toAMFDepth(e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = val
+		}
+		return out, nil
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return float64(rv.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return float64(rv.Uint()), nil
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), nil
+	case reflect.Bool:
+		return rv.Bool(), nil
+	case reflect.String:
+		return toAMFDepth(rv.String(), depth)
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return nil, nil
+		}
+		return toAMFDepth(rv.Elem().Interface(), depth)
+	case reflect.Slice, reflect.Array:
+		out := make(amf0.StrictArray, rv.Len())
+		for i := range out {
+			val, err := toAMFDepth(rv.Index(i).Interface(), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = val
+		}
+		return out, nil
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			return nil, fmt.Errorf("map with %s keys cannot become an AMF0 object", rv.Type().Key())
+		}
+		keys := make([]string, 0, rv.Len())
+		for _, k := range rv.MapKeys() {
+			keys = append(keys, k.String())
+		}
+		sort.Strings(keys)
+		out := make(amf0.Object, 0, len(keys))
+		for _, k := range keys {
+			val, err := toAMFDepth(rv.MapIndex(reflect.ValueOf(k).Convert(rv.Type().Key())).Interface(), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, amf0.ObjectEntry{Key: k, Value: val})
+		}
+		return out, nil
+	case reflect.Struct:
+		t := rv.Type()
+		out := amf0.Object{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name := f.Name
+			if tag := f.Tag.Get("amf"); tag != "" {
+				if tag == "-" {
+					continue
+				}
+				name = tag
+			}
+			val, err := toAMFDepth(rv.Field(i).Interface(), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, amf0.ObjectEntry{Key: name, Value: val})
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("a %T cannot be sent as AMF0", v)
+}
+
+// decodeCommand decodes a command message body: name, transaction id, command object and
+// user arguments. amf3 marks a type-17 message, whose body starts with a zero byte (the
+// AMF3 format selector) and continues in AMF0.
+func decodeCommand(body []byte, amf3 bool) (name string, txid float64, cmd any, args []any, err error) {
+	if amf3 {
+		if len(body) == 0 || body[0] != 0 {
+			return "", 0, nil, nil, fmt.Errorf("%w: AMF3 command without the AMF0 switch byte", ErrProtocol)
+		}
+		body = body[1:]
+	}
+	data, err := amf0.Unmarshal(body)
+	if err != nil {
+		return "", 0, nil, nil, fmt.Errorf("%w: command: %w", ErrProtocol, err)
+	}
+	if len(data) < 2 {
+		return "", 0, nil, nil, fmt.Errorf("%w: command with %d values, want at least 2", ErrProtocol, len(data))
+	}
+	name, ok := data[0].(string)
+	if !ok {
+		return "", 0, nil, nil, fmt.Errorf("%w: command name is a %T, want a string", ErrProtocol, data[0])
+	}
+	txid, ok = data[1].(float64)
+	if !ok || math.IsNaN(txid) || math.IsInf(txid, 0) {
+		return "", 0, nil, nil, fmt.Errorf("%w: command %q: transaction id is %v", ErrProtocol, name, data[1])
+	}
+	if len(data) > 2 {
+		cmd = data[2]
+		args = data[3:]
+	}
+	if args == nil {
+		args = []any{}
+	}
+	return name, txid, cmd, args, nil
+}

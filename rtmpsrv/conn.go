@@ -1,0 +1,773 @@
+package rtmpsrv
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/bits"
+	"net"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/gortmplib/pkg/amf0"
+	"github.com/bluenviron/gortmplib/pkg/bytecounter"
+	"github.com/bluenviron/gortmplib/pkg/rawmessage"
+)
+
+// RTMP message types.
+const (
+	msgSetChunkSize     = 1
+	msgAbort            = 2
+	msgAck              = 3
+	msgUserControl      = 4
+	msgWindowAckSize    = 5
+	msgSetPeerBandwidth = 6
+	msgAudio            = 8
+	msgVideo            = 9
+	msgDataAMF3         = 15
+	msgCommandAMF3      = 17
+	msgDataAMF0         = 18
+	msgCommandAMF0      = 20
+)
+
+// User control event types.
+const (
+	ucStreamBegin     = 0
+	ucStreamEOF       = 1
+	ucSetBufferLength = 3
+	ucPingRequest     = 6
+	ucPingResponse    = 7
+)
+
+// Chunk stream ids we send on.
+const (
+	csControl = 2
+	csCommand = 3
+	csStream  = 5
+	csVideo   = 6
+)
+
+// wireStreamID converts a message stream id to the byte order gortmplib's chunk layer
+// stores (it writes the field big-endian; RTMP puts it little-endian).
+func wireStreamID(id uint32) uint32 { return bits.ReverseBytes32(id) }
+
+// Conn is one client connection (neuray's IConnection). Handlers receive it; it is valid
+// only during the handler call. Keep ID() to refer to a connection later.
+type Conn struct {
+	srv  *Server
+	nc   net.Conn
+	id   uint64
+	log  *slog.Logger
+	bcr  *bytecounter.Reader
+	bcw  *bytecounter.Writer
+	r    *rawmessage.Reader
+	w    *rawmessage.Writer
+	peer string
+	born time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	ctrl        chan *rawmessage.Message
+	mediaSignal chan struct{}
+	writerDone  chan struct{}
+	closing     atomic.Bool
+
+	qmu        sync.Mutex
+	queue      []queued
+	queueBytes int
+
+	mu            sync.Mutex
+	owner         ConnectHandler
+	connected     bool
+	app           string
+	cmdObj        Object
+	callHandlers  map[string]CallHandler
+	streamHandler StreamHandler
+	props         map[string]string
+	streams       map[uint32]*Stream
+	nextStreamID  uint32
+	lastActivity  atomic.Int64
+	playing       atomic.Int32
+
+	msgsIn, msgsOut     atomic.Uint64
+	framesSent, dropped atomic.Uint64
+	acksIn              atomic.Uint64
+	peerWindow          atomic.Uint32
+}
+
+type queued struct {
+	msgs   []*rawmessage.Message
+	stream *Stream
+	size   int
+}
+
+func newConn(s *Server, nc net.Conn, id uint64) *Conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Conn{
+		srv:          s,
+		nc:           nc,
+		id:           id,
+		peer:         nc.RemoteAddr().String(),
+		born:         time.Now(),
+		ctx:          ctx,
+		cancel:       cancel,
+		ctrl:         make(chan *rawmessage.Message, 256),
+		mediaSignal:  make(chan struct{}, 1),
+		writerDone:   make(chan struct{}),
+		callHandlers: map[string]CallHandler{},
+		props:        map[string]string{},
+		streams:      map[uint32]*Stream{},
+	}
+	c.log = s.log.With("conn", id, "peer", c.peer)
+	c.bcr = bytecounter.NewReader(nc)
+	c.bcw = bytecounter.NewWriter(nc)
+	c.lastActivity.Store(time.Now().UnixNano())
+	return c
+}
+
+// ID returns the connection's identity, unique within its server.
+func (c *Conn) ID() uint64 { return c.id }
+
+// PeerAddress returns the client's "ip:port".
+func (c *Conn) PeerAddress() string { return c.peer }
+
+// App returns the application name from the connect command.
+func (c *Conn) App() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.app
+}
+
+// ConnectObject returns the connect command object the client sent.
+func (c *Conn) ConnectObject() Object {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cmdObj
+}
+
+// Context is cancelled when the connection ends.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// Close ends the connection. It may be called from any goroutine, handlers included.
+func (c *Conn) Close() {
+	c.closing.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+}
+
+// RegisterCallHandler sets the handler for one procedure name; an empty name sets the
+// default handler used when no specific one matches. A nil handler removes it.
+func (c *Conn) RegisterCallHandler(h CallHandler, procedure string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h == nil {
+		delete(c.callHandlers, procedure)
+		return
+	}
+	c.callHandlers[procedure] = h
+}
+
+// RegisterStreamHandler sets the connection's stream handler; nil removes it.
+func (c *Conn) RegisterStreamHandler(h StreamHandler) {
+	c.mu.Lock()
+	c.streamHandler = h
+	c.mu.Unlock()
+}
+
+// SetProperty sets a string property of the connection. Keys must be non-empty printable
+// ASCII without spaces, at most 64 bytes; values at most 4096 bytes.
+func (c *Conn) SetProperty(key, value string) error {
+	if err := checkPropertyKey(key); err != nil {
+		return err
+	}
+	if len(value) > 4096 {
+		return fmt.Errorf("%w: value of %q is %d bytes, max 4096", ErrInvalidProperty, key, len(value))
+	}
+	c.mu.Lock()
+	c.props[key] = value
+	c.mu.Unlock()
+	return nil
+}
+
+// Property returns a property set with SetProperty.
+func (c *Conn) Property(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.props[key]
+	return v, ok
+}
+
+func checkPropertyKey(key string) error {
+	if key == "" || len(key) > 64 {
+		return fmt.Errorf("%w: key %q must be 1 to 64 bytes", ErrInvalidProperty, key)
+	}
+	for _, r := range key {
+		if r <= ' ' || r > '~' {
+			return fmt.Errorf("%w: key %q has a character outside printable ASCII", ErrInvalidProperty, key)
+		}
+	}
+	return nil
+}
+
+// Statistics returns figures about the connection: bytes and messages in and out, frames
+// sent and dropped, queue depth, uptime. The keys are informative, not a stable schema.
+func (c *Conn) Statistics() map[string]float64 {
+	c.qmu.Lock()
+	depth, qbytes := len(c.queue), c.queueBytes
+	c.qmu.Unlock()
+	c.mu.Lock()
+	nstreams := len(c.streams)
+	c.mu.Unlock()
+	return map[string]float64{
+		"bytes_in":       float64(c.bcr.Count()),
+		"bytes_out":      float64(c.bcw.Count()),
+		"messages_in":    float64(c.msgsIn.Load()),
+		"messages_out":   float64(c.msgsOut.Load()),
+		"frames_sent":    float64(c.framesSent.Load()),
+		"frames_dropped": float64(c.dropped.Load()),
+		"queue_frames":   float64(depth),
+		"queue_bytes":    float64(qbytes),
+		"acks_in":        float64(c.acksIn.Load()),
+		"streams":        float64(nstreams),
+		"uptime_seconds": time.Since(c.born).Seconds(),
+	}
+}
+
+// Streams returns the connection's live streams, ordered by id.
+func (c *Conn) Streams() []*Stream {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*Stream, 0, len(c.streams))
+	for id := uint32(1); id <= c.nextStreamID; id++ {
+		if s, ok := c.streams[id]; ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// serve runs the connection: handshake, reading and dispatching, then cleanup.
+func (c *Conn) serve() {
+	defer c.nc.Close()
+	c.nc.SetDeadline(time.Now().Add(c.srv.cfg.HandshakeTimeout))
+	digest, err := serverHandshake(struct {
+		io.Reader
+		io.Writer
+	}{c.bcr, c.bcw})
+	if err != nil {
+		c.log.Debug("rtmp handshake failed", "err", err)
+		c.cancel()
+		return
+	}
+	c.nc.SetDeadline(time.Time{})
+	c.log.Debug("rtmp handshake done", "digest", digest)
+
+	c.r = rawmessage.NewReader(c.bcr, c.bcr, func(count uint32) error {
+		return c.sendCtrl(ackMsg(count))
+	})
+	c.w = rawmessage.NewWriter(c.bcw, c.bcw, false)
+	go c.writeLoop()
+
+	err = c.readLoop()
+	if err != nil && !c.closing.Load() && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		c.log.Info("rtmp connection error", "err", err)
+	}
+	c.cleanup()
+}
+
+// shutdown asks the connection to end gracefully (server shutdown).
+func (c *Conn) shutdown() { c.Close() }
+
+func (c *Conn) cleanup() {
+	// Streams first: stop loops, tell stream handlers.
+	for _, s := range c.Streams() {
+		s.remove(true)
+	}
+	c.mu.Lock()
+	owner := c.owner
+	c.owner = nil
+	c.mu.Unlock()
+	if owner != nil {
+		c.safe("connect handler (close)", func() { owner.HandleConnect(c, false, c.cmdObj, nil) })
+	}
+	// Let queued control messages (e.g. Play.Stop) go out, bounded by the write timeout.
+	c.flushAndStopWriter()
+	c.log.Info("rtmp disconnect", "app", c.App(), "bytes_out", c.bcw.Count())
+}
+
+func (c *Conn) flushAndStopWriter() {
+	if c.w == nil {
+		c.cancel()
+		return
+	}
+	deadline := time.NewTimer(c.srv.cfg.WriteTimeout)
+	defer deadline.Stop()
+	select { // sentinel: the writer exits after everything queued before it
+	case c.ctrl <- nil:
+		select {
+		case <-c.writerDone:
+		case <-deadline.C:
+		}
+	case <-c.writerDone:
+	case <-deadline.C:
+	}
+	c.cancel()
+	c.nc.Close()
+	<-c.writerDone
+}
+
+// safe runs a user handler, recovering a panic; it reports whether f completed.
+func (c *Conn) safe(what string, f func()) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.Error("panic in "+what, "panic", p, "stack", string(debug.Stack()))
+			ok = false
+		}
+	}()
+	f()
+	return true
+}
+
+// readLoop reads messages until the connection fails or is closed.
+func (c *Conn) readLoop() error {
+	cfg := c.srv.cfg
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
+		if c.closing.Load() { // checked after setting the deadline: Close's deadline wins
+			return nil
+		}
+		msg, err := c.r.Read()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && !c.closing.Load() {
+				if c.playing.Load() > 0 {
+					continue // players need not send anything while watching
+				}
+				return fmt.Errorf("idle for %s: %w", cfg.IdleTimeout, ErrLimit)
+			}
+			return err
+		}
+		c.msgsIn.Add(1)
+		c.lastActivity.Store(time.Now().UnixNano())
+		if len(msg.Body) > cfg.MaxMessageSize {
+			return fmt.Errorf("%w: message of %d bytes (type %d), max %d", ErrLimit, len(msg.Body), msg.Type, cfg.MaxMessageSize)
+		}
+		if err := c.handleMessage(msg); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *Conn) handleMessage(msg *rawmessage.Message) error {
+	b := msg.Body
+	switch msg.Type {
+	case msgSetChunkSize:
+		if len(b) < 4 {
+			return fmt.Errorf("%w: short set chunk size", ErrProtocol)
+		}
+		v := binary.BigEndian.Uint32(b) & 0x7fffffff
+		if v < 1 || int(v) > c.srv.cfg.MaxChunkSize {
+			return fmt.Errorf("%w: chunk size %d outside [1, %d]", ErrLimit, v, c.srv.cfg.MaxChunkSize)
+		}
+		return c.r.SetChunkSize(v)
+	case msgAbort:
+		if len(b) >= 4 {
+			c.r.AbortChunkStream(binary.BigEndian.Uint32(b))
+		}
+	case msgAck:
+		c.acksIn.Add(1)
+	case msgWindowAckSize:
+		if len(b) >= 4 {
+			v := binary.BigEndian.Uint32(b)
+			if v < 1024 {
+				v = 1024 // guard against an ack storm
+			}
+			c.peerWindow.Store(v)
+			c.r.SetWindowAckSize(v)
+		}
+	case msgUserControl:
+		if len(b) >= 6 && binary.BigEndian.Uint16(b) == ucPingRequest {
+			return c.sendCtrl(userControl(ucPingResponse, binary.BigEndian.Uint32(b[2:])))
+		}
+	case msgCommandAMF0, msgCommandAMF3:
+		name, txid, cmd, args, err := decodeCommand(b, msg.Type == msgCommandAMF3)
+		if err != nil {
+			c.log.Debug("rtmp bad command", "err", err)
+			return nil // a malformed command is ignored; the connection lives
+		}
+		return c.handleCommand(wireStreamID(msg.MessageStreamID), name, txid, cmd, args)
+	default:
+		// Audio, video, data, peer bandwidth and unknown types: a player sends none we use.
+	}
+	return nil
+}
+
+func (c *Conn) handleCommand(streamID uint32, name string, txid float64, cmd any, args []any) error {
+	c.mu.Lock()
+	connected := c.connected
+	c.mu.Unlock()
+	if name == "connect" {
+		if connected {
+			c.replyError(txid, codeCallFailed, "already connected", nil)
+			return nil
+		}
+		return c.handleConnect(txid, cmd, args)
+	}
+	if !connected {
+		c.replyError(txid, codeCallFailed, "connect first", nil)
+		return nil
+	}
+	switch name {
+	case "createStream":
+		c.handleCreateStream(txid, cmd)
+		return nil
+	case "deleteStream":
+		if len(args) > 0 {
+			if id, ok := args[0].(float64); ok {
+				if s := c.stream(uint32(id)); s != nil {
+					s.remove(false)
+				}
+			}
+		}
+		return nil
+	case "closeStream":
+		if s := c.stream(streamID); s != nil {
+			s.stopCommand()
+		}
+		return nil
+	case "play":
+		return c.onStream(streamID, txid, name, func(s *Stream) {
+			streamName, _ := firstString(args)
+			s.playCommand(streamName)
+		})
+	case "pause", "pauseRaw":
+		return c.onStream(streamID, txid, name, func(s *Stream) {
+			pause := true
+			if len(args) > 0 {
+				pause, _ = args[0].(bool)
+			}
+			s.pauseCommand(pause)
+		})
+	case "publish":
+		return c.onStream(streamID, txid, name, func(s *Stream) {
+			s.sendStatus("error", codePublishBadName, "publishing is not supported by this server")
+		})
+	case "receiveAudio", "receiveVideo", "seek", "play2":
+		return nil
+	case "releaseStream", "FCPublish", "FCUnpublish", "FCSubscribe", "FCUnsubscribe", "_checkbw":
+		c.replyResult(txid, nil)
+		return nil
+	case "getStreamLength":
+		c.replyResult(txid, float64(0))
+		return nil
+	}
+	c.handleCall(streamID, name, txid, cmd, args)
+	return nil
+}
+
+func firstString(args []any) (string, bool) {
+	if len(args) == 0 {
+		return "", false
+	}
+	s, ok := args[0].(string)
+	return s, ok
+}
+
+func (c *Conn) stream(id uint32) *Stream {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.streams[id]
+}
+
+func (c *Conn) onStream(id uint32, txid float64, name string, f func(*Stream)) error {
+	s := c.stream(id)
+	if s == nil {
+		c.replyError(txid, codeCallFailed, fmt.Sprintf("%s on stream %d, which does not exist (createStream first)", name, id), nil)
+		return nil
+	}
+	f(s)
+	return nil
+}
+
+func (c *Conn) handleConnect(txid float64, cmd any, args []any) error {
+	obj, _ := cmd.(amf0.Object)
+	if obj == nil {
+		if e, ok := cmd.(amf0.ECMAArray); ok {
+			obj = amf0.Object(e)
+		}
+	}
+	app, _ := obj.GetString("app")
+	c.mu.Lock()
+	c.app = strings.TrimSuffix(app, "/")
+	c.cmdObj = obj
+	c.mu.Unlock()
+
+	var owner ConnectHandler
+	for _, h := range c.srv.connectHandlers() {
+		accepted := false
+		if !c.safe("connect handler", func() { accepted = h.HandleConnect(c, true, obj, args) }) {
+			continue
+		}
+		if accepted {
+			owner = h
+			break
+		}
+	}
+	if owner == nil {
+		c.log.Info("rtmp connect refused", "app", app)
+		c.replyError(txid, codeConnectRejected, "connection refused", nil)
+		return fmt.Errorf("connect refused: %w", errRefused)
+	}
+	c.mu.Lock()
+	c.owner = owner
+	c.connected = true
+	c.mu.Unlock()
+
+	cfg := c.srv.cfg
+	c.sendCtrl(controlU32(msgWindowAckSize, uint32(cfg.WindowAckSize)))
+	c.sendCtrl(&rawmessage.Message{ChunkStreamID: csControl, Type: msgSetPeerBandwidth,
+		Body: []byte{byte(cfg.WindowAckSize >> 24), byte(cfg.WindowAckSize >> 16), byte(cfg.WindowAckSize >> 8), byte(cfg.WindowAckSize), 2}})
+	c.sendCtrl(controlU32(msgSetChunkSize, uint32(cfg.ChunkSize)))
+	enc := float64(0)
+	if v, ok := obj.GetFloat64("objectEncoding"); ok {
+		enc = v
+	}
+	info := statusObject("status", codeConnectSuccess, "Connection succeeded.")
+	info = append(info, amf0.ObjectEntry{Key: "objectEncoding", Value: enc})
+	c.sendCommand(0, "_result", txid, amf0.Object{
+		{Key: "fmsVer", Value: "FMS/3,5,7,7009"},
+		{Key: "capabilities", Value: float64(31)},
+		{Key: "mode", Value: float64(1)},
+	}, info)
+	c.log.Info("rtmp connect", "app", app)
+	return nil
+}
+
+var errRefused = errors.New("refused by every connect handler")
+
+func (c *Conn) handleCreateStream(txid float64, cmd any) {
+	c.mu.Lock()
+	if len(c.streams) >= c.srv.cfg.MaxStreamsPerConn {
+		c.mu.Unlock()
+		c.replyError(txid, codeCreateStreamFail, fmt.Sprintf("at most %d streams per connection", c.srv.cfg.MaxStreamsPerConn), nil)
+		return
+	}
+	c.nextStreamID++
+	s := newStream(c, c.nextStreamID)
+	c.streams[s.id] = s
+	sh := c.streamHandler
+	c.mu.Unlock()
+
+	ok := true
+	if sh != nil {
+		ok = false
+		c.safe("stream handler", func() { ok = sh.HandleStream(s, true, cmd) })
+	}
+	if !ok {
+		c.mu.Lock()
+		delete(c.streams, s.id)
+		c.mu.Unlock()
+		s.closeEncoder()
+		c.replyError(txid, codeCreateStreamFail, "stream refused", nil)
+		return
+	}
+	s.created.Store(true)
+	c.replyResult(txid, float64(s.id))
+}
+
+func (c *Conn) handleCall(streamID uint32, name string, txid float64, cmd any, args []any) {
+	c.mu.Lock()
+	h := c.callHandlers[name]
+	if h == nil {
+		h = c.callHandlers[""]
+	}
+	c.mu.Unlock()
+	if h == nil {
+		c.replyError(txid, codeCallFailed, fmt.Sprintf("unknown procedure %q", name), nil)
+		return
+	}
+	var resp any
+	var err error
+	if !c.safe("call handler "+name, func() { resp, err = h.HandleCall(c, name, cmd, args) }) {
+		err = fmt.Errorf("internal error in %q", name)
+	}
+	if err != nil {
+		var ce *CallError
+		if errors.As(err, &ce) {
+			code := ce.Code
+			if code == "" {
+				code = codeCallFailed
+			}
+			c.replyError(txid, code, ce.Description, ce.Info)
+			return
+		}
+		c.replyError(txid, codeCallFailed, err.Error(), nil)
+		return
+	}
+	v, err := toAMF(resp)
+	if err != nil {
+		c.replyError(txid, codeCallFailed, fmt.Sprintf("response of %q cannot be encoded: %v", name, err), nil)
+		return
+	}
+	c.replyResult(txid, v)
+}
+
+func (c *Conn) replyResult(txid float64, v any) {
+	if txid == 0 {
+		return
+	}
+	c.sendCommand(0, "_result", txid, nil, v)
+}
+
+func (c *Conn) replyError(txid float64, code, description string, info any) {
+	if txid == 0 {
+		return
+	}
+	var v any = statusObject("error", code, description)
+	if info != nil {
+		if iv, err := toAMF(info); err == nil {
+			v = iv
+		}
+	}
+	c.sendCommand(0, "_error", txid, nil, v)
+}
+
+// sendCommand queues a command message on message stream msid.
+func (c *Conn) sendCommand(msid uint32, name string, txid float64, values ...any) error {
+	data := append(amf0.Data{name, txid}, values...)
+	body, err := data.Marshal()
+	if err != nil {
+		c.log.Error("rtmp command not encodable", "name", name, "err", err)
+		return nil
+	}
+	cs := byte(csCommand)
+	if msid != 0 {
+		cs = csStream
+	}
+	return c.sendCtrl(&rawmessage.Message{ChunkStreamID: cs, Type: msgCommandAMF0, MessageStreamID: wireStreamID(msid), Body: body})
+}
+
+func controlU32(typ uint8, v uint32) *rawmessage.Message {
+	return &rawmessage.Message{ChunkStreamID: csControl, Type: typ, Body: binary.BigEndian.AppendUint32(nil, v)}
+}
+
+func ackMsg(count uint32) *rawmessage.Message { return controlU32(msgAck, count) }
+
+func userControl(event uint16, v uint32) *rawmessage.Message {
+	b := binary.BigEndian.AppendUint16(nil, event)
+	b = binary.BigEndian.AppendUint32(b, v)
+	return &rawmessage.Message{ChunkStreamID: csControl, Type: msgUserControl, Body: b}
+}
+
+// sendCtrl queues a control or command message ahead of media. It blocks while the
+// control queue is full (the client is not reading) until the connection ends.
+func (c *Conn) sendCtrl(m *rawmessage.Message) error {
+	select {
+	case c.ctrl <- m:
+		return nil
+	case <-c.writerDone:
+		return net.ErrClosed
+	case <-c.ctx.Done():
+		return net.ErrClosed
+	}
+}
+
+// queueFull reports whether the media queue has reached a bound.
+func (c *Conn) queueFull() bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return len(c.queue) >= c.srv.cfg.SendQueueFrames || c.queueBytes >= c.srv.cfg.SendQueueBytes
+}
+
+// enqueueMedia queues one frame's messages unless the queue is full. It never blocks.
+func (c *Conn) enqueueMedia(s *Stream, msgs []*rawmessage.Message) bool {
+	size := 0
+	for _, m := range msgs {
+		size += len(m.Body)
+	}
+	c.qmu.Lock()
+	if len(c.queue) >= c.srv.cfg.SendQueueFrames || c.queueBytes+size > c.srv.cfg.SendQueueBytes && len(c.queue) > 0 {
+		c.qmu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, queued{msgs: msgs, stream: s, size: size})
+	c.queueBytes += size
+	c.qmu.Unlock()
+	select {
+	case c.mediaSignal <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (c *Conn) popMedia() (queued, bool) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(c.queue) == 0 {
+		return queued{}, false
+	}
+	q := c.queue[0]
+	c.queue[0] = queued{}
+	c.queue = c.queue[1:]
+	c.queueBytes -= q.size
+	return q, true
+}
+
+// writeLoop is the connection's only writer: control first, then media.
+func (c *Conn) writeLoop() {
+	defer close(c.writerDone)
+	write := func(m *rawmessage.Message) bool {
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+		if err := c.w.Write(m); err != nil {
+			if !c.closing.Load() {
+				c.log.Debug("rtmp write failed", "err", err)
+			}
+			c.closing.Store(true)
+			c.nc.Close()
+			return false
+		}
+		c.msgsOut.Add(1)
+		if m.Type == msgSetChunkSize {
+			c.w.SetChunkSize(binary.BigEndian.Uint32(m.Body))
+		}
+		return true
+	}
+	for {
+		// Control and call responses go ahead of media.
+		select {
+		case m := <-c.ctrl:
+			if m == nil || !write(m) {
+				return
+			}
+			continue
+		default:
+		}
+		if q, ok := c.popMedia(); ok {
+			for _, m := range q.msgs {
+				if !write(m) {
+					return
+				}
+			}
+			if q.stream != nil {
+				q.stream.framesSent.Add(1)
+			}
+			c.framesSent.Add(1)
+			continue
+		}
+		select {
+		case m := <-c.ctrl:
+			if m == nil || !write(m) {
+				return
+			}
+		case <-c.mediaSignal:
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package rtmpsrv
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by the server and its objects.
+var (
+	// ErrServerStarted is returned by Start on a server that was already started.
+	ErrServerStarted = errors.New("rtmpsrv: server already started")
+	// ErrServerClosed is returned by Start after Shutdown.
+	ErrServerClosed = errors.New("rtmpsrv: server closed")
+	// ErrInvalidProperty is returned by SetProperty for an invalid key or value.
+	ErrInvalidProperty = errors.New("rtmpsrv: invalid property")
+	// ErrStreamNotFound, wrapped in a play handler's error, makes the client get
+	// NetStream.Play.StreamNotFound instead of NetStream.Play.Failed.
+	ErrStreamNotFound = errors.New("rtmpsrv: stream not found")
+	// ErrUnknownProcedure is the error a call gets when no handler answers its name.
+	ErrUnknownProcedure = errors.New("rtmpsrv: unknown procedure")
+	// ErrUnsupportedCodec is returned when no codec factory provides the codec.
+	ErrUnsupportedCodec = errors.New("rtmpsrv: unsupported codec")
+	// ErrHandshake wraps handshake failures.
+	ErrHandshake = errors.New("rtmpsrv: handshake failed")
+	// ErrProtocol wraps violations of the RTMP protocol by a client.
+	ErrProtocol = errors.New("rtmpsrv: protocol error")
+	// ErrLimit wraps a client exceeding a configured limit.
+	ErrLimit = errors.New("rtmpsrv: limit exceeded")
+)
+
+// CallError is a call failure with a status code and an optional payload. A call handler
+// returns it to control what the client's _error carries.
+type CallError struct {
+	// Code is the status code, e.g. "NetConnection.Call.Failed" (the default when empty).
+	Code string
+	// Description is human-readable text.
+	Description string
+	// Info, if not nil, is sent instead of the usual {level, code, description} object.
+	Info any
+}
+
+// Error implements error.
+func (e *CallError) Error() string {
+	code := e.Code
+	if code == "" {
+		code = codeCallFailed
+	}
+	return fmt.Sprintf("%s: %s", code, e.Description)
+}

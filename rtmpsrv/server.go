@@ -1,0 +1,218 @@
+// Package rtmpsrv is Rendercast's RTMP server framework. It reproduces the handler model of
+// NVIDIA Iray's RTMP server module (mi::rtmp): connect, call, stream, play, pause, render and
+// frame handlers, with the frame handler in its own goroutine and told when the outgoing
+// queue is full. The wire protocol rests on gortmplib's low-level packages; the session state
+// machine, the queues and the loops are ours.
+//
+// rtmpsrv imports no encoder and no renderer: a CodecFactory in Config supplies encoders,
+// and render and frame handlers bring the pictures.
+package rtmpsrv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server is an RTMP server (neuray's IServer). Make one with NewServer; several servers in
+// one process share nothing.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	handlers []ConnectHandler
+	ln       net.Listener
+	conns    map[*Conn]struct{}
+	started  bool
+	closed   bool
+	nextID   atomic.Uint64
+	connWG   sync.WaitGroup
+	acceptWG sync.WaitGroup
+	inShut   chan struct{}
+}
+
+// NewServer returns a server configured by cfg (zero fields take their defaults).
+func NewServer(cfg Config) (*Server, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	log := c.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Server{cfg: c, log: log, conns: map[*Conn]struct{}{}, inShut: make(chan struct{})}, nil
+}
+
+// Config returns the server's configuration with defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// Install adds a connect handler; handlers are asked in install order.
+func (s *Server) Install(h ConnectHandler) {
+	if h == nil {
+		return
+	}
+	s.mu.Lock()
+	s.handlers = append(s.handlers, h)
+	s.mu.Unlock()
+}
+
+// Remove removes a connect handler installed earlier. Handlers must be comparable
+// (pointers, or named non-func types); a ConnectHandlerFunc cannot be removed.
+func (s *Server) Remove(h ConnectHandler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.handlers {
+		if sameHandler(x, h) {
+			s.handlers = append(s.handlers[:i:i], s.handlers[i+1:]...)
+			return
+		}
+	}
+}
+
+func sameHandler(a, b ConnectHandler) (eq bool) {
+	defer func() {
+		if recover() != nil { // uncomparable dynamic types (funcs, maps, slices)
+			eq = false
+		}
+	}()
+	return a == b
+}
+
+func (s *Server) connectHandlers() []ConnectHandler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]ConnectHandler(nil), s.handlers...)
+}
+
+// Start listens on address (e.g. "0.0.0.0:1935", "127.0.0.1:0") and serves in the
+// background. A failure to listen is returned at once.
+func (s *Server) Start(address string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrServerClosed
+	}
+	if s.started {
+		return ErrServerStarted
+	}
+	ln, err := net.Listen("tcp", address)
+	if err != nil {
+		return fmt.Errorf("rtmpsrv: listen on %q: %w", address, err)
+	}
+	s.ln = ln
+	s.started = true
+	s.acceptWG.Add(1)
+	go s.acceptLoop(ln)
+	s.log.Info("rtmp server listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// ListenAddr returns the address the server listens on, or nil before Start.
+func (s *Server) ListenAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+func (s *Server) acceptLoop(ln net.Listener) {
+	defer s.acceptWG.Done()
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Temporary failures (e.g. out of file descriptors): back off and retry.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("rtmp accept failed", "err", err, "retry_in", delay)
+			select {
+			case <-time.After(delay):
+			case <-s.inShut:
+				return
+			}
+			continue
+		}
+		delay = 0
+		s.mu.Lock()
+		if s.closed || len(s.conns) >= s.cfg.MaxConns {
+			full := !s.closed
+			s.mu.Unlock()
+			if full {
+				s.log.Warn("rtmp connection refused: too many connections", "peer", nc.RemoteAddr().String(), "max_conns", s.cfg.MaxConns)
+			}
+			nc.Close()
+			continue
+		}
+		c := newConn(s, nc, s.nextID.Add(1))
+		s.conns[c] = struct{}{}
+		s.connWG.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.connWG.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// NumConns returns the number of open connections.
+func (s *Server) NumConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Shutdown stops accepting at once, asks every connection to end (their streams are
+// stopped and the accepting connect handlers told), and waits until they have. When ctx ends
+// first, the remaining connections are closed forcibly and ctx.Err() is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.inShut)
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	conns := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.acceptWG.Wait()
+
+	for _, c := range conns {
+		c.shutdown()
+	}
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range conns {
+			c.nc.Close()
+		}
+		<-done
+		return ctx.Err()
+	}
+}

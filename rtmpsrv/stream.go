@@ -1,0 +1,642 @@
+package rtmpsrv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/gortmplib/pkg/amf0"
+	"github.com/bluenviron/gortmplib/pkg/rawmessage"
+
+	"github.com/rendercast/rendercast/avc"
+)
+
+// PropertyRenderRate is the reserved stream property holding the render rate (calls of the
+// render handler per second, a decimal number in [0.1, 240]).
+const PropertyRenderRate = "render_rate"
+
+// UserPropertyPrefix starts every user-defined stream property key.
+const UserPropertyPrefix = "user_"
+
+// Stream is one NetStream a client created (neuray's IStream). Handlers receive it; it is
+// valid only during the handler call. Keep Conn().ID() and ID() to refer to it later.
+type Stream struct {
+	conn    *Conn
+	id      uint32
+	log     *slog.Logger
+	created atomic.Bool
+
+	mu         sync.Mutex
+	name       string
+	props      map[string]string
+	renderRate float64
+	render     RenderHandler
+	frame      FrameHandler
+	play       PlayHandler
+	pause      PauseHandler
+	codec      string
+	enc        VideoEncoder
+	start      time.Time
+
+	// opMu serialises play, stop, pause and removal, whichever goroutine asks.
+	opMu       sync.Mutex
+	playing    atomic.Bool
+	paused     atomic.Bool
+	loopCancel context.CancelFunc
+	loopWG     sync.WaitGroup
+	gen        uint64
+	wake       chan struct{}
+	wantKey    atomic.Bool
+
+	// Send state, touched only by the frame loop, or by play while the loops are stopped.
+	config       []byte
+	sentConfig   []byte
+	needKey      bool
+	keyRequested bool
+	lastTS       uint32
+	tsBase       uint32 // added to every timestamp (tests use it to cross 2^24 ms)
+
+	framesSent, framesDropped, renders atomic.Uint64
+}
+
+func newStream(c *Conn, id uint32) *Stream {
+	return &Stream{
+		conn:       c,
+		id:         id,
+		log:        c.log.With("stream", id),
+		props:      map[string]string{},
+		renderRate: c.srv.cfg.RenderRate,
+		wake:       make(chan struct{}, 1),
+	}
+}
+
+// ID returns the stream's message stream id, unique within its connection.
+func (s *Stream) ID() uint32 { return s.id }
+
+// Conn returns the stream's connection (e.g. to register stream-specific call handlers).
+func (s *Stream) Conn() *Conn { return s.conn }
+
+// Name returns the stream name from the client's play command ("" before play).
+func (s *Stream) Name() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.name
+}
+
+// RegisterRenderHandler sets the render handler; nil removes it.
+func (s *Stream) RegisterRenderHandler(h RenderHandler) { s.mu.Lock(); s.render = h; s.mu.Unlock() }
+
+// RegisterFrameHandler sets the frame handler; nil removes it.
+func (s *Stream) RegisterFrameHandler(h FrameHandler) { s.mu.Lock(); s.frame = h; s.mu.Unlock() }
+
+// RegisterPlayHandler sets the play handler; nil removes it.
+func (s *Stream) RegisterPlayHandler(h PlayHandler) { s.mu.Lock(); s.play = h; s.mu.Unlock() }
+
+// RegisterPauseHandler sets the pause handler; nil removes it.
+func (s *Stream) RegisterPauseHandler(h PauseHandler) { s.mu.Lock(); s.pause = h; s.mu.Unlock() }
+
+// SetProperty sets a stream property. The reserved key "render_rate" takes a number in
+// [0.1, 240]; user keys start with "user_". Anything else is ErrInvalidProperty.
+func (s *Stream) SetProperty(key, value string) error {
+	switch {
+	case key == PropertyRenderRate:
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil || v < minRenderRate || v > maxRenderRate {
+			return fmt.Errorf("%w: %s=%q, want a number in [%g, %g]", ErrInvalidProperty, key, value, minRenderRate, maxRenderRate)
+		}
+		s.mu.Lock()
+		s.renderRate = v
+		s.mu.Unlock()
+		return nil
+	case strings.HasPrefix(key, UserPropertyPrefix):
+		if err := checkPropertyKey(key); err != nil {
+			return err
+		}
+		if len(value) > 4096 {
+			return fmt.Errorf("%w: value of %q is %d bytes, max 4096", ErrInvalidProperty, key, len(value))
+		}
+		s.mu.Lock()
+		s.props[key] = value
+		s.mu.Unlock()
+		return nil
+	}
+	return fmt.Errorf("%w: unknown key %q (reserved: %s; user keys start with %q)", ErrInvalidProperty, key, PropertyRenderRate, UserPropertyPrefix)
+}
+
+// Property returns a stream property; render_rate is always set.
+func (s *Stream) Property(key string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if key == PropertyRenderRate {
+		return strconv.FormatFloat(s.renderRate, 'g', -1, 64), true
+	}
+	v, ok := s.props[key]
+	return v, ok
+}
+
+// RenderRate returns the stream's render rate in calls per second.
+func (s *Stream) RenderRate() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.renderRate
+}
+
+// UseCodec chooses the stream's video codec ("h264") and makes its encoder through the
+// server's CodecFactory, replacing (and closing) an earlier one.
+func (s *Stream) UseCodec(name string) error {
+	f := s.conn.srv.cfg.Codecs
+	if f == nil {
+		return fmt.Errorf("%w: %q (no codec factory configured)", ErrUnsupportedCodec, name)
+	}
+	enc, err := f.NewVideoEncoder(name, s)
+	if err != nil {
+		return fmt.Errorf("%w: %q: %w", ErrUnsupportedCodec, name, err)
+	}
+	if enc == nil {
+		return fmt.Errorf("%w: %q", ErrUnsupportedCodec, name)
+	}
+	s.mu.Lock()
+	old := s.enc
+	s.enc, s.codec = enc, name
+	s.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return nil
+}
+
+// Codec returns the codec chosen with UseCodec, or "".
+func (s *Stream) Codec() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.codec
+}
+
+// VideoEncoder returns the encoder of the chosen codec, or nil.
+func (s *Stream) VideoEncoder() VideoEncoder {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.enc
+}
+
+// Elapsed returns the time since the stream started playing: the natural presentation time
+// of the frame being produced.
+func (s *Stream) Elapsed() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.start.IsZero() {
+		return 0
+	}
+	return time.Since(s.start)
+}
+
+// Playing reports whether the stream is playing (paused or not).
+func (s *Stream) Playing() bool { return s.playing.Load() }
+
+// Paused reports whether the stream is paused.
+func (s *Stream) Paused() bool { return s.paused.Load() }
+
+// Statistics returns figures about the stream: frames sent and dropped, renders, render
+// rate, playing and paused flags. Informative, not a stable schema.
+func (s *Stream) Statistics() map[string]float64 {
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	return map[string]float64{
+		"frames_sent":    float64(s.framesSent.Load()),
+		"frames_dropped": float64(s.framesDropped.Load()),
+		"renders":        float64(s.renders.Load()),
+		"render_rate":    s.RenderRate(),
+		"playing":        b(s.playing.Load()),
+		"paused":         b(s.paused.Load()),
+		"elapsed_s":      s.Elapsed().Seconds(),
+	}
+}
+
+func (s *Stream) handlers() (RenderHandler, FrameHandler, PlayHandler, PauseHandler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.render, s.frame, s.play, s.pause
+}
+
+func (s *Stream) sendStatus(level, code, description string) {
+	obj := statusObject(level, code, description)
+	if name := s.Name(); name != "" {
+		obj = append(obj, amf0.ObjectEntry{Key: "details", Value: name})
+	}
+	obj = append(obj, amf0.ObjectEntry{Key: "clientid", Value: strconv.FormatUint(s.conn.id, 10)})
+	s.conn.sendCommand(s.id, "onStatus", 0, nil, obj)
+}
+
+func (s *Stream) sendData(values ...any) error {
+	body, err := amf0.Data(values).Marshal()
+	if err != nil {
+		return err
+	}
+	return s.conn.sendCtrl(&rawmessage.Message{ChunkStreamID: csStream, Type: msgDataAMF0, MessageStreamID: wireStreamID(s.id), Body: body})
+}
+
+// playCommand handles the client's play.
+func (s *Stream) playCommand(name string) {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	s.mu.Lock()
+	s.name = name
+	s.mu.Unlock()
+	_, _, ph, _ := s.handlers()
+
+	var vd *VideoData
+	if ph != nil {
+		var err error
+		if !s.conn.safe("play handler", func() { vd, err = ph.HandlePlay(s, true) }) {
+			err = errors.New("internal error")
+		}
+		if err != nil {
+			code := codePlayFailed
+			if errors.Is(err, ErrStreamNotFound) {
+				code = codePlayNotFound
+			}
+			s.log.Info("rtmp play refused", "name", name, "err", err)
+			s.sendStatus("error", code, err.Error())
+			return
+		}
+	}
+	if s.playing.Load() {
+		s.stopLoopsLocked()
+	}
+	s.conn.sendCtrl(userControl(ucStreamBegin, s.id))
+	s.sendStatus("status", codePlayReset, "Playing and resetting "+name+".")
+	s.sendStatus("status", codePlayStart, "Started playing "+name+".")
+	s.sendData("|RtmpSampleAccess", true, true)
+
+	s.mu.Lock()
+	s.start = time.Now()
+	enc := s.enc
+	s.mu.Unlock()
+	s.needKey, s.keyRequested, s.sentConfig, s.lastTS = true, false, nil, 0
+	s.paused.Store(false)
+	if enc != nil {
+		enc.RequestKeyframe()
+		s.keyRequested = true
+	}
+	if vd != nil {
+		s.send(vd)
+	}
+	s.startLoopsLocked()
+	s.log.Info("rtmp play", "name", name, "app", s.conn.App())
+}
+
+// stopCommand handles closeStream: the play handler may veto the stop.
+func (s *Stream) stopCommand() {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if !s.playing.Load() {
+		return
+	}
+	if _, _, ph, _ := s.handlers(); ph != nil {
+		var err error
+		if !s.conn.safe("play handler (stop)", func() { _, err = ph.HandlePlay(s, false) }) {
+			err = errors.New("internal error")
+		}
+		if err != nil {
+			return
+		}
+	}
+	s.stopLoopsLocked()
+	s.sendStatus("status", codePlayStop, "Stopped playing "+s.Name()+".")
+	s.conn.sendCtrl(userControl(ucStreamEOF, s.id))
+	s.log.Info("rtmp stop", "name", s.Name())
+}
+
+func (s *Stream) pauseCommand(pause bool) {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if !s.playing.Load() {
+		s.sendStatus("error", codeStreamFailed, "pause on a stream that is not playing")
+		return
+	}
+	if _, _, _, ph := s.handlers(); ph != nil {
+		ok := false
+		s.conn.safe("pause handler", func() { ok = ph.HandlePause(s, pause) })
+		if !ok {
+			return
+		}
+	}
+	if pause {
+		s.paused.Store(true)
+		s.sendStatus("status", codePauseNotify, "Paused "+s.Name()+".")
+		s.conn.sendCtrl(userControl(ucStreamEOF, s.id))
+		return
+	}
+	s.paused.Store(false)
+	s.wantKey.Store(true) // the player may have flushed its decoder
+	s.conn.sendCtrl(userControl(ucStreamBegin, s.id))
+	s.sendStatus("status", codeUnpauseNotify, "Unpaused "+s.Name()+".")
+	s.poke()
+}
+
+// remove ends the stream: deleteStream, or the connection's end (closing=true).
+func (s *Stream) remove(closing bool) {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if s.playing.Load() {
+		s.stopLoopsLocked()
+		if _, _, ph, _ := s.handlers(); ph != nil {
+			s.conn.safe("play handler (stop)", func() { ph.HandlePlay(s, false) })
+		}
+		if !closing {
+			s.sendStatus("status", codePlayStop, "Stopped playing "+s.Name()+".")
+		}
+	}
+	s.conn.mu.Lock()
+	_, present := s.conn.streams[s.id]
+	delete(s.conn.streams, s.id)
+	sh := s.conn.streamHandler
+	s.conn.mu.Unlock()
+	if !present {
+		return
+	}
+	if sh != nil && s.created.Load() {
+		s.conn.safe("stream handler (remove)", func() { sh.HandleStream(s, false, nil) })
+	}
+	s.closeEncoder()
+}
+
+func (s *Stream) closeEncoder() {
+	s.mu.Lock()
+	enc := s.enc
+	s.enc = nil
+	s.mu.Unlock()
+	if enc != nil {
+		enc.Close()
+	}
+}
+
+func (s *Stream) startLoopsLocked() {
+	ctx, cancel := context.WithCancel(s.conn.ctx)
+	s.loopCancel = cancel
+	s.gen++
+	gen := s.gen
+	s.playing.Store(true)
+	s.conn.playing.Add(1)
+	rh, _, _, _ := s.handlers()
+	if rh != nil {
+		s.loopWG.Add(1)
+		go s.renderLoop(ctx, gen)
+	}
+	s.loopWG.Add(1)
+	go s.frameLoop(ctx, gen)
+}
+
+func (s *Stream) stopLoopsLocked() {
+	if s.loopCancel != nil {
+		s.loopCancel()
+	}
+	s.loopWG.Wait()
+	s.loopCancel = nil
+	if s.playing.Swap(false) {
+		s.conn.playing.Add(-1)
+	}
+	s.paused.Store(false)
+}
+
+// fail stops the stream after a render or frame handler error (from a loop goroutine).
+func (s *Stream) fail(gen uint64, what string, err error) {
+	go func() {
+		s.opMu.Lock()
+		defer s.opMu.Unlock()
+		if s.gen != gen || !s.playing.Load() {
+			return
+		}
+		s.log.Warn("rtmp stream failed", "handler", what, "err", err)
+		s.stopLoopsLocked()
+		s.sendStatus("error", codePlayFailed, fmt.Sprintf("%s: %v", what, err))
+		s.conn.sendCtrl(userControl(ucStreamEOF, s.id))
+	}()
+}
+
+func (s *Stream) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Stream) renderLoop(ctx context.Context, gen uint64) {
+	defer s.loopWG.Done()
+	next := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		if !s.paused.Load() {
+			rh, _, _, _ := s.handlers()
+			if rh == nil {
+				return
+			}
+			var err error
+			if !s.conn.safe("render handler", func() { err = rh.HandleRender(s) }) {
+				err = errors.New("panic")
+			}
+			if err != nil {
+				s.fail(gen, "render handler", err)
+				return
+			}
+			s.renders.Add(1)
+			s.poke()
+		}
+		interval := time.Duration(float64(time.Second) / s.RenderRate())
+		next = next.Add(interval)
+		now := time.Now()
+		if next.Before(now) {
+			next = now // no bursts to catch up after a slow render
+		}
+		timer.Reset(next.Sub(now))
+	}
+}
+
+func (s *Stream) frameLoop(ctx context.Context, gen uint64) {
+	defer s.loopWG.Done()
+	interval := time.Duration(float64(time.Second) / s.conn.srv.cfg.FrameRate)
+	minGap := interval / 2
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+	var last time.Time
+	first := true
+	for {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+			case <-timer.C:
+			}
+		}
+		first = false
+		if gap := time.Since(last); gap < minGap {
+			// Woken early by a fast render: keep frames at least minGap apart.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(minGap - gap):
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(interval)
+		if s.paused.Load() {
+			continue
+		}
+		_, fh, _, _ := s.handlers()
+		if fh == nil {
+			continue
+		}
+		last = time.Now()
+		if s.wantKey.Swap(false) {
+			if enc := s.VideoEncoder(); enc != nil {
+				enc.RequestKeyframe()
+			}
+		}
+		full := s.conn.queueFull()
+		var vd *VideoData
+		var err error
+		if !s.conn.safe("frame handler", func() { vd, err = fh.HandleFrame(s, full) }) {
+			err = errors.New("panic")
+		}
+		if err != nil {
+			s.fail(gen, "frame handler", err)
+			return
+		}
+		if vd != nil {
+			s.send(vd)
+		}
+	}
+}
+
+func (s *Stream) timestamp(d time.Duration) uint32 {
+	ts := s.tsBase + uint32(max(d, 0)/time.Millisecond)
+	if int32(ts-s.lastTS) < 0 {
+		ts = s.lastTS // RTMP timestamps never go back within a stream
+	}
+	s.lastTS = ts
+	return ts
+}
+
+func (s *Stream) drop() {
+	s.framesDropped.Add(1)
+	s.conn.dropped.Add(1)
+}
+
+// send queues one frame. H.264 frames are guarded so that a player never gets a P-frame
+// whose reference was dropped: after any drop, nothing but a keyframe is sent.
+func (s *Stream) send(vd *VideoData) {
+	msid := wireStreamID(s.id)
+	if vd.Frame == nil {
+		if vd.Raw == nil {
+			return
+		}
+		m := &rawmessage.Message{ChunkStreamID: csVideo, Type: msgVideo, MessageStreamID: msid,
+			Timestamp: time.Duration(s.timestamp(vd.Timestamp)) * time.Millisecond, Body: vd.Raw}
+		if !s.conn.enqueueMedia(s, []*rawmessage.Message{m}) {
+			s.drop()
+		}
+		return
+	}
+	f := vd.Frame
+	if f.Config != nil {
+		s.config = f.Config
+	}
+	requestKey := func() {
+		if !s.keyRequested {
+			if enc := s.VideoEncoder(); enc != nil {
+				enc.RequestKeyframe()
+			}
+			s.keyRequested = true
+		}
+	}
+	if s.needKey && (!f.Keyframe || s.config == nil) {
+		s.drop()
+		requestKey()
+		return
+	}
+	ts := s.timestamp(f.DTS)
+	tsd := time.Duration(ts) * time.Millisecond
+	var msgs []*rawmessage.Message
+	if !bytes.Equal(s.config, s.sentConfig) {
+		if meta := s.metadata(); meta != nil {
+			msgs = append(msgs, &rawmessage.Message{ChunkStreamID: csVideo, Type: msgDataAMF0, MessageStreamID: msid, Timestamp: tsd, Body: meta})
+		}
+		msgs = append(msgs, &rawmessage.Message{ChunkStreamID: csVideo, Type: msgVideo, MessageStreamID: msid, Timestamp: tsd,
+			Body: videoTag(true, 0, 0, s.config)})
+	}
+	cts := int32((f.PTS - f.DTS) / time.Millisecond)
+	msgs = append(msgs, &rawmessage.Message{ChunkStreamID: csVideo, Type: msgVideo, MessageStreamID: msid, Timestamp: tsd,
+		Body: videoTag(f.Keyframe, 1, cts, f.NALUs)})
+	if !s.conn.enqueueMedia(s, msgs) {
+		s.drop()
+		s.needKey, s.keyRequested = true, false
+		requestKey()
+		return
+	}
+	s.sentConfig = s.config
+	s.needKey, s.keyRequested = false, false
+}
+
+// videoTag builds an FLV AVC video tag body.
+func videoTag(key bool, packetType byte, cts int32, data []byte) []byte {
+	ft := byte(2)
+	if key {
+		ft = 1
+	}
+	b := make([]byte, 5, 5+len(data))
+	b[0] = ft<<4 | 7 // frame type, codec id 7 (AVC)
+	b[1] = packetType
+	b[2], b[3], b[4] = byte(cts>>16), byte(cts>>8), byte(cts)
+	return append(b, data...)
+}
+
+// metadata builds the onMetaData message announcing the stream (size from the SPS).
+func (s *Stream) metadata() []byte {
+	sps, _, err := avc.ParseConfigRecord(s.config)
+	if err != nil {
+		return nil
+	}
+	info, err := avc.ParseSPS(sps[0])
+	if err != nil {
+		return nil
+	}
+	name := ""
+	if enc := s.VideoEncoder(); enc != nil {
+		name = enc.Name()
+	}
+	meta := amf0.ECMAArray{
+		{Key: "width", Value: float64(info.Width)},
+		{Key: "height", Value: float64(info.Height)},
+		{Key: "framerate", Value: s.conn.srv.cfg.FrameRate},
+		{Key: "videocodecid", Value: float64(7)},
+		{Key: "encoder", Value: "Rendercast " + name},
+	}
+	body, err := amf0.Data{"onMetaData", meta}.Marshal()
+	if err != nil {
+		return nil
+	}
+	return body
+}
