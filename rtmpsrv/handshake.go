@@ -31,8 +31,8 @@ var (
 		0x02, 0x9E, 0x7E, 0x57, 0x6E, 0xEC, 0x5D, 0x2D, 0x29, 0x80, 0x6F, 0xAB,
 		0x93, 0xB8, 0xE6, 0x36, 0xCF, 0xEB, 0x31, 0xAE,
 	}
-	clientKeyName = []byte("Genuine Adobe Flash Player 001")         // 30 bytes
-	serverKeyName = []byte("Genuine Adobe Flash Media Server 001")   // 36 bytes
+	clientKeyName = []byte("Genuine Adobe Flash Player 001")       // 30 bytes
+	serverKeyName = []byte("Genuine Adobe Flash Media Server 001") // 36 bytes
 	serverKeyFull = append(append([]byte{}, serverKeyName...), handshakeKeyTail...)
 )
 

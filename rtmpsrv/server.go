@@ -36,6 +36,10 @@ type Server struct {
 	connWG   sync.WaitGroup
 	acceptWG sync.WaitGroup
 	inShut   chan struct{}
+
+	// Totals of closed connections, for Statistics.
+	closedTotals map[string]float64
+	accepted     atomic.Uint64
 }
 
 // NewServer returns a server configured by cfg (zero fields take their defaults).
@@ -48,7 +52,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Server{cfg: c, log: log, conns: map[*Conn]struct{}{}, inShut: make(chan struct{})}, nil
+	return &Server{cfg: c, log: log, conns: map[*Conn]struct{}{}, inShut: make(chan struct{}),
+		closedTotals: map[string]float64{}}, nil
 }
 
 // Config returns the server's configuration with defaults filled in.
@@ -155,6 +160,7 @@ func (s *Server) acceptLoop(ln net.Listener) {
 			nc.Close()
 			continue
 		}
+		s.accepted.Add(1)
 		c := newConn(s, nc, s.nextID.Add(1))
 		s.conns[c] = struct{}{}
 		s.connWG.Add(1)
@@ -162,11 +168,43 @@ func (s *Server) acceptLoop(ln net.Listener) {
 		go func() {
 			defer s.connWG.Done()
 			c.serve()
+			st := c.Statistics()
 			s.mu.Lock()
 			delete(s.conns, c)
+			for _, k := range cumulativeStats {
+				s.closedTotals[k] += st[k]
+			}
 			s.mu.Unlock()
 		}()
 	}
+}
+
+// cumulativeStats are the connection figures Server.Statistics sums over every connection,
+// open or closed.
+var cumulativeStats = []string{"bytes_in", "bytes_out", "messages_in", "messages_out", "frames_sent", "frames_dropped"}
+
+// Statistics returns server-wide figures: connections open and accepted, and byte, message
+// and frame counts summed over every connection since Start.
+func (s *Server) Statistics() map[string]float64 {
+	s.mu.Lock()
+	conns := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	out := map[string]float64{}
+	for k, v := range s.closedTotals {
+		out[k] = v
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		st := c.Statistics()
+		for _, k := range cumulativeStats {
+			out[k] += st[k]
+		}
+	}
+	out["connections"] = float64(len(conns))
+	out["connections_accepted"] = float64(s.accepted.Load())
+	return out
 }
 
 // NumConns returns the number of open connections.

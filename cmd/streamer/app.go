@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rendercast/rendercast/encode"
+	"github.com/rendercast/rendercast/metrics"
+	"github.com/rendercast/rendercast/render"
+	"github.com/rendercast/rendercast/rtmpsrv"
+	"github.com/rendercast/rendercast/scenes"
+	"github.com/rendercast/rendercast/session"
+)
+
+// app wires the renderer, the encoders and the RTMP server together, the way the neuray
+// example does: the connect handler registers call handlers and a stream handler; the
+// stream handler registers play, render and frame handlers.
+type app struct {
+	cfg      *config
+	log      *slog.Logger
+	m        *metrics.Metrics
+	renderer *render.Renderer
+	lib      *scenes.Library
+	viewers  *session.Viewers
+	choice   encode.Choice
+	srv      *rtmpsrv.Server
+	httpSrv  *http.Server
+	httpLn   net.Listener
+	started  time.Time
+
+	mu       sync.Mutex
+	sessions map[viewerKey]*viewer
+}
+
+type viewerKey struct {
+	conn   uint64
+	stream uint32
+}
+
+// viewer is one playing stream: its session and what the status page shows.
+type viewer struct {
+	sess    *session.Session
+	peer    string
+	app     string
+	scene   string
+	started time.Time
+}
+
+func newApp(cfg *config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log, m: metrics.New(), sessions: map[viewerKey]*viewer{}, started: time.Now()}
+	a.lib = scenes.NewLibrary()
+	for _, sf := range cfg.Scenes {
+		if err := a.lib.Add(sf.Name, sf.Path); err != nil {
+			return nil, fmt.Errorf("-scene %s=%s: %w", sf.Name, sf.Path, err)
+		}
+	}
+	r, err := render.New(render.Config{Platform: cfg.GL, MSAA: cfg.MSAA, Logger: log.With("part", "render")})
+	if err != nil {
+		return nil, fmt.Errorf("-gl %q: %w", cfg.GL, err)
+	}
+	a.renderer = r
+	info := r.Info()
+	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version, "msaa", info.MSAA)
+
+	// Probe the encoder once: "auto" tries NVENC here, and every viewer then uses the
+	// encoder that opened, without probing again.
+	probe, err := encode.New(a.encodeOptions(cfg.Encoder))
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("-encoder %s: %w", cfg.Encoder, err)
+	}
+	a.choice = probe.Choice()
+	probe.Close()
+	log.Info("encoder ready", "encoder", a.choice.Encoder, "requested", a.choice.Requested, "reason", a.choice.Reason)
+
+	a.viewers = &session.Viewers{Renderer: r, Library: a.lib, Observer: a.m, Logger: log, Info: a.info}
+	a.srv, err = rtmpsrv.NewServer(rtmpsrv.Config{
+		Logger:     log.With("part", "rtmp"),
+		Codecs:     rtmpsrv.CodecFactoryFunc(a.newEncoder),
+		MaxConns:   cfg.MaxConns,
+		RenderRate: cfg.FPS,
+		FrameRate:  cfg.FPS,
+	})
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	a.srv.Install(a)
+	a.registerServerMetrics()
+	return a, nil
+}
+
+func (a *app) encodeOptions(encoder string) encode.Options {
+	o := encode.Options{
+		Width: a.cfg.Width, Height: a.cfg.Height, FrameRate: a.cfg.FPS,
+		Bitrate: a.cfg.BitrateKbps * 1000, KeyframeInterval: a.cfg.GOP,
+		Encoder: encoder, Logger: a.log.With("part", "encode"),
+	}
+	if a.cfg.Preset != "" {
+		if strings.HasPrefix(a.cfg.Preset, "p") && len(a.cfg.Preset) == 2 {
+			o.NVENCPreset = a.cfg.Preset
+		} else {
+			o.X264Preset = a.cfg.Preset
+		}
+	}
+	return o
+}
+
+// newEncoder is the RTMP server's codec factory: one encoder per stream.
+func (a *app) newEncoder(codec string, s *rtmpsrv.Stream) (rtmpsrv.VideoEncoder, error) {
+	if codec != "h264" {
+		return nil, fmt.Errorf("codec %q: only h264 is supported", codec)
+	}
+	return encode.New(a.encodeOptions(a.choice.Encoder))
+}
+
+func (a *app) registerServerMetrics() {
+	stat := func(key string) func() float64 {
+		return func() float64 { return a.srv.Statistics()[key] }
+	}
+	a.m.Registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_frames_sent_total", Help: "Video frames written to RTMP clients."}, stat("frames_sent")),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_frames_dropped_total", Help: "Video frames dropped because a client's send queue was full."}, stat("frames_dropped")),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_bytes_out_total", Help: "Bytes written to RTMP clients."}, stat("bytes_out")),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_bytes_in_total", Help: "Bytes read from RTMP clients."}, stat("bytes_in")),
+	)
+}
+
+func (a *app) start() error {
+	if err := a.srv.Start(a.cfg.Listen); err != nil {
+		return fmt.Errorf("-listen %s: %w", a.cfg.Listen, err)
+	}
+	if a.cfg.HTTP != "" {
+		ln, err := net.Listen("tcp", a.cfg.HTTP)
+		if err != nil {
+			return fmt.Errorf("-http %s: %w", a.cfg.HTTP, err)
+		}
+		a.httpLn = ln
+		a.httpSrv = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go a.httpSrv.Serve(ln)
+		a.log.Info("http listening", "addr", ln.Addr().String())
+	}
+	addr := a.srv.ListenAddr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	a.log.Info("watch with: ffplay rtmp://" + net.JoinHostPort(host, fmt.Sprint(addr.Port)) + "/live/demo")
+	return nil
+}
+
+func (a *app) shutdown(ctx context.Context) error {
+	var errs []error
+	if a.httpSrv != nil {
+		hctx, cancel := context.WithTimeout(ctx, time.Second)
+		a.httpSrv.Shutdown(hctx)
+		cancel()
+	}
+	if err := a.srv.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("rtmp shutdown: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (a *app) close() {
+	a.mu.Lock()
+	for k, v := range a.sessions {
+		v.sess.Close()
+		delete(a.sessions, k)
+	}
+	a.mu.Unlock()
+	if a.renderer != nil {
+		a.renderer.Close()
+	}
+}
+
+// info answers server.info.
+func (a *app) info() map[string]any {
+	gi := a.renderer.Info()
+	return map[string]any{
+		"version":        version,
+		"encoder":        a.choice.Encoder,
+		"encoderReason":  a.choice.Reason,
+		"glRenderer":     gi.Renderer,
+		"glVendor":       gi.Vendor,
+		"glVersion":      gi.Version,
+		"glPlatform":     gi.Platform,
+		"size":           fmt.Sprintf("%dx%d", a.cfg.Width, a.cfg.Height),
+		"fps":            a.cfg.FPS,
+		"scenes":         a.lib.Names(),
+		"uptimeSeconds":  time.Since(a.started).Seconds(),
+		"procedures":     procedures(),
+		"tokenRequired":  a.cfg.Token != "",
+		"bitrateKbps":    a.cfg.BitrateKbps,
+		"keyframeSecond": a.cfg.GOP.Seconds(),
+	}
+}
+
+// HandleConnect accepts or refuses a connection (token check) and registers its handlers.
+func (a *app) HandleConnect(c *rtmpsrv.Conn, created bool, cmd rtmpsrv.Object, args []any) bool {
+	if !created {
+		a.m.Connections.Dec()
+		return true
+	}
+	appName, _ := cmd.GetString("app")
+	if a.cfg.Token != "" && !a.tokenOK(cmd, args) {
+		a.m.ConnectsTotal.WithLabelValues("refused").Inc()
+		a.log.Info("connect refused: missing or wrong token", "peer", c.PeerAddress(), "app", appName)
+		return false
+	}
+	a.m.ConnectsTotal.WithLabelValues("accepted").Inc()
+	a.m.Connections.Inc()
+	c.RegisterCallHandler(rtmpsrv.CallHandlerFunc(a.handleCall), "")
+	c.RegisterStreamHandler(rtmpsrv.StreamHandlerFunc(a.handleStream))
+	return true
+}
+
+// tokenOK looks for the token in the tcUrl query, the connect property "token" and the
+// first extra connect argument, comparing in constant time. The token is never logged.
+func (a *app) tokenOK(cmd rtmpsrv.Object, args []any) bool {
+	want := []byte(a.cfg.Token)
+	var candidates []string
+	if tc, ok := cmd.GetString("tcUrl"); ok {
+		if u, err := url.Parse(tc); err == nil {
+			candidates = append(candidates, u.Query().Get("token"))
+		}
+	}
+	if app, ok := cmd.GetString("app"); ok {
+		if _, q, ok := strings.Cut(app, "?"); ok {
+			if v, err := url.ParseQuery(q); err == nil {
+				candidates = append(candidates, v.Get("token"))
+			}
+		}
+	}
+	if t, ok := cmd.GetString("token"); ok {
+		candidates = append(candidates, t)
+	}
+	if len(args) > 0 {
+		if t, ok := args[0].(string); ok {
+			candidates = append(candidates, t)
+		}
+	}
+	match := 0
+	for _, c := range candidates {
+		match |= subtle.ConstantTimeCompare([]byte(c), want)
+	}
+	return match == 1
+}
+
+func (a *app) handleStream(s *rtmpsrv.Stream, created bool, cmd any) bool {
+	key := viewerKey{s.Conn().ID(), s.ID()}
+	if !created {
+		a.dropViewer(key)
+		return true
+	}
+	if err := s.UseCodec("h264"); err != nil {
+		a.log.Error("stream refused: no encoder", "peer", s.Conn().PeerAddress(), "err", err)
+		a.m.StreamFailures.WithLabelValues("encoder").Inc()
+		return false
+	}
+	s.RegisterPlayHandler(rtmpsrv.PlayHandlerFunc(a.handlePlay))
+	s.RegisterRenderHandler(rtmpsrv.RenderHandlerFunc(a.handleRender))
+	s.RegisterFrameHandler(rtmpsrv.FrameHandlerFunc(a.handleFrame))
+	return true
+}
+
+// sceneFromStreamName strips a query ("demo?token=...") from a play name.
+func sceneFromStreamName(name string) string {
+	name, _, _ = strings.Cut(name, "?")
+	return name
+}
+
+func (a *app) handlePlay(s *rtmpsrv.Stream, play bool) (*rtmpsrv.VideoData, error) {
+	key := viewerKey{s.Conn().ID(), s.ID()}
+	if !play {
+		a.dropViewer(key)
+		return nil, nil
+	}
+	name := sceneFromStreamName(s.Name())
+	if !a.lib.Has(name) {
+		return nil, fmt.Errorf("%w: scene %q (available: %s)", rtmpsrv.ErrStreamNotFound, name, strings.Join(a.lib.Names(), ", "))
+	}
+	sess, err := session.New(a.viewers, name, session.Options{Width: a.cfg.Width, Height: a.cfg.Height, Marker: a.cfg.Marker})
+	if err != nil {
+		a.m.StreamFailures.WithLabelValues("session").Inc()
+		return nil, fmt.Errorf("scene %q: %w", name, err)
+	}
+	a.dropViewer(key) // a second play on the same stream replaces the first
+	conn := s.Conn()
+	v := &viewer{sess: sess, peer: conn.PeerAddress(), app: conn.App(), scene: name, started: time.Now()}
+	a.mu.Lock()
+	a.sessions[key] = v
+	a.mu.Unlock()
+	a.m.Streams.Inc()
+	a.log.Info("play", "peer", v.peer, "app", v.app, "scene", name)
+	return nil, nil
+}
+
+func (a *app) dropViewer(key viewerKey) {
+	a.mu.Lock()
+	v := a.sessions[key]
+	delete(a.sessions, key)
+	a.mu.Unlock()
+	if v != nil {
+		v.sess.Close()
+		a.m.Streams.Dec()
+		a.log.Info("stop", "peer", v.peer, "app", v.app, "scene", v.scene, "seconds", time.Since(v.started).Round(time.Millisecond).Seconds())
+	}
+}
+
+func (a *app) viewer(key viewerKey) *viewer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sessions[key]
+}
+
+func (a *app) handleRender(s *rtmpsrv.Stream) error {
+	v := a.viewer(viewerKey{s.Conn().ID(), s.ID()})
+	if v == nil {
+		return nil
+	}
+	if err := v.sess.Render(); err != nil {
+		a.m.StreamFailures.WithLabelValues("render").Inc()
+		return err
+	}
+	return nil
+}
+
+func (a *app) handleFrame(s *rtmpsrv.Stream, queueFull bool) (*rtmpsrv.VideoData, error) {
+	v := a.viewer(viewerKey{s.Conn().ID(), s.ID()})
+	if v == nil {
+		return nil, nil
+	}
+	f, err := v.sess.Frame(s.VideoEncoder(), queueFull, s.Elapsed())
+	if err != nil {
+		a.m.StreamFailures.WithLabelValues("encode").Inc()
+		return nil, err
+	}
+	if f == nil {
+		return nil, nil
+	}
+	return &rtmpsrv.VideoData{Frame: f}, nil
+}
+
+// viewersOf returns the sessions of a connection's playing streams, by stream id.
+func (a *app) viewersOf(c *rtmpsrv.Conn) []*viewer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var ids []viewerKey
+	for k := range a.sessions {
+		if k.conn == c.ID() {
+			ids = append(ids, k)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].stream < ids[j].stream })
+	out := make([]*viewer, len(ids))
+	for i, k := range ids {
+		out[i] = a.sessions[k]
+	}
+	return out
+}

@@ -1,0 +1,337 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// config is the streamer's configuration. Sources, weakest first: defaults, the YAML file
+// named by -config (or STREAMER_CONFIG), STREAMER_* environment variables, flags.
+type config struct {
+	Listen      string
+	HTTP        string
+	Width       int
+	Height      int
+	FPS         float64
+	BitrateKbps int
+	Encoder     string
+	Preset      string
+	GOP         time.Duration
+	Scenes      []sceneFile
+	Token       string
+	MaxConns    int
+	LogLevel    slog.Level
+	LogFormat   string
+	Window      bool
+	GL          string
+	MSAA        int
+	Marker      bool
+	ConfigFile  string
+}
+
+type sceneFile struct{ Name, Path string }
+
+// option is one setting: its flag name (also the YAML key; STREAMER_ + upper snake case for
+// the environment), default, help, and how to apply a string value.
+type option struct {
+	name, def, usage string
+	repeat           bool
+	set              func(c *config, v string) error
+}
+
+var sceneName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+func options() []option {
+	return []option{
+		{name: "listen", def: ":1935", usage: "RTMP listen address (host:port)", set: func(c *config, v string) error {
+			if _, _, err := splitHostPort(v); err != nil {
+				return err
+			}
+			c.Listen = v
+			return nil
+		}},
+		{name: "http", def: ":8080", usage: "HTTP address for /metrics, /healthz, /readyz and the status page; empty disables", set: func(c *config, v string) error {
+			if v != "" {
+				if _, _, err := splitHostPort(v); err != nil {
+					return err
+				}
+			}
+			c.HTTP = v
+			return nil
+		}},
+		{name: "size", def: "1280x720", usage: "video size WIDTHxHEIGHT (even numbers, 64..4096)", set: func(c *config, v string) error {
+			w, h, ok := strings.Cut(strings.ToLower(v), "x")
+			wi, err1 := strconv.Atoi(w)
+			hi, err2 := strconv.Atoi(h)
+			if !ok || err1 != nil || err2 != nil || wi < 64 || hi < 64 || wi > 4096 || hi > 4096 || wi%2 != 0 || hi%2 != 0 {
+				return fmt.Errorf("%q is not WIDTHxHEIGHT with even sides in 64..4096", v)
+			}
+			c.Width, c.Height = wi, hi
+			return nil
+		}},
+		{name: "fps", def: "30", usage: "frames per second (1..120)", set: func(c *config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 1 || f > 120 {
+				return fmt.Errorf("%q is not a frame rate in 1..120", v)
+			}
+			c.FPS = f
+			return nil
+		}},
+		{name: "bitrate", def: "4000", usage: "video bitrate in kbit/s (100..100000)", set: func(c *config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 100 || n > 100000 {
+				return fmt.Errorf("%q is not a bitrate in 100..100000 kbit/s", v)
+			}
+			c.BitrateKbps = n
+			return nil
+		}},
+		{name: "encoder", def: "auto", usage: "H.264 encoder: auto (NVENC if it opens, else x264), libx264 or h264_nvenc", set: func(c *config, v string) error {
+			switch v {
+			case "auto", "libx264", "h264_nvenc":
+				c.Encoder = v
+				return nil
+			}
+			return fmt.Errorf("%q is not auto, libx264 or h264_nvenc", v)
+		}},
+		{name: "preset", def: "", usage: "encoder preset (x264: ultrafast..veryslow, default ultrafast; NVENC: p1..p7, default p1)", set: func(c *config, v string) error {
+			c.Preset = v
+			return nil
+		}},
+		{name: "gop", def: "2s", usage: "keyframe interval (duration, e.g. 2s; or seconds)", set: func(c *config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				f, err2 := strconv.ParseFloat(v, 64)
+				if err2 != nil {
+					return fmt.Errorf("%q is not a duration", v)
+				}
+				d = time.Duration(f * float64(time.Second))
+			}
+			if d < 100*time.Millisecond || d > time.Minute {
+				return fmt.Errorf("%q is outside 100ms..1m", v)
+			}
+			c.GOP = d
+			return nil
+		}},
+		{name: "scene", usage: "add a glTF scene as NAME=PATH.glb (repeatable; demo and testcard are built in)", repeat: true, set: func(c *config, v string) error {
+			name, path, ok := strings.Cut(v, "=")
+			if !ok || !sceneName.MatchString(name) || path == "" {
+				return fmt.Errorf("%q is not NAME=PATH with NAME of letters, digits, - and _", v)
+			}
+			c.Scenes = append(c.Scenes, sceneFile{Name: name, Path: path})
+			return nil
+		}},
+		{name: "token", def: "", usage: "shared secret clients must present (tcUrl ?token=, connect property token, or first connect argument); empty disables", set: func(c *config, v string) error {
+			c.Token = v
+			return nil
+		}},
+		{name: "max-conns", def: "100", usage: "maximum simultaneous RTMP connections", set: func(c *config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100000 {
+				return fmt.Errorf("%q is not a number in 1..100000", v)
+			}
+			c.MaxConns = n
+			return nil
+		}},
+		{name: "log-level", def: "info", usage: "log level: debug, info, warn, error", set: func(c *config, v string) error {
+			return c.LogLevel.UnmarshalText([]byte(v))
+		}},
+		{name: "log-format", def: "text", usage: "log format: text or json", set: func(c *config, v string) error {
+			if v != "text" && v != "json" {
+				return fmt.Errorf("%q is not text or json", v)
+			}
+			c.LogFormat = v
+			return nil
+		}},
+		{name: "window", def: "false", usage: "show a preview window of the first viewer (needs a display)", set: boolSetter(func(c *config, b bool) { c.Window = b })},
+		{name: "gl", def: "", usage: "force the EGL platform: device or surfaceless (default: device, then surfaceless)", set: func(c *config, v string) error {
+			if v != "" && v != "device" && v != "surfaceless" {
+				return fmt.Errorf("%q is not device or surfaceless", v)
+			}
+			c.GL = v
+			return nil
+		}},
+		{name: "msaa", def: "-1", usage: "multisample anti-aliasing samples: 0, 2, 4, 8; -1 picks 4 on GPUs, 0 on software renderers", set: func(c *config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || (n != -1 && n != 0 && n != 2 && n != 4 && n != 8) {
+				return fmt.Errorf("%q is not -1, 0, 2, 4 or 8", v)
+			}
+			c.MSAA = n
+			return nil
+		}},
+		{name: "marker", def: "false", usage: "draw the frame marker (frame counter and scene version) at the bottom edge", set: boolSetter(func(c *config, b bool) { c.Marker = b })},
+	}
+}
+
+func boolSetter(f func(*config, bool)) func(*config, string) error {
+	return func(c *config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		f(c, b)
+		return nil
+	}
+}
+
+func splitHostPort(v string) (string, int, error) {
+	i := strings.LastIndex(v, ":")
+	if i < 0 {
+		return "", 0, fmt.Errorf("%q is not host:port", v)
+	}
+	p, err := strconv.Atoi(v[i+1:])
+	if err != nil || p < 0 || p > 65535 {
+		return "", 0, fmt.Errorf("%q has no valid port", v)
+	}
+	return v[:i], p, nil
+}
+
+func envName(flagName string) string {
+	return "STREAMER_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// errHelp is returned when -h was asked for (usage already printed).
+var errHelp = flag.ErrHelp
+
+// parseConfig reads the configuration from args, the environment and the optional file.
+func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (*config, error) {
+	opts := options()
+	byName := map[string]option{}
+	for _, o := range opts {
+		byName[o.name] = o
+	}
+	fs := flag.NewFlagSet("streamer", flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	flagVals := map[string]*[]string{}
+	for _, o := range opts {
+		vals := &[]string{}
+		flagVals[o.name] = vals
+		usage := o.usage + " [env " + envName(o.name) + "]"
+		fs.Func(o.name, usage+defaultNote(o.def), func(v string) error {
+			*vals = append(*vals, v)
+			return nil
+		})
+	}
+	var configFile string
+	fs.StringVar(&configFile, "config", "", "YAML file with settings (keys are the flag names) [env STREAMER_CONFIG]")
+	fs.Usage = func() {
+		fmt.Fprintf(usageOut, "Usage: streamer [flags]\n       streamer call [-token T] rtmp://HOST:PORT/APP/SCENE PROCEDURE [key=value ...]\n\n"+
+			"Renders a 3D scene with OpenGL, encodes it to H.264 and streams it over RTMP.\n"+
+			"Watch: ffplay rtmp://127.0.0.1:1935/live/demo\n\nFlags (precedence: flag > environment > config file > default):\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (see streamer -h)", fs.Arg(0))
+	}
+
+	c := &config{}
+	for _, o := range opts {
+		if o.def == "" && o.repeat {
+			continue
+		}
+		if err := o.set(c, o.def); err != nil {
+			return nil, fmt.Errorf("default of -%s: %w", o.name, err)
+		}
+	}
+	if configFile == "" {
+		configFile = getenv("STREAMER_CONFIG")
+	}
+	c.ConfigFile = configFile
+	if configFile != "" {
+		if err := applyFile(c, configFile, byName); err != nil {
+			return nil, err
+		}
+	}
+	for _, o := range opts {
+		v := getenv(envName(o.name))
+		if v == "" {
+			continue
+		}
+		vals := []string{v}
+		if o.repeat {
+			c.Scenes = nil
+			vals = strings.Split(v, ",")
+		}
+		for _, x := range vals {
+			if err := o.set(c, strings.TrimSpace(x)); err != nil {
+				return nil, fmt.Errorf("%s: %w", envName(o.name), err)
+			}
+		}
+	}
+	for _, o := range opts {
+		vals := *flagVals[o.name]
+		if len(vals) == 0 {
+			continue
+		}
+		if o.repeat {
+			c.Scenes = nil
+		}
+		for _, v := range vals {
+			if err := o.set(c, v); err != nil {
+				return nil, fmt.Errorf("-%s: %w", o.name, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+func defaultNote(def string) string {
+	if def == "" {
+		return ""
+	}
+	return " (default " + def + ")"
+}
+
+func applyFile(c *config, path string, byName map[string]option) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("-config: %w", err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("-config %s: %w", path, err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		o, ok := byName[k]
+		if !ok {
+			return fmt.Errorf("-config %s: unknown setting %q", path, k)
+		}
+		var vals []string
+		switch v := m[k].(type) {
+		case []any:
+			if !o.repeat {
+				return fmt.Errorf("-config %s: %s takes one value, not a list", path, k)
+			}
+			for _, x := range v {
+				vals = append(vals, fmt.Sprint(x))
+			}
+		case nil:
+			vals = []string{""}
+		default:
+			vals = []string{fmt.Sprint(v)}
+		}
+		for _, v := range vals {
+			if err := o.set(c, v); err != nil {
+				return fmt.Errorf("-config %s: %s: %w", path, k, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+// Command streamer is Rendercast: it renders 3D scenes with OpenGL, encodes them to H.264
+// and streams them over RTMP; clients steer the view with RTMP remote calls.
+//
+//	streamer [flags]                       serve (see streamer -h)
+//	streamer call URL PROCEDURE [k=v ...]  send one remote call and print the result
+//	streamer snapshot [-scene demo] [-size 1280x720] -o demo.png
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// version is the streamer's version, reported by server.info and the status page.
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "call":
+			return runCall(args[1:], stdout, stderr)
+		case "snapshot":
+			return runSnapshot(args[1:], stdout, stderr)
+		case "version", "-version", "--version":
+			fmt.Fprintln(stdout, "rendercast streamer", version)
+			return 0
+		}
+	}
+	cfg, err := parseConfig(args, os.Getenv, stderr)
+	if errors.Is(err, errHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "streamer:", err)
+		return 2
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log, nil); err != nil {
+		log.Error("streamer stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg *config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs the streamer until ctx ends, then shuts down within shutdownTimeout.
+// ready, if not nil, receives the app once it listens (tests use it).
+func serve(ctx context.Context, cfg *config, log *slog.Logger, ready chan<- *app) error {
+	a, err := newApp(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.start(); err != nil {
+		return err
+	}
+	if ready != nil {
+		ready <- a
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	return a.shutdown(sctx)
+}
+
+// shutdownTimeout bounds a graceful shutdown (SIGINT/SIGTERM).
+const shutdownTimeout = 4 * time.Second
