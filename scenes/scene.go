@@ -1,6 +1,13 @@
 // Package scenes describes what Rendercast renders: meshes, a node hierarchy, PBR
 // metallic-roughness materials, lights, a camera and a background colour. It is pure Go data
 // and math (mathgl); it never calls OpenGL. The render package turns a Scene into pixels.
+//
+// Scenes come from Builtin (the procedural "demo" and "testcard") or from glTF 2.0 files
+// (Load, LoadReader); a Library maps the stream names clients ask for to them and hands each
+// viewer its own Clone. Camera operations (Orbit, Pan, Zoom, Dolly, Set, Reset) and scene
+// edits (SetBackground, SetVisible, SetColor, SetLightIntensity, EditCamera) are what the
+// streamer's remote calls use; each edit bumps Scene.Version, which the optional frame marker
+// (MarkerBits, DrawMarker, DecodeMarker) carries so clients can match frames to changes.
 package scenes
 
 import (
@@ -68,11 +75,16 @@ type Material struct {
 	Metallic  float32
 	Roughness float32
 	// BaseColorTexture, if not nil, is multiplied with BaseColor (its RGB is sRGB-encoded).
+	// The loader and the built-in scenes store *image.NRGBA (straight alpha, rows top-down),
+	// ready for upload. Textures are shared between clones: never modify one in place.
 	BaseColorTexture image.Image
 	// Emissive is linear RGB added to the shaded colour (used by markers and bright details).
 	Emissive mgl32.Vec3
 	// Unlit materials ignore lighting and show BaseColor (times texture) as is.
 	Unlit bool
+	// DoubleSided materials are meant to be seen from both sides (no back-face culling;
+	// glTF's doubleSided).
+	DoubleSided bool
 }
 
 // Node places a mesh in the world. Its world transform is its parent's times Local().
@@ -84,6 +96,10 @@ type Node struct {
 	Translation mgl32.Vec3
 	Rotation    mgl32.Quat
 	Scale       mgl32.Vec3
+	// Matrix, when non-nil, is the local transform and Translation, Rotation and Scale are
+	// ignored (glTF nodes given as a matrix). It is shared between clones: replace it, never
+	// modify it in place.
+	Matrix *mgl32.Mat4
 	// Visible hides the node and its children when false.
 	Visible bool
 	// ColorOverride, when non-nil, replaces the base colour of every primitive of this node
@@ -91,11 +107,19 @@ type Node struct {
 	ColorOverride *mgl32.Vec4
 }
 
-// Local returns the node's local transform: T * R * S.
+// Local returns the node's local transform: Matrix when set, otherwise T * R * S.
 func (n *Node) Local() mgl32.Mat4 {
+	if n.Matrix != nil {
+		return *n.Matrix
+	}
 	return mgl32.Translate3D(n.Translation[0], n.Translation[1], n.Translation[2]).
 		Mul4(n.Rotation.Mat4()).
 		Mul4(mgl32.Scale3D(n.Scale[0], n.Scale[1], n.Scale[2]))
+}
+
+// NewNode returns a visible node with an identity transform showing mesh (-1 for none).
+func NewNode(name string, mesh int) *Node {
+	return &Node{Name: name, Mesh: mesh, Rotation: mgl32.QuatIdent(), Scale: mgl32.Vec3{1, 1, 1}, Visible: true}
 }
 
 // LightType is a kind of light.
