@@ -163,6 +163,12 @@ func (e *clipEncoder) Close() error {
 	return nil
 }
 
+func (e *clipEncoder) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
 func TestSplitClip(t *testing.T) {
 	c := loadClip(t)
 	if len(c.frames) != clipFrames {

@@ -361,7 +361,7 @@ func TestPlayPauseDeleteAndCloseOnClip(t *testing.T) {
 		t.Fatalf("stream handler: %d created, %d removed", streamsCreated.Load(), streamsRemoved.Load())
 	}
 	app.mu.Lock()
-	closed := len(app.encoders) == 1 && app.encoders[0].closed
+	closed := len(app.encoders) == 1 && app.encoders[0].isClosed()
 	app.mu.Unlock()
 	if !closed {
 		t.Fatal("the stream's encoder was not closed on deleteStream")
