@@ -17,7 +17,7 @@ build: setup
 	$(GO) build $(GOFLAGS_EGL) -o $(BIN)/ ./cmd/...
 
 run: build
-	@bash scripts/run.sh
+	@bash scripts/run.sh $(ARGS)
 
 # Every test, with the race detector. Timeouts are generous: CI machines are shared.
 test: setup
