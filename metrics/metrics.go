@@ -1,6 +1,6 @@
 // Package metrics holds Rendercast's Prometheus metrics: connections, streams, frames
-// rendered, encoded, sent and dropped, bytes out, latency histograms and calls by name and
-// result. One Metrics value per process (or per test), registered on its own registry.
+// rendered and encoded, latency histograms and calls by name and result. (Frames sent and
+// dropped and bytes out come from the RTMP server's statistics; the streamer registers them.) One Metrics value per process (or per test), registered on its own registry.
 package metrics
 
 import (
@@ -21,9 +21,6 @@ type Metrics struct {
 	Streams            prometheus.Gauge
 	FramesRendered     prometheus.Counter
 	FramesEncoded      prometheus.Counter
-	FramesSent         prometheus.Counter
-	FramesDropped      prometheus.Counter
-	BytesOut           prometheus.Counter
 	StreamFailures     *prometheus.CounterVec // reason
 	RenderSeconds      prometheus.Histogram
 	EncodeSeconds      prometheus.Histogram
@@ -43,9 +40,6 @@ func New() *Metrics {
 		Streams:            prometheus.NewGauge(prometheus.GaugeOpts{Name: "rendercast_streams_playing", Help: "Streams playing."}),
 		FramesRendered:     prometheus.NewCounter(prometheus.CounterOpts{Name: "rendercast_frames_rendered_total", Help: "Frames rendered."}),
 		FramesEncoded:      prometheus.NewCounter(prometheus.CounterOpts{Name: "rendercast_frames_encoded_total", Help: "Frames encoded."}),
-		FramesSent:         prometheus.NewCounter(prometheus.CounterOpts{Name: "rendercast_frames_sent_total", Help: "Frames written to clients."}),
-		FramesDropped:      prometheus.NewCounter(prometheus.CounterOpts{Name: "rendercast_frames_dropped_total", Help: "Frames dropped because a client's send queue was full."}),
-		BytesOut:           prometheus.NewCounter(prometheus.CounterOpts{Name: "rendercast_bytes_out_total", Help: "Bytes written to RTMP clients."}),
 		StreamFailures:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rendercast_stream_failures_total", Help: "Streams ended by an error, by reason."}, []string{"reason"}),
 		RenderSeconds:      prometheus.NewHistogram(prometheus.HistogramOpts{Name: "rendercast_render_seconds", Help: "Time to render and read back one frame.", Buckets: latencyBuckets}),
 		EncodeSeconds:      prometheus.NewHistogram(prometheus.HistogramOpts{Name: "rendercast_encode_seconds", Help: "Time to encode one frame.", Buckets: latencyBuckets}),
@@ -53,8 +47,8 @@ func New() *Metrics {
 		Calls:              prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rendercast_calls_total", Help: "Remote calls by name and result."}, []string{"name", "result"}),
 	}
 	m.Registry.MustRegister(
-		m.Connections, m.ConnectsTotal, m.Streams, m.FramesRendered, m.FramesEncoded, m.FramesSent,
-		m.FramesDropped, m.BytesOut, m.StreamFailures, m.RenderSeconds, m.EncodeSeconds, m.CallToFrameSeconds, m.Calls,
+		m.Connections, m.ConnectsTotal, m.Streams, m.FramesRendered, m.FramesEncoded,
+		m.StreamFailures, m.RenderSeconds, m.EncodeSeconds, m.CallToFrameSeconds, m.Calls,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -389,7 +389,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("/metrics: %d", code)
 	}
-	for _, want := range []string{"rendercast_connections 1", "rendercast_streams_playing 1", "rendercast_frames_encoded_total",
+	for _, want := range []string{"rendercast_connections 1", "rendercast_streams_playing 1", "rendercast_frames_encoded_total", "rendercast_rtmp_frames_sent_total", "rendercast_rtmp_bytes_out_total",
 		"rendercast_call_to_frame_seconds_count", `rendercast_calls_total{name="camera.orbit",result="ok"} 1`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"os"
+	"sort"
+	"testing"
+
+	"github.com/bluenviron/gortmplib/pkg/amf0"
+
+	"github.com/rendercast/rendercast/rtmpsrv"
+	"github.com/rendercast/rendercast/session"
+)
+
+func TestTransportProceduresMatchTheTable(t *testing.T) {
+	var keys []string
+	for k := range transportCalls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	want := append([]string(nil), transportProcedures...)
+	sort.Strings(want)
+	if len(keys) != len(want) {
+		t.Fatalf("transportCalls %v, transportProcedures %v", keys, want)
+	}
+	for i := range keys {
+		if keys[i] != want[i] {
+			t.Fatalf("transportCalls %v, transportProcedures %v", keys, want)
+		}
+	}
+}
+
+func TestArgsFromAMF(t *testing.T) {
+	args, err := argsFromAMF("camera.set", []any{rtmpsrv.Object{
+		{Key: "eye", Value: rtmpsrv.StrictArray{1.0, 2.0, 3.0}},
+		{Key: "fov", Value: 40.0},
+		{Key: "nested", Value: rtmpsrv.ECMAArray{{Key: "a", Value: true}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eye, ok := args["eye"].([]any); !ok || len(eye) != 3 || eye[2] != 3.0 {
+		t.Fatalf("eye %#v", args["eye"])
+	}
+	if n, ok := args["nested"].(map[string]any); !ok || n["a"] != true {
+		t.Fatalf("nested %#v", args["nested"])
+	}
+	if a, err := argsFromAMF("x", nil); err != nil || len(a) != 0 {
+		t.Fatalf("no arguments: %v %v", a, err)
+	}
+	_, err = argsFromAMF("camera.orbit", []any{30.0})
+	if ae, ok := err.(*session.ArgError); !ok || ae.Call != "camera.orbit" {
+		t.Fatalf("positional number: %v, want an ArgError", err)
+	}
+}
+
+// FuzzCallArgs decodes a call's AMF0 user arguments the way the RTMP path does, then runs
+// them through the argument readers of every session call that needs no view.
+func FuzzCallArgs(f *testing.F) {
+	seed, _ := amf0.Data{amf0.Object{{Key: "dx", Value: 10.0}, {Key: "eye", Value: amf0.StrictArray{1.0, 2.0, 3.0}}}}.Marshal()
+	f.Add(seed)
+	f.Add([]byte{0x05})
+	f.Add([]byte{0x03, 0x00, 0x01, 'r', 0x02, 0x00, 0x01, 'x', 0x00, 0x00, 0x09})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		data, err := amf0.Unmarshal(b)
+		if err != nil {
+			return
+		}
+		args, err := argsFromAMF("fuzz", data)
+		if err != nil {
+			if _, ok := err.(*session.ArgError); !ok {
+				t.Fatalf("error of type %T", err)
+			}
+			return
+		}
+		if _, err := numberArg("fuzz", args, "kbps"); err == nil {
+			if _, ok := args["kbps"].(float64); !ok {
+				t.Fatal("numberArg accepted a non-number")
+			}
+		}
+	})
+}
+
+func TestParseConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/c.yaml"
+	if err := writeFile(file, "fps: 25\nsize: 640x360\nscene:\n  - a=/x.glb\nbitrate: 900\n"); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"STREAMER_FPS": "20", "STREAMER_CONFIG": file}
+	c, err := parseConfig([]string{"-fps", "15"}, func(k string) string { return env[k] }, discard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.FPS != 15 || c.Width != 640 || c.BitrateKbps != 900 || len(c.Scenes) != 1 || c.Scenes[0].Name != "a" {
+		t.Fatalf("flag > env > file precedence broken: %+v", c)
+	}
+	c, err = parseConfig(nil, func(k string) string { return env[k] }, discard{})
+	if err != nil || c.FPS != 20 {
+		t.Fatalf("env over file: %+v %v", c, err)
+	}
+	if _, err := parseConfig([]string{"-config", dir + "/missing.yaml"}, func(string) string { return "" }, discard{}); err == nil {
+		t.Fatal("missing config file accepted")
+	}
+	if err := writeFile(file, "nosuch: 1\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseConfig(nil, func(k string) string { return env[k] }, discard{}); err == nil {
+		t.Fatal("unknown key in the config file accepted")
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
