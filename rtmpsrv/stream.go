@@ -2,7 +2,6 @@ package rtmpsrv
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/rawmessage"
 
 	"github.com/rendercast/rendercast/avc"
+	"github.com/rendercast/rendercast/pacer"
 )
 
 // PropertyRenderRate is the reserved stream property holding the render rate (calls of the
@@ -46,14 +46,12 @@ type Stream struct {
 	start      time.Time
 
 	// opMu serialises play, stop, pause and removal, whichever goroutine asks.
-	opMu       sync.Mutex
-	playing    atomic.Bool
-	paused     atomic.Bool
-	loopCancel context.CancelFunc
-	loopWG     sync.WaitGroup
-	gen        uint64
-	wake       chan struct{}
-	wantKey    atomic.Bool
+	opMu    sync.Mutex
+	playing atomic.Bool
+	paused  atomic.Bool
+	loops   *pacer.Pacer
+	gen     uint64
+	wantKey atomic.Bool
 
 	// Send state, touched only by the frame loop, or by play while the loops are stopped.
 	config       []byte
@@ -73,7 +71,6 @@ func newStream(c *Conn, id uint32) *Stream {
 		log:        c.log.With("stream", id),
 		props:      map[string]string{},
 		renderRate: c.srv.cfg.RenderRate,
-		wake:       make(chan struct{}, 1),
 	}
 }
 
@@ -334,6 +331,9 @@ func (s *Stream) pauseCommand(pause bool) {
 	}
 	if pause {
 		s.paused.Store(true)
+		if s.loops != nil {
+			s.loops.SetPaused(true)
+		}
 		s.sendStatus("status", codePauseNotify, "Paused "+s.Name()+".")
 		s.conn.sendCtrl(userControl(ucStreamEOF, s.id))
 		return
@@ -342,7 +342,9 @@ func (s *Stream) pauseCommand(pause bool) {
 	s.wantKey.Store(true) // the player may have flushed its decoder
 	s.conn.sendCtrl(userControl(ucStreamBegin, s.id))
 	s.sendStatus("status", codeUnpauseNotify, "Unpaused "+s.Name()+".")
-	s.poke()
+	if s.loops != nil {
+		s.loops.SetPaused(false)
+	}
 }
 
 // remove ends the stream: deleteStream, or the connection's end (closing=true).
@@ -383,27 +385,27 @@ func (s *Stream) closeEncoder() {
 }
 
 func (s *Stream) startLoopsLocked() {
-	ctx, cancel := context.WithCancel(s.conn.ctx)
-	s.loopCancel = cancel
 	s.gen++
 	gen := s.gen
 	s.playing.Store(true)
 	s.conn.playing.Add(1)
-	rh, _, _, _ := s.handlers()
-	if rh != nil {
-		s.loopWG.Add(1)
-		go s.renderLoop(ctx, gen)
+	cfg := pacer.Config{
+		RenderRate:    s.RenderRate,
+		FrameInterval: time.Duration(float64(time.Second) / s.conn.srv.cfg.FrameRate),
+		Frame:         s.produceFrame,
+		Failed:        func(which string, err error) { s.fail(gen, which+" handler", err) },
 	}
-	s.loopWG.Add(1)
-	go s.frameLoop(ctx, gen)
+	if rh, _, _, _ := s.handlers(); rh != nil {
+		cfg.Render = s.renderOnce
+	}
+	s.loops = pacer.Start(s.conn.ctx, cfg)
 }
 
 func (s *Stream) stopLoopsLocked() {
-	if s.loopCancel != nil {
-		s.loopCancel()
+	if s.loops != nil {
+		s.loops.Stop()
+		s.loops = nil
 	}
-	s.loopWG.Wait()
-	s.loopCancel = nil
 	if s.playing.Swap(false) {
 		s.conn.playing.Add(-1)
 	}
@@ -425,110 +427,47 @@ func (s *Stream) fail(gen uint64, what string, err error) {
 	}()
 }
 
-func (s *Stream) poke() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+// renderOnce is the render loop's body: the current render handler, panics recovered.
+func (s *Stream) renderOnce() error {
+	rh, _, _, _ := s.handlers()
+	if rh == nil {
+		return nil
 	}
+	var err error
+	if !s.conn.safe("render handler", func() { err = rh.HandleRender(s) }) {
+		err = errors.New("panic")
+	}
+	if err == nil {
+		s.renders.Add(1)
+	}
+	return err
 }
 
-func (s *Stream) renderLoop(ctx context.Context, gen uint64) {
-	defer s.loopWG.Done()
-	next := time.Now()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		if !s.paused.Load() {
-			rh, _, _, _ := s.handlers()
-			if rh == nil {
-				return
-			}
-			var err error
-			if !s.conn.safe("render handler", func() { err = rh.HandleRender(s) }) {
-				err = errors.New("panic")
-			}
-			if err != nil {
-				s.fail(gen, "render handler", err)
-				return
-			}
-			s.renders.Add(1)
-			s.poke()
-		}
-		interval := time.Duration(float64(time.Second) / s.RenderRate())
-		next = next.Add(interval)
-		now := time.Now()
-		if next.Before(now) {
-			next = now // no bursts to catch up after a slow render
-		}
-		timer.Reset(next.Sub(now))
+// produceFrame is the frame loop's body: ask the frame handler for a frame (telling it
+// whether the send queue is full) and queue what it returns.
+func (s *Stream) produceFrame() error {
+	_, fh, _, _ := s.handlers()
+	if fh == nil {
+		return nil
 	}
-}
-
-func (s *Stream) frameLoop(ctx context.Context, gen uint64) {
-	defer s.loopWG.Done()
-	interval := time.Duration(float64(time.Second) / s.conn.srv.cfg.FrameRate)
-	minGap := interval / 2
-	timer := time.NewTimer(interval)
-	defer timer.Stop()
-	var last time.Time
-	first := true
-	for {
-		if !first {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.wake:
-			case <-timer.C:
-			}
-		}
-		first = false
-		if gap := time.Since(last); gap < minGap {
-			// Woken early by a fast render: keep frames at least minGap apart.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(minGap - gap):
-			}
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		timer.Reset(interval)
-		if s.paused.Load() {
-			continue
-		}
-		_, fh, _, _ := s.handlers()
-		if fh == nil {
-			continue
-		}
-		last = time.Now()
-		if s.wantKey.Swap(false) {
-			if enc := s.VideoEncoder(); enc != nil {
-				enc.RequestKeyframe()
-			}
-		}
-		full := s.conn.queueFull()
-		var vd *VideoData
-		var err error
-		if !s.conn.safe("frame handler", func() { vd, err = fh.HandleFrame(s, full) }) {
-			err = errors.New("panic")
-		}
-		if err != nil {
-			s.fail(gen, "frame handler", err)
-			return
-		}
-		if vd != nil {
-			s.send(vd)
+	if s.wantKey.Swap(false) {
+		if enc := s.VideoEncoder(); enc != nil {
+			enc.RequestKeyframe()
 		}
 	}
+	full := s.conn.queueFull()
+	var vd *VideoData
+	var err error
+	if !s.conn.safe("frame handler", func() { vd, err = fh.HandleFrame(s, full) }) {
+		err = errors.New("panic")
+	}
+	if err != nil {
+		return err
+	}
+	if vd != nil {
+		s.send(vd)
+	}
+	return nil
 }
 
 func (s *Stream) timestamp(d time.Duration) uint32 {
