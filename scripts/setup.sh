@@ -13,6 +13,8 @@ PACKAGES=(
   libegl-dev libegl-mesa0 libgl1-mesa-dri libgles-dev libgl-dev
   # GLFW preview window (go-gl/glfw builds GLFW from source against X11)
   libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
+  # a virtual display for the preview window test
+  xvfb xauth
   # real RTMP clients for tests
   rtmpdump
   # glTF test models (good and broken)

@@ -55,6 +55,10 @@ type Options struct {
 	Width, Height int
 	// Marker draws the frame marker (frame counter and scene version) on every frame.
 	Marker bool
+	// Animate plays the scene's animation (moving elements). Without it, and without the
+	// marker, a frame is drawn only when something changed (a call, a scene load): the
+	// render loop then costs next to nothing and the frame loop re-encodes the last canvas.
+	Animate bool
 }
 
 // Session is one viewer. Render, Frame and Call may run in different goroutines.
@@ -73,6 +77,12 @@ type Session struct {
 	editAt    time.Time
 	pointer   pointerState
 	closed    bool
+	// What the latest drawn frame showed, to skip drawing when nothing changed.
+	drawn        bool
+	drawnSeq     uint64
+	drawnVersion uint32
+	prevSeq      uint64 // edit sequence of the frame drawn before the latest
+	caughtUp     bool   // the latest canvas is the latest frame drawn
 
 	// canvasMu guards the canvases: the render loop draws into back and swaps it with
 	// front; the frame loop encodes front while holding canvasMu, so a swap never hands the
@@ -127,7 +137,9 @@ func (s *Session) SceneName() string {
 // Size returns the picture size.
 func (s *Session) Size() (int, int) { return s.opts.Width, s.opts.Height }
 
-// Render animates the scene, draws it and makes the result the latest canvas.
+// Render animates the scene, draws it and makes the result the latest canvas. When nothing
+// can have changed since the last frame drawn (no edit, no animation, no marker) it returns
+// at once and the latest canvas stays.
 func (s *Session) Render() error {
 	start := time.Now()
 	s.mu.Lock()
@@ -135,11 +147,30 @@ func (s *Session) Render() error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	if s.scene.Animate != nil {
+	moving := s.opts.Marker || (s.opts.Animate && s.scene.Animate != nil)
+	if !moving && s.drawn && s.caughtUp && s.drawnSeq == s.editSeq && s.drawnVersion == s.scene.Version {
+		s.mu.Unlock()
+		return nil // nothing changed since the last frame drawn
+	}
+	if s.opts.Animate && s.scene.Animate != nil {
 		s.scene.Animate(s.scene, time.Since(s.born).Seconds())
 	}
 	seq := s.editSeq
 	img, err := s.view.Render(s.scene, s.back)
+	if err == nil {
+		s.drawn, s.drawnSeq, s.drawnVersion = true, seq, s.scene.Version
+		// With pixel-buffer read-back (GPUs) the image returned is the previous frame
+		// drawn: it shows the previous frame's edits, and one more draw is needed before
+		// the canvas has caught up with the scene.
+		st := s.view.Stats()
+		shown := seq
+		if st.Frame < st.Drawn {
+			shown = s.prevSeq
+		}
+		s.prevSeq = seq
+		s.caughtUp = st.Frame == st.Drawn
+		seq = shown
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("render %s: %w", s.sceneName, err)
@@ -195,6 +226,14 @@ func (s *Session) observeCallToFrame() {
 	if o := s.v.Observer; o != nil {
 		o.CallToFrame(time.Since(at))
 	}
+}
+
+// WithCanvas calls f with the latest canvas (nil before the first render) while holding
+// the canvas lock: f must not keep the image or take long.
+func (s *Session) WithCanvas(f func(img *image.YCbCr)) {
+	s.canvasMu.Lock()
+	defer s.canvasMu.Unlock()
+	f(s.front)
 }
 
 // Snapshot returns the latest canvas converted to RGBA (nil before the first render).

@@ -230,3 +230,35 @@ func TestSceneCalls(t *testing.T) {
 		t.Fatalf("server.info: %v %v", info, err)
 	}
 }
+
+func TestDrawsOnlyWhenSomethingChanged(t *testing.T) {
+	s := newSession(t, nil) // demo, Animate off
+	for range 3 {
+		if err := s.Render(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := s.view.Stats().Drawn; d != 1 {
+		t.Fatalf("a static scene was drawn %d times in 3 renders, want 1", d)
+	}
+	if _, err := s.Call("camera.orbit", Args{"dx": 5.0}); err != nil {
+		t.Fatal(err)
+	}
+	s.Render()
+	s.Render()
+	if d := s.view.Stats().Drawn; d != 2 {
+		t.Fatalf("after a call: drawn %d times, want 2", d)
+	}
+
+	moving, err := New(viewers(t, nil), "testcard", Options{Width: 320, Height: 180, Animate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer moving.Close()
+	for range 3 {
+		moving.Render()
+	}
+	if d := moving.view.Stats().Drawn; d != 3 {
+		t.Fatalf("an animated scene was drawn %d times in 3 renders, want 3", d)
+	}
+}

@@ -1,0 +1,196 @@
+package render
+
+import (
+	"fmt"
+	"image"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/rendercast/rendercast/scenes"
+)
+
+var benchSizes = []struct {
+	name string
+	w, h int
+}{{"720p", 1280, 720}, {"1080p", 1920, 1080}}
+
+func ms(d time.Duration, n int) float64 { return float64(d) / float64(n) / 1e6 }
+
+// cpuTime is the CPU time (user + system) the whole process used so far, llvmpipe's
+// rasteriser threads included. Per frame it says what a frame costs whatever else the
+// machine runs, which wall-clock time on a shared 2-core machine does not.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measure runs frame b.N times and reports frames/s (wall clock) and cpu-ms/frame.
+func measure(b *testing.B, frame func(i int)) {
+	b.ResetTimer()
+	start := cpuTime(b)
+	for i := 0; i < b.N; i++ {
+		frame(i)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+	b.ReportMetric(ms(cpuTime(b)-start, b.N), "cpu-ms/frame")
+}
+
+// BenchmarkRender is the streamer's per-frame call: draw the demo scene (animated), convert
+// to I420 on the GPU and read it back into a reused frame.
+func BenchmarkRender(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			r := newRenderer(b, Config{})
+			v := newView(b, r, size.w, size.h)
+			s := benchDemo(b)
+			dst := NewFrame(size.w, size.h)
+			for i := 0; i < 3; i++ { // compile shader variants, upload meshes
+				if _, err := v.Render(s, dst); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var draw, convert, read, gpu time.Duration
+			measure(b, func(i int) {
+				s.Animate(s, float64(i)/30)
+				if _, err := v.Render(s, dst); err != nil {
+					b.Fatal(err)
+				}
+				st := v.Stats()
+				draw += st.Draw
+				convert += st.Convert
+				read += st.Readback
+				gpu += st.GPUDraw + st.GPUConvert
+			})
+			b.ReportMetric(ms(draw, b.N), "draw-ms")
+			b.ReportMetric(ms(convert, b.N), "convert-ms")
+			b.ReportMetric(ms(read, b.N), "readback-ms")
+			b.ReportMetric(ms(gpu, b.N), "gpu-timer-ms")
+		})
+	}
+}
+
+// BenchmarkDraw is the scene pass alone, waited for with glFinish.
+func BenchmarkDraw(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(size.name, func(b *testing.B) {
+			r := newRenderer(b, Config{})
+			v := newView(b, r, size.w, size.h)
+			s := benchDemo(b)
+			drawFinish := func() error {
+				return r.do(func() error {
+					err := v.draw(s)
+					gl.Finish()
+					return err
+				})
+			}
+			for i := 0; i < 3; i++ {
+				if err := drawFinish(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			measure(b, func(i int) {
+				s.Animate(s, float64(i)/30)
+				if err := drawFinish(); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkConvert compares ways to get I420 out of a drawn frame:
+//   - gpu: the yuv420.frag pass plus the I420 read-back (what Render does),
+//   - cpu: RGBA read-back plus a plain-Go BT.709 conversion (cpuI420, integer maths),
+//   - rgba-readback: the RGBA read-back alone, the floor of any CPU-side conversion
+//     (swscale in encode would replace cpuI420's share).
+func BenchmarkConvert(b *testing.B) {
+	for _, size := range benchSizes {
+		r := newRenderer(b, Config{})
+		v := newView(b, r, size.w, size.h)
+		if err := v.Draw(benchDemo(b)); err != nil {
+			b.Fatal(err)
+		}
+		b.Run("gpu/"+size.name, func(b *testing.B) {
+			dst := NewFrame(size.w, size.h)
+			gpu := func() error {
+				return r.do(func() error {
+					v.converted = false
+					return v.readYCbCr(dst)
+				})
+			}
+			if err := gpu(); err != nil {
+				b.Fatal(err)
+			}
+			measure(b, func(int) {
+				if err := gpu(); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		b.Run("cpu/"+size.name, func(b *testing.B) {
+			rgba := image.NewRGBA(image.Rect(0, 0, size.w, size.h))
+			dst := image.NewYCbCr(rgba.Rect, image.YCbCrSubsampleRatio420)
+			measure(b, func(int) {
+				if _, err := v.ReadRGBA(rgba); err != nil {
+					b.Fatal(err)
+				}
+				cpuI420(rgba, dst)
+			})
+		})
+		b.Run("rgba-readback/"+size.name, func(b *testing.B) {
+			rgba := image.NewRGBA(image.Rect(0, 0, size.w, size.h))
+			measure(b, func(int) {
+				if _, err := v.ReadRGBA(rgba); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkNewView measures view creation and destruction (a viewer joining and leaving).
+func BenchmarkNewView(b *testing.B) {
+	r := newRenderer(b, Config{})
+	measure(b, func(int) {
+		v, err := r.NewView(1280, 720)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := v.Close(); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+func ExampleView_Render() {
+	r, err := New(Config{}) // headless: EGL device platform, else surfaceless
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Close()
+	v, err := r.NewView(1280, 720)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer v.Close()
+	s, _ := scenes.Builtin(scenes.DemoScene)
+	frame := NewFrame(1280, 720) // reused every frame; owned by the caller
+	for i := 0; i < 3; i++ {
+		s.Animate(s, float64(i)/30)
+		if frame, err = v.Render(s, frame); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	fmt.Println(frame.Rect.Dx(), frame.Rect.Dy(), frame.SubsampleRatio, v.Stats().Frame)
+	// Output: 1280 720 YCbCrSubsampleRatio420 3
+}

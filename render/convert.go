@@ -1,0 +1,181 @@
+package render
+
+import (
+	"fmt"
+	"image"
+	"time"
+	"unsafe"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+)
+
+// fenceTimeout bounds the wait for a read-back; a GPU that takes longer is hung.
+const fenceTimeout = 5 * time.Second
+
+// convert runs the RGB to I420 pass on the frame last drawn, once per frame (GL goroutine).
+func (v *View) convert() {
+	if v.converted {
+		return
+	}
+	start := time.Now()
+	v.beginTimer(phaseConvert)
+	p := v.r.yuvP
+	gl.BindFramebuffer(gl.FRAMEBUFFER, v.yuvFBO)
+	gl.Viewport(0, 0, int32(v.wp/4), int32(v.hp*3/2))
+	gl.UseProgram(p.id)
+	gl.Uniform2i(p.size, int32(v.width), int32(v.height))
+	gl.Uniform2i(p.padded, int32(v.wp), int32(v.hp))
+	gl.ActiveTexture(gl.TEXTURE0)
+	gl.BindTexture(gl.TEXTURE_2D, v.color)
+	gl.BindVertexArray(v.r.emptyVAO)
+	gl.DrawArrays(gl.TRIANGLES, 0, 3)
+	gl.BindVertexArray(0)
+	gl.BindTexture(gl.TEXTURE_2D, 0)
+	gl.UseProgram(0)
+	v.endTimer()
+	v.converted = true
+	v.lastConvert = time.Since(start)
+}
+
+// readYCbCr converts and reads the frame into dst (GL goroutine).
+func (v *View) readYCbCr(dst *image.YCbCr) error {
+	if v.drawn == 0 {
+		return ErrNoFrame
+	}
+	v.convert()
+	start := time.Now()
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, v.yuvFBO)
+	gl.ReadBuffer(gl.COLOR_ATTACHMENT0)
+	frame, version := v.drawn, v.drawnVersion
+	var err error
+	if v.r.info.Readback == ReadbackPBO {
+		frame, version, err = v.readPBO(dst)
+	} else {
+		v.readSync(dst)
+	}
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, 0)
+	if err != nil {
+		return err
+	}
+	v.lastRead = time.Since(start)
+	v.setStats(func(s *FrameStats) {
+		s.Frame, s.Version = frame, version
+		s.Convert, s.Readback = v.lastConvert, v.lastRead
+	})
+	return nil
+}
+
+// readSync reads the I420 target with glReadPixels: straight into dst's planes when they
+// have the padded layout, else through a scratch buffer.
+func (v *View) readSync(dst *image.YCbCr) {
+	tw := int32(v.wp / 4)
+	hp := int32(v.hp)
+	if v.directLayout(dst) {
+		gl.ReadPixels(0, 0, tw, hp, gl.RGBA, gl.UNSIGNED_BYTE, unsafe.Pointer(&dst.Y[0]))
+		gl.ReadPixels(0, hp, tw, hp/4, gl.RGBA, gl.UNSIGNED_BYTE, unsafe.Pointer(&dst.Cb[0]))
+		gl.ReadPixels(0, hp+hp/4, tw, hp/4, gl.RGBA, gl.UNSIGNED_BYTE, unsafe.Pointer(&dst.Cr[0]))
+		return
+	}
+	if len(v.scratch) != v.frameBytes() {
+		v.scratch = make([]byte, v.frameBytes())
+	}
+	gl.ReadPixels(0, 0, tw, hp*3/2, gl.RGBA, gl.UNSIGNED_BYTE, unsafe.Pointer(&v.scratch[0]))
+	v.copyI420(dst, v.scratch)
+}
+
+// readPBO starts the transfer of the current frame into one pixel buffer and copies out the
+// frame the other one holds (see ReadbackPBO). It returns the number and scene version of
+// the frame copied.
+func (v *View) readPBO(dst *image.YCbCr) (uint64, uint32, error) {
+	o := &v.r.objs
+	cur, other := &v.pbos[v.nextPBO], &v.pbos[v.nextPBO^1]
+	v.nextPBO ^= 1
+	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, cur.buf)
+	gl.ReadPixels(0, 0, int32(v.wp/4), int32(v.hp*3/2), gl.RGBA, gl.UNSIGNED_BYTE, nil)
+	o.deleteSync(&cur.fence)
+	cur.fence = o.fence()
+	gl.Flush()
+	cur.pending, cur.frame, cur.version = true, v.drawn, v.drawnVersion
+
+	src := other
+	if !other.pending {
+		src = cur // first frame: nothing older to return
+	}
+	defer gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
+	switch gl.ClientWaitSync(src.fence, gl.SYNC_FLUSH_COMMANDS_BIT, uint64(fenceTimeout)) {
+	case gl.ALREADY_SIGNALED, gl.CONDITION_SATISFIED:
+	default:
+		return 0, 0, fmt.Errorf("%w: read-back of frame %d did not finish within %v", ErrGL, src.frame, fenceTimeout)
+	}
+	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, src.buf)
+	size := v.frameBytes()
+	ptr := gl.MapBufferRange(gl.PIXEL_PACK_BUFFER, 0, size, gl.MAP_READ_BIT)
+	if ptr == nil {
+		return 0, 0, fmt.Errorf("%w: glMapBufferRange of a %d-byte read-back buffer failed", ErrGL, size)
+	}
+	v.copyI420(dst, unsafe.Slice((*byte)(ptr), size))
+	gl.UnmapBuffer(gl.PIXEL_PACK_BUFFER)
+	if src == other {
+		other.pending = false
+	}
+	return src.frame, src.version, nil
+}
+
+// directLayout reports whether dst's planes have exactly the padded layout of the I420
+// target, so glReadPixels can write them in place.
+func (v *View) directLayout(dst *image.YCbCr) bool {
+	cSize := v.wp * v.hp / 4
+	return dst.YStride == v.wp && dst.CStride == v.wp/2 &&
+		len(dst.Y) >= v.wp*v.hp && len(dst.Cb) >= cSize && len(dst.Cr) >= cSize
+}
+
+// copyI420 copies a padded I420 frame (src) into dst's planes.
+func (v *View) copyI420(dst *image.YCbCr, src []byte) {
+	wp, hp := v.wp, v.hp
+	ySize, cSize := wp*hp, wp*hp/4
+	if v.directLayout(dst) {
+		copy(dst.Y, src[:ySize])
+		copy(dst.Cb, src[ySize:ySize+cSize])
+		copy(dst.Cr, src[ySize+cSize:ySize+2*cSize])
+		return
+	}
+	for y := 0; y < v.height; y++ {
+		copy(dst.Y[y*dst.YStride:y*dst.YStride+v.width], src[y*wp:])
+	}
+	cw, ch, cs := (v.width+1)/2, (v.height+1)/2, wp/2
+	cb, cr := src[ySize:], src[ySize+cSize:]
+	for y := 0; y < ch; y++ {
+		copy(dst.Cb[y*dst.CStride:y*dst.CStride+cw], cb[y*cs:])
+		copy(dst.Cr[y*dst.CStride:y*dst.CStride+cw], cr[y*cs:])
+	}
+}
+
+// readRGBA reads the colour texture into dst, flipping OpenGL's bottom-up rows.
+func (v *View) readRGBA(dst *image.RGBA) error {
+	start := time.Now()
+	// Wait for the GPU first: llvmpipe (Mesa 22.3) can return the previous frame from
+	// glReadPixels on a texture the I420 pass sampled (TestReadRGBAAfterConvert). The read
+	// waits for the frame anyway; this is the screenshot path, not the per-frame one.
+	gl.Finish()
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, v.fbo)
+	gl.ReadBuffer(gl.COLOR_ATTACHMENT0)
+	gl.PixelStorei(gl.PACK_ROW_LENGTH, int32(dst.Stride/4))
+	gl.ReadPixels(0, 0, int32(v.width), int32(v.height), gl.RGBA, gl.UNSIGNED_BYTE, unsafe.Pointer(&dst.Pix[0]))
+	gl.PixelStorei(gl.PACK_ROW_LENGTH, 0)
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, 0)
+	flipRows(dst.Pix, dst.Stride, v.width*4, v.height)
+	v.r.log.Debug("render: RGBA read-back", "size", dst.Rect.Size(), "took", time.Since(start))
+	return nil
+}
+
+// flipRows reverses the order of h rows of n bytes, stride apart, in place.
+func flipRows(pix []byte, stride, n, h int) {
+	tmp := make([]byte, n)
+	for top, bot := 0, h-1; top < bot; top, bot = top+1, bot-1 {
+		a := pix[top*stride : top*stride+n]
+		b := pix[bot*stride : bot*stride+n]
+		copy(tmp, a)
+		copy(a, b)
+		copy(b, tmp)
+	}
+}

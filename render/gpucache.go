@@ -1,0 +1,244 @@
+package render
+
+import (
+	"fmt"
+	"image"
+	"image/draw"
+	"reflect"
+	"unsafe"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/rendercast/rendercast/scenes"
+)
+
+// cacheIdleFrames is how many frames (drawn by any view) a cached primitive or texture may
+// go unused before it is freed.
+const cacheIdleFrames = 600
+
+// sweepEvery is how often (in frames) the cache looks for idle entries.
+const sweepEvery = 120
+
+// gpuCache holds geometry and textures uploaded once and shared by every view. Primitives
+// are keyed by their address, textures by the image value; a cache entry keeps its key
+// alive, so an address is never reused for different data while cached. Geometry is taken
+// as immutable: a primitive whose slices were replaced (other length or backing array) is
+// uploaded again, but contents changed in place are not noticed. GL goroutine only.
+type gpuCache struct {
+	prims    map[*scenes.Primitive]*gpuPrimitive
+	textures map[image.Image]*gpuTexture
+	// bad remembers primitives that failed to upload, so each is logged once, not per frame.
+	bad map[*scenes.Primitive]error
+}
+
+// maxBad bounds the bad-primitive memory; past it, it starts over.
+const maxBad = 1024
+
+func newGPUCache() gpuCache {
+	return gpuCache{
+		prims:    map[*scenes.Primitive]*gpuPrimitive{},
+		textures: map[image.Image]*gpuTexture{},
+		bad:      map[*scenes.Primitive]error{},
+	}
+}
+
+func (c *gpuCache) markBad(p *scenes.Primitive, err error) {
+	if len(c.bad) >= maxBad {
+		clear(c.bad)
+	}
+	c.bad[p] = err
+}
+
+type gpuPrimitive struct {
+	vao, vbo, ebo uint32
+	count         int32
+	hasNormals    bool
+	hasUVs        bool
+	lastUsed      uint64
+	// identity of the uploaded data, to notice replaced slices
+	pos, idx unsafe.Pointer
+	nPos     int
+	nIdx     int
+}
+
+type gpuTexture struct {
+	id       uint32
+	lastUsed uint64
+}
+
+// primitive returns p's GPU geometry, uploading it if needed. mesh names errors.
+func (c *gpuCache) primitive(objs *glObjects, mesh *scenes.Mesh, p *scenes.Primitive, frame uint64) (*gpuPrimitive, error) {
+	g := c.prims[p]
+	if g != nil && g.matches(p) {
+		g.lastUsed = frame
+		return g, nil
+	}
+	if g != nil {
+		g.free(objs)
+		delete(c.prims, p)
+	}
+	if err := checkPrimitive(p); err != nil {
+		return nil, fmt.Errorf("%w: mesh %q: %v", ErrBadMesh, mesh.Name, err)
+	}
+	g = uploadPrimitive(objs, p)
+	g.lastUsed = frame
+	c.prims[p] = g
+	return g, nil
+}
+
+func (g *gpuPrimitive) matches(p *scenes.Primitive) bool {
+	return len(p.Positions) == g.nPos && len(p.Indices) == g.nIdx &&
+		unsafe.Pointer(unsafe.SliceData(p.Positions)) == g.pos &&
+		unsafe.Pointer(unsafe.SliceData(p.Indices)) == g.idx &&
+		(p.Normals != nil) == g.hasNormals && (p.UVs != nil) == g.hasUVs
+}
+
+func checkPrimitive(p *scenes.Primitive) error {
+	n := len(p.Positions)
+	if p.Normals != nil && len(p.Normals) != n {
+		return fmt.Errorf("%d normals for %d positions", len(p.Normals), n)
+	}
+	if p.UVs != nil && len(p.UVs) != n {
+		return fmt.Errorf("%d texture coordinates for %d positions", len(p.UVs), n)
+	}
+	if len(p.Indices)%3 != 0 {
+		return fmt.Errorf("%d indices is not a whole number of triangles", len(p.Indices))
+	}
+	for i, ix := range p.Indices {
+		if int(ix) >= n {
+			return fmt.Errorf("index %d at %d out of range (%d positions)", ix, i, n)
+		}
+	}
+	return nil
+}
+
+// vertexFloats is the interleaved vertex layout: position (3), normal (3), uv (2).
+const vertexFloats = 8
+
+func uploadPrimitive(objs *glObjects, p *scenes.Primitive) *gpuPrimitive {
+	g := &gpuPrimitive{
+		count: int32(len(p.Indices)), hasNormals: p.Normals != nil, hasUVs: p.UVs != nil,
+		pos: unsafe.Pointer(unsafe.SliceData(p.Positions)), idx: unsafe.Pointer(unsafe.SliceData(p.Indices)),
+		nPos: len(p.Positions), nIdx: len(p.Indices),
+	}
+	verts := make([]float32, len(p.Positions)*vertexFloats)
+	for i, pos := range p.Positions {
+		v := verts[i*vertexFloats : (i+1)*vertexFloats]
+		copy(v[0:3], pos[:])
+		if g.hasNormals {
+			copy(v[3:6], p.Normals[i][:])
+		}
+		if g.hasUVs {
+			copy(v[6:8], p.UVs[i][:])
+		}
+	}
+	g.vao = objs.genVertexArray()
+	gl.BindVertexArray(g.vao)
+	g.vbo = objs.genBuffer()
+	gl.BindBuffer(gl.ARRAY_BUFFER, g.vbo)
+	if len(verts) > 0 {
+		gl.BufferData(gl.ARRAY_BUFFER, len(verts)*4, gl.Ptr(verts), gl.STATIC_DRAW)
+	}
+	g.ebo = objs.genBuffer()
+	gl.BindBuffer(gl.ELEMENT_ARRAY_BUFFER, g.ebo)
+	if len(p.Indices) > 0 {
+		gl.BufferData(gl.ELEMENT_ARRAY_BUFFER, len(p.Indices)*4, gl.Ptr(p.Indices), gl.STATIC_DRAW)
+	}
+	const stride = vertexFloats * 4
+	gl.EnableVertexAttribArray(0)
+	gl.VertexAttribPointerWithOffset(0, 3, gl.FLOAT, false, stride, 0)
+	gl.EnableVertexAttribArray(1)
+	gl.VertexAttribPointerWithOffset(1, 3, gl.FLOAT, false, stride, 3*4)
+	gl.EnableVertexAttribArray(2)
+	gl.VertexAttribPointerWithOffset(2, 2, gl.FLOAT, false, stride, 6*4)
+	gl.BindVertexArray(0)
+	gl.BindBuffer(gl.ARRAY_BUFFER, 0)
+	return g
+}
+
+func (g *gpuPrimitive) free(objs *glObjects) {
+	objs.deleteVertexArrays(&g.vao)
+	objs.deleteBuffers(&g.vbo, &g.ebo)
+}
+
+// texture returns img's GPU texture (sRGB, mipmapped), uploading it if needed. Images
+// whose type cannot be a map key are uploaded into a texture the caller must free
+// (cached == false).
+func (c *gpuCache) texture(objs *glObjects, img image.Image, frame uint64) (id uint32, cached bool) {
+	comparable := reflect.TypeOf(img).Comparable()
+	if comparable {
+		if t := c.textures[img]; t != nil {
+			t.lastUsed = frame
+			return t.id, true
+		}
+	}
+	id = uploadTexture(objs, img)
+	if comparable {
+		c.textures[img] = &gpuTexture{id: id, lastUsed: frame}
+	}
+	return id, comparable
+}
+
+func uploadTexture(objs *glObjects, img image.Image) uint32 {
+	b := img.Bounds()
+	var pix []byte
+	stride := 0
+	switch m := img.(type) {
+	case *image.NRGBA:
+		pix, stride = m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride
+	case *image.RGBA: // premultiplied, but alpha is ignored (opaque rendering)
+		pix, stride = m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride
+	default:
+		n := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+		draw.Draw(n, n.Bounds(), img, b.Min, draw.Src)
+		pix, stride = n.Pix, n.Stride
+	}
+	id := objs.genTexture()
+	gl.BindTexture(gl.TEXTURE_2D, id)
+	gl.PixelStorei(gl.UNPACK_ROW_LENGTH, int32(stride/4))
+	w, h := b.Dx(), b.Dy()
+	if w > 0 && h > 0 {
+		// glTF texture coordinates put v = 0 at the image's first row, which is also
+		// where OpenGL puts t = 0 when rows are uploaded in order: no flip.
+		gl.TexImage2D(gl.TEXTURE_2D, 0, gl.SRGB8_ALPHA8, int32(w), int32(h), 0, gl.RGBA, gl.UNSIGNED_BYTE, gl.Ptr(pix))
+		gl.GenerateMipmap(gl.TEXTURE_2D)
+	}
+	gl.PixelStorei(gl.UNPACK_ROW_LENGTH, 0)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR_MIPMAP_LINEAR)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.REPEAT)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.REPEAT)
+	gl.BindTexture(gl.TEXTURE_2D, 0)
+	return id
+}
+
+// sweep frees entries no view drew in the last cacheIdleFrames frames.
+func (c *gpuCache) sweep(objs *glObjects, frame uint64) {
+	if frame%sweepEvery != 0 || frame < cacheIdleFrames {
+		return
+	}
+	for k, g := range c.prims {
+		if frame-g.lastUsed > cacheIdleFrames {
+			g.free(objs)
+			delete(c.prims, k)
+		}
+	}
+	for k, t := range c.textures {
+		if frame-t.lastUsed > cacheIdleFrames {
+			objs.deleteTextures(&t.id)
+			delete(c.textures, k)
+		}
+	}
+}
+
+func (c *gpuCache) releaseAll(objs *glObjects) {
+	clear(c.bad)
+	for k, g := range c.prims {
+		g.free(objs)
+		delete(c.prims, k)
+	}
+	for k, t := range c.textures {
+		objs.deleteTextures(&t.id)
+		delete(c.textures, k)
+	}
+}

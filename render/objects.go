@@ -1,0 +1,153 @@
+package render
+
+import "github.com/go-gl/gl/v3.3-core/gl"
+
+// glObjects creates and deletes OpenGL objects and counts the live ones by kind, so tests
+// can prove that views and caches give back everything they took (Renderer.Stats).
+// GL goroutine only.
+type glObjects struct {
+	buffers, textures, framebuffers, renderbuffers, vertexArrays, programs, queries, syncs int
+}
+
+func (o *glObjects) live() int {
+	return o.buffers + o.textures + o.framebuffers + o.renderbuffers + o.vertexArrays + o.programs + o.queries + o.syncs
+}
+
+func (o *glObjects) stats() Stats {
+	return Stats{
+		LiveObjects: o.live(), Buffers: o.buffers, Textures: o.textures, Framebuffers: o.framebuffers,
+		Renderbuffers: o.renderbuffers, VertexArrays: o.vertexArrays, Programs: o.programs,
+		Queries: o.queries, Syncs: o.syncs,
+	}
+}
+
+func (o *glObjects) genBuffer() uint32 {
+	var id uint32
+	gl.GenBuffers(1, &id)
+	o.buffers++
+	return id
+}
+
+func (o *glObjects) genTexture() uint32 {
+	var id uint32
+	gl.GenTextures(1, &id)
+	o.textures++
+	return id
+}
+
+func (o *glObjects) genFramebuffer() uint32 {
+	var id uint32
+	gl.GenFramebuffers(1, &id)
+	o.framebuffers++
+	return id
+}
+
+func (o *glObjects) genRenderbuffer() uint32 {
+	var id uint32
+	gl.GenRenderbuffers(1, &id)
+	o.renderbuffers++
+	return id
+}
+
+func (o *glObjects) genVertexArray() uint32 {
+	var id uint32
+	gl.GenVertexArrays(1, &id)
+	o.vertexArrays++
+	return id
+}
+
+func (o *glObjects) genQuery() uint32 {
+	var id uint32
+	gl.GenQueries(1, &id)
+	o.queries++
+	return id
+}
+
+func (o *glObjects) createProgram() uint32 {
+	o.programs++
+	return gl.CreateProgram()
+}
+
+func (o *glObjects) fence() uintptr {
+	o.syncs++
+	return gl.FenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0)
+}
+
+// The delete functions take pointers, delete non-zero names and zero them, so freeing twice
+// is harmless.
+
+func (o *glObjects) deleteBuffers(ids ...*uint32) {
+	for _, id := range ids {
+		if *id != 0 {
+			gl.DeleteBuffers(1, id)
+			o.buffers--
+			*id = 0
+		}
+	}
+}
+
+func (o *glObjects) deleteTextures(ids ...*uint32) {
+	for _, id := range ids {
+		if *id != 0 {
+			gl.DeleteTextures(1, id)
+			o.textures--
+			*id = 0
+		}
+	}
+}
+
+func (o *glObjects) deleteFramebuffers(ids ...*uint32) {
+	for _, id := range ids {
+		if *id != 0 {
+			gl.DeleteFramebuffers(1, id)
+			o.framebuffers--
+			*id = 0
+		}
+	}
+}
+
+func (o *glObjects) deleteRenderbuffers(ids ...*uint32) {
+	for _, id := range ids {
+		if *id != 0 {
+			gl.DeleteRenderbuffers(1, id)
+			o.renderbuffers--
+			*id = 0
+		}
+	}
+}
+
+func (o *glObjects) deleteVertexArrays(ids ...*uint32) {
+	for _, id := range ids {
+		if *id != 0 {
+			gl.DeleteVertexArrays(1, id)
+			o.vertexArrays--
+			*id = 0
+		}
+	}
+}
+
+func (o *glObjects) deleteQueries(ids ...*uint32) {
+	for _, id := range ids {
+		if *id != 0 {
+			gl.DeleteQueries(1, id)
+			o.queries--
+			*id = 0
+		}
+	}
+}
+
+func (o *glObjects) deleteProgram(id *uint32) {
+	if *id != 0 {
+		gl.DeleteProgram(*id)
+		o.programs--
+		*id = 0
+	}
+}
+
+func (o *glObjects) deleteSync(s *uintptr) {
+	if *s != 0 {
+		gl.DeleteSync(*s)
+		o.syncs--
+		*s = 0
+	}
+}

@@ -1,0 +1,194 @@
+package render
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/rendercast/rendercast/scenes"
+)
+
+// Shader files the renderer uses (names in the shaders package).
+const (
+	sceneVert      = "scene.vert"
+	pbrFrag        = "pbr.frag"
+	fullscreenVert = "fullscreen.vert"
+	yuvFrag        = "yuv420.frag"
+)
+
+// shaderPath is how errors name a shader file: as it sits in the repository.
+func shaderPath(name string) string { return "shaders/" + name }
+
+// buildProgram compiles and links vert and frag read from fsys (GL goroutine); defines are
+// added to the fragment shader as "#define NAME 1". Errors are *ShaderError naming the file
+// and carrying the driver's log.
+func buildProgram(objs *glObjects, fsys fs.FS, vert, frag string, defines ...string) (uint32, error) {
+	vs, err := compileShader(fsys, vert, gl.VERTEX_SHADER)
+	if err != nil {
+		return 0, err
+	}
+	defer gl.DeleteShader(vs)
+	fsh, err := compileShader(fsys, frag, gl.FRAGMENT_SHADER, defines...)
+	if err != nil {
+		return 0, err
+	}
+	defer gl.DeleteShader(fsh)
+	p := objs.createProgram()
+	gl.AttachShader(p, vs)
+	gl.AttachShader(p, fsh)
+	gl.LinkProgram(p)
+	var ok int32
+	gl.GetProgramiv(p, gl.LINK_STATUS, &ok)
+	if ok == gl.FALSE {
+		log := programLog(p)
+		objs.deleteProgram(&p)
+		return 0, &ShaderError{File: shaderPath(vert) + " + " + shaderPath(frag), Stage: "link", Log: log}
+	}
+	gl.DetachShader(p, vs)
+	gl.DetachShader(p, fsh)
+	return p, nil
+}
+
+func compileShader(fsys fs.FS, name string, kind uint32, defines ...string) (uint32, error) {
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return 0, &ShaderError{File: shaderPath(name), Stage: "load", Log: err.Error()}
+	}
+	src := withDefines(string(b), defines)
+	s := gl.CreateShader(kind)
+	csrc, free := gl.Strs(src + "\x00")
+	gl.ShaderSource(s, 1, csrc, nil)
+	free()
+	gl.CompileShader(s)
+	var ok int32
+	gl.GetShaderiv(s, gl.COMPILE_STATUS, &ok)
+	if ok == gl.FALSE {
+		var n int32
+		gl.GetShaderiv(s, gl.INFO_LOG_LENGTH, &n)
+		log := infoLog(n, func(buf *uint8) { gl.GetShaderInfoLog(s, n, nil, buf) })
+		gl.DeleteShader(s)
+		file := shaderPath(name)
+		if len(defines) > 0 {
+			file += " (" + strings.Join(defines, ", ") + ")"
+		}
+		return 0, &ShaderError{File: file, Stage: "compile", Log: log}
+	}
+	return s, nil
+}
+
+// withDefines inserts "#define NAME 1" lines after the #version line, then "#line 2" so
+// the driver's log keeps the file's line numbers.
+func withDefines(src string, defines []string) string {
+	if len(defines) == 0 {
+		return src
+	}
+	version, rest, ok := strings.Cut(src, "\n")
+	if !ok || !strings.HasPrefix(strings.TrimSpace(version), "#version") {
+		version, rest = "", src
+	}
+	var b strings.Builder
+	if version != "" {
+		b.WriteString(version + "\n")
+	}
+	for _, d := range defines {
+		b.WriteString("#define " + d + " 1\n")
+	}
+	if version != "" {
+		b.WriteString("#line 2\n")
+	} else {
+		b.WriteString("#line 1\n")
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+func programLog(p uint32) string {
+	var n int32
+	gl.GetProgramiv(p, gl.INFO_LOG_LENGTH, &n)
+	return infoLog(n, func(buf *uint8) { gl.GetProgramInfoLog(p, n, nil, buf) })
+}
+
+func infoLog(n int32, get func(*uint8)) string {
+	if n <= 1 {
+		return "(no log from the driver)"
+	}
+	buf := make([]uint8, n+1)
+	get(&buf[0])
+	return strings.TrimRight(string(buf[:n]), "\x00\n ")
+}
+
+func uniform(p uint32, name string) int32 {
+	return gl.GetUniformLocation(p, gl.Str(name+"\x00"))
+}
+
+// sceneProgram is scene.vert + pbr.frag (lit, or with UNLIT defined) with its uniform
+// locations; uniforms a variant does not use are -1, which OpenGL ignores.
+type sceneProgram struct {
+	id                                    uint32
+	model, normalMatrix, viewProj, camera int32
+	baseColor, metallic, roughness, emit  int32
+	hasTexture, hasNormals, texture       int32
+	ambient, exposure, lightCount         int32
+	lightColor, lightVector               int32
+}
+
+func newSceneProgram(r *Renderer, unlit bool) (*sceneProgram, error) {
+	var defines []string
+	if unlit {
+		defines = []string{"UNLIT"}
+	}
+	id, err := buildProgram(&r.objs, r.cfg.Shaders, sceneVert, pbrFrag, defines...)
+	if err != nil {
+		return nil, err
+	}
+	p := &sceneProgram{
+		id:           id,
+		model:        uniform(id, "uModel"),
+		normalMatrix: uniform(id, "uNormalMatrix"),
+		viewProj:     uniform(id, "uViewProj"),
+		camera:       uniform(id, "uCameraPos"),
+		baseColor:    uniform(id, "uBaseColor"),
+		metallic:     uniform(id, "uMetallic"),
+		roughness:    uniform(id, "uRoughness"),
+		emit:         uniform(id, "uEmissive"),
+		hasTexture:   uniform(id, "uHasTexture"),
+		hasNormals:   uniform(id, "uHasNormals"),
+		texture:      uniform(id, "uBaseColorTex"),
+		ambient:      uniform(id, "uAmbient"),
+		exposure:     uniform(id, "uExposure"),
+		lightCount:   uniform(id, "uLightCount"),
+		lightColor:   uniform(id, "uLightColor"),
+		lightVector:  uniform(id, "uLightVector"),
+	}
+	// The lit shader's light arrays must hold scenes.MaxLights entries.
+	if loc := uniform(id, fmt.Sprintf("uLightColor[%d]", scenes.MaxLights-1)); !unlit && loc < 0 {
+		r.objs.deleteProgram(&p.id)
+		return nil, &ShaderError{File: shaderPath(pbrFrag), Stage: "link",
+			Log: fmt.Sprintf("uLightColor has fewer than scenes.MaxLights (%d) entries", scenes.MaxLights)}
+	}
+	gl.UseProgram(id)
+	gl.Uniform1i(p.texture, 0)
+	gl.Uniform1f(p.exposure, 1)
+	gl.UseProgram(0)
+	return p, nil
+}
+
+// yuvProgram is fullscreen.vert + yuv420.frag.
+type yuvProgram struct {
+	id                   uint32
+	source, size, padded int32
+}
+
+func newYUVProgram(r *Renderer) (*yuvProgram, error) {
+	id, err := buildProgram(&r.objs, r.cfg.Shaders, fullscreenVert, yuvFrag)
+	if err != nil {
+		return nil, err
+	}
+	p := &yuvProgram{id: id, source: uniform(id, "uSource"), size: uniform(id, "uSize"), padded: uniform(id, "uPadded")}
+	gl.UseProgram(id)
+	gl.Uniform1i(p.source, 0)
+	gl.UseProgram(0)
+	return p, nil
+}

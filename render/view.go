@@ -1,0 +1,397 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"sync"
+	"time"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/rendercast/rendercast/scenes"
+)
+
+// FrameStats times one view's most recent frame. CPU durations are wall time on the GL
+// goroutine. On GPUs, Draw and Convert mostly measure command submission and the GPU
+// fields say what the GPU spent. On software rasterisers (llvmpipe) drawing is deferred
+// until its pixels are needed: the scene pass is mostly paid in Convert (which samples the
+// drawn image) and the conversion in Readback. Draw+Convert+Readback is the frame's cost.
+type FrameStats struct {
+	// Frame is the number (from 1) of the frame in the image last returned by ReadYCbCr or
+	// Render; with ReadbackPBO it is one behind the frame last drawn.
+	Frame uint64
+	// Version is the scenes.Scene.Version drawn in that frame.
+	Version uint32
+	// Drawn is the number of frames drawn by the view.
+	Drawn uint64
+	// Draw is the CPU time of the last scene pass (including the MSAA resolve and the
+	// marker), Convert of the last RGB to I420 pass, Readback of the last read-back
+	// (waiting for the GPU and copying into the caller's image).
+	Draw, Convert, Readback time.Duration
+	// GPUDraw and GPUConvert are GPU times measured with timer queries, a frame or two old
+	// (results are collected without waiting); zero when unsupported or not yet available.
+	GPUDraw, GPUConvert time.Duration
+}
+
+// View is one offscreen render target (one per viewer): its size, framebuffers, I420
+// conversion target and read-back buffers. Methods are safe for concurrent use, but a view
+// draws one frame at a time: draw with Render (or Draw then ReadYCbCr / ReadRGBA).
+type View struct {
+	r             *Renderer
+	width, height int
+	wp, hp        int // padded for the I420 packing (multiples of 8 and 4)
+
+	mu     sync.Mutex // guards marker and stats (read from any goroutine)
+	marker bool
+	stats  FrameStats
+
+	// GL goroutine only.
+	closed                          bool
+	msaaFBO, msaaColor, msaaDepth   uint32
+	fbo, color, depth               uint32
+	yuvFBO, yuvTex                  uint32
+	pbos                            [2]pboSlot
+	nextPBO                         int
+	timers                          [2][2]timerQuery // [draw, convert][slot]
+	nextTimer                       [2]int
+	drawn                           uint64
+	drawnVersion                    uint32
+	converted                       bool // the I420 target holds the frame last drawn
+	badCamera                       bool // the last frame's camera was unusable (warned)
+	scratch                         []byte
+	lastDraw, lastConvert, lastRead time.Duration
+}
+
+// pboSlot is one pixel pack buffer holding an I420 frame in flight.
+type pboSlot struct {
+	buf     uint32
+	fence   uintptr
+	pending bool // holds a frame not yet returned
+	frame   uint64
+	version uint32
+}
+
+type timerQuery struct {
+	id     uint32
+	issued bool
+}
+
+const (
+	phaseDraw = iota
+	phaseConvert
+)
+
+// NewView creates a view of width x height pixels with its own framebuffers. Any size from
+// 2x2 up to Info().MaxSize works; widths that are multiples of 8 and heights that are
+// multiples of 4 (720p, 1080p) avoid padding.
+func (r *Renderer) NewView(width, height int) (*View, error) {
+	if width < 2 || height < 2 || width > r.info.MaxSize || height > r.info.MaxSize {
+		return nil, fmt.Errorf("%w: %dx%d (want 2x2 to %dx%d)", ErrBadSize, width, height, r.info.MaxSize, r.info.MaxSize)
+	}
+	wp, hp := paddedSize(width, height)
+	if hp*3/2 > r.info.MaxSize {
+		return nil, fmt.Errorf("%w: %dx%d needs an I420 target %d rows high (limit %d)", ErrBadSize, width, height, hp*3/2, r.info.MaxSize)
+	}
+	v := &View{r: r, width: width, height: height, wp: wp, hp: hp}
+	err := r.do(func() error {
+		if err := v.allocate(); err != nil {
+			v.free()
+			return err
+		}
+		r.views[v] = struct{}{}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// allocate creates the view's GL objects (GL goroutine).
+func (v *View) allocate() error {
+	r := v.r
+	o := &r.objs
+	w, h := int32(v.width), int32(v.height)
+
+	// Single-sample target: an RGBA8 colour texture holding sRGB-encoded values (the scene
+	// shader encodes), sampled by the I420 pass and read by ReadRGBA.
+	v.fbo = o.genFramebuffer()
+	gl.BindFramebuffer(gl.FRAMEBUFFER, v.fbo)
+	v.color = o.genTexture()
+	gl.BindTexture(gl.TEXTURE_2D, v.color)
+	gl.TexImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, w, h, 0, gl.RGBA, gl.UNSIGNED_BYTE, nil)
+	setFilter(gl.NEAREST) // read with texelFetch (a bilinear 2x2 average was slower on llvmpipe)
+	gl.FramebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, v.color, 0)
+	if r.info.MSAA == 0 {
+		v.depth = o.genRenderbuffer()
+		gl.BindRenderbuffer(gl.RENDERBUFFER, v.depth)
+		gl.RenderbufferStorage(gl.RENDERBUFFER, gl.DEPTH_COMPONENT24, w, h)
+		gl.FramebufferRenderbuffer(gl.FRAMEBUFFER, gl.DEPTH_ATTACHMENT, gl.RENDERBUFFER, v.depth)
+	}
+	if err := checkFramebuffer("colour"); err != nil {
+		return err
+	}
+	if r.info.MSAA > 0 {
+		samples := int32(r.info.MSAA)
+		v.msaaFBO = o.genFramebuffer()
+		gl.BindFramebuffer(gl.FRAMEBUFFER, v.msaaFBO)
+		v.msaaColor = o.genRenderbuffer()
+		gl.BindRenderbuffer(gl.RENDERBUFFER, v.msaaColor)
+		gl.RenderbufferStorageMultisample(gl.RENDERBUFFER, samples, gl.RGBA8, w, h)
+		gl.FramebufferRenderbuffer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.RENDERBUFFER, v.msaaColor)
+		v.msaaDepth = o.genRenderbuffer()
+		gl.BindRenderbuffer(gl.RENDERBUFFER, v.msaaDepth)
+		gl.RenderbufferStorageMultisample(gl.RENDERBUFFER, samples, gl.DEPTH_COMPONENT24, w, h)
+		gl.FramebufferRenderbuffer(gl.FRAMEBUFFER, gl.DEPTH_ATTACHMENT, gl.RENDERBUFFER, v.msaaDepth)
+		if err := checkFramebuffer("multisample"); err != nil {
+			return err
+		}
+	}
+
+	// I420 target: (Wp/4) x (3Hp/2) RGBA8 texels = Wp*Hp*3/2 bytes, an I420 frame.
+	v.yuvFBO = o.genFramebuffer()
+	gl.BindFramebuffer(gl.FRAMEBUFFER, v.yuvFBO)
+	v.yuvTex = o.genTexture()
+	gl.BindTexture(gl.TEXTURE_2D, v.yuvTex)
+	gl.TexImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, int32(v.wp/4), int32(v.hp*3/2), 0, gl.RGBA, gl.UNSIGNED_BYTE, nil)
+	setFilter(gl.NEAREST)
+	gl.FramebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, v.yuvTex, 0)
+	if err := checkFramebuffer("I420"); err != nil {
+		return err
+	}
+	gl.BindFramebuffer(gl.FRAMEBUFFER, 0)
+	gl.BindTexture(gl.TEXTURE_2D, 0)
+	gl.BindRenderbuffer(gl.RENDERBUFFER, 0)
+
+	if r.info.Readback == ReadbackPBO {
+		size := v.frameBytes()
+		for i := range v.pbos {
+			v.pbos[i].buf = o.genBuffer()
+			gl.BindBuffer(gl.PIXEL_PACK_BUFFER, v.pbos[i].buf)
+			gl.BufferData(gl.PIXEL_PACK_BUFFER, size, nil, gl.STREAM_READ)
+		}
+		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
+	}
+	if r.info.TimerQueries {
+		for p := range v.timers {
+			for s := range v.timers[p] {
+				v.timers[p][s].id = o.genQuery()
+			}
+		}
+	}
+	return glErrors()
+}
+
+// free deletes the view's GL objects (GL goroutine). Safe to call twice.
+func (v *View) free() {
+	o := &v.r.objs
+	o.deleteFramebuffers(&v.fbo, &v.msaaFBO, &v.yuvFBO)
+	o.deleteTextures(&v.color, &v.yuvTex)
+	o.deleteRenderbuffers(&v.depth, &v.msaaColor, &v.msaaDepth)
+	for i := range v.pbos {
+		o.deleteSync(&v.pbos[i].fence)
+		o.deleteBuffers(&v.pbos[i].buf)
+		v.pbos[i].pending = false
+	}
+	for p := range v.timers {
+		for s := range v.timers[p] {
+			o.deleteQueries(&v.timers[p][s].id)
+		}
+	}
+	v.closed = true
+	delete(v.r.views, v)
+}
+
+// Close frees the view's GL objects. Later calls on the view return ErrClosed.
+func (v *View) Close() error {
+	err := v.r.do(func() error {
+		if !v.closed {
+			v.free()
+		}
+		return nil
+	})
+	if errors.Is(err, ErrClosed) {
+		return nil // the renderer freed it already
+	}
+	return err
+}
+
+// Size returns the view's width and height in pixels.
+func (v *View) Size() (width, height int) { return v.width, v.height }
+
+// SetMarker turns the frame marker on or off (off by default): a strip of black and white
+// blocks in the bottom-left corner encoding the frame number (FrameStats.Drawn, truncated
+// to 32 bits) and the scene's Version, laid out as scenes/marker.go documents
+// (scenes.DecodeMarker reads it). Views smaller than scenes.MarkerWidth x
+// scenes.MarkerHeight get no marker.
+func (v *View) SetMarker(on bool) {
+	v.mu.Lock()
+	v.marker = on
+	v.mu.Unlock()
+}
+
+// Stats returns the timings of the view's most recent frame.
+func (v *View) Stats() FrameStats {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.stats
+}
+
+// Draw renders s, seen through s.Camera, into the view. It reads the scene and never
+// modifies it (call s.Animate first for moving scenes); the caller must not modify s until
+// Draw returns.
+func (v *View) Draw(s *scenes.Scene) error {
+	if s == nil {
+		return ErrNoScene
+	}
+	return v.r.do(func() error {
+		if v.closed {
+			return ErrClosed
+		}
+		return v.draw(s)
+	})
+}
+
+// ReadYCbCr converts the frame last drawn to I420 on the GPU and reads it into dst, which
+// is returned. dst is used when it is 4:2:0 with the view's size (rectangle at the origin);
+// otherwise a new image is returned (allocated by NewFrame). dst's memory is written only
+// during the call and not kept: the caller owns it before and after. Frames from NewFrame,
+// or image.NewYCbCr at sizes that are multiples of 8 x 4, are filled without a copy when
+// reading synchronously. With ReadbackPBO the image is the frame of the previous call (see
+// ReadbackPBO); FrameStats.Frame says which.
+func (v *View) ReadYCbCr(dst *image.YCbCr) (*image.YCbCr, error) {
+	if !v.fits(dst) {
+		dst = NewFrame(v.width, v.height)
+	}
+	err := v.r.do(func() error {
+		if v.closed {
+			return ErrClosed
+		}
+		return v.readYCbCr(dst)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// Render draws s (see Draw) and reads the result as I420 (see ReadYCbCr) in one trip to
+// the GL goroutine: the streamer's per-frame call.
+func (v *View) Render(s *scenes.Scene, dst *image.YCbCr) (*image.YCbCr, error) {
+	if s == nil {
+		return nil, ErrNoScene
+	}
+	if !v.fits(dst) {
+		dst = NewFrame(v.width, v.height)
+	}
+	err := v.r.do(func() error {
+		if v.closed {
+			return ErrClosed
+		}
+		if err := v.draw(s); err != nil {
+			return err
+		}
+		return v.readYCbCr(dst)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// ReadRGBA reads the frame last drawn as RGBA (sRGB, opaque, top-down rows) into dst,
+// which is returned; a dst of another size (or nil) is replaced by a new image. It always
+// reads synchronously: it is meant for screenshots and tests, not for every frame.
+func (v *View) ReadRGBA(dst *image.RGBA) (*image.RGBA, error) {
+	if dst == nil || dst.Rect != image.Rect(0, 0, v.width, v.height) {
+		dst = image.NewRGBA(image.Rect(0, 0, v.width, v.height))
+	}
+	err := v.r.do(func() error {
+		if v.closed {
+			return ErrClosed
+		}
+		if v.drawn == 0 {
+			return ErrNoFrame
+		}
+		return v.readRGBA(dst)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+func (v *View) fits(dst *image.YCbCr) bool {
+	return dst != nil && dst.SubsampleRatio == image.YCbCrSubsampleRatio420 &&
+		dst.Rect == image.Rect(0, 0, v.width, v.height) &&
+		dst.YStride >= v.width && dst.CStride >= (v.width+1)/2 &&
+		len(dst.Y) >= dst.YStride*(v.height-1)+v.width &&
+		len(dst.Cb) >= dst.CStride*((v.height+1)/2-1)+(v.width+1)/2 &&
+		len(dst.Cr) >= dst.CStride*((v.height+1)/2-1)+(v.width+1)/2
+}
+
+// frameBytes is the size of the padded I420 frame the conversion target holds.
+func (v *View) frameBytes() int { return v.wp * v.hp * 3 / 2 }
+
+func (v *View) setStats(f func(*FrameStats)) {
+	v.mu.Lock()
+	f(&v.stats)
+	v.mu.Unlock()
+}
+
+func setFilter(filter int32) {
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, filter)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, filter)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE)
+}
+
+func checkFramebuffer(which string) error {
+	if s := gl.CheckFramebufferStatus(gl.FRAMEBUFFER); s != gl.FRAMEBUFFER_COMPLETE {
+		return fmt.Errorf("%w: %s framebuffer incomplete (status 0x%x)", ErrGL, which, s)
+	}
+	return nil
+}
+
+// beginTimer starts the timer query of phase, first collecting the result the slot held
+// if it is ready (never waiting).
+func (v *View) beginTimer(phase int) {
+	if !v.r.info.TimerQueries {
+		return
+	}
+	slot := v.nextTimer[phase]
+	v.nextTimer[phase] ^= 1
+	q := &v.timers[phase][slot]
+	v.collectTimer(phase, q)
+	gl.BeginQuery(gl.TIME_ELAPSED, q.id)
+	q.issued = true
+}
+
+func (v *View) endTimer() {
+	if v.r.info.TimerQueries {
+		gl.EndQuery(gl.TIME_ELAPSED)
+	}
+}
+
+func (v *View) collectTimer(phase int, q *timerQuery) {
+	if !q.issued {
+		return
+	}
+	var ready uint32
+	gl.GetQueryObjectuiv(q.id, gl.QUERY_RESULT_AVAILABLE, &ready)
+	if ready == gl.FALSE {
+		return
+	}
+	var ns uint64
+	gl.GetQueryObjectui64v(q.id, gl.QUERY_RESULT, &ns)
+	q.issued = false
+	d := time.Duration(ns)
+	v.setStats(func(s *FrameStats) {
+		if phase == phaseDraw {
+			s.GPUDraw = d
+		} else {
+			s.GPUConvert = d
+		}
+	})
+}

@@ -1,0 +1,49 @@
+// Package shaders holds Rendercast's GLSL sources, embedded in the binary with go:embed.
+//
+// The render package compiles them; this package only stores and names them, so it builds
+// without cgo and can be read by tools and tests. Every file starts with "#version 330 core"
+// so the same sources run on an OpenGL 3.3 context and on a 4.x core context.
+//
+// Files:
+//   - scene.vert, pbr.frag: the scene pass. PBR metallic-roughness (GGX distribution,
+//     height-correlated Smith visibility, Schlick Fresnel), directional and point lights (up
+//     to scenes.MaxLights), ambient, sRGB base-colour texture, emissive, unlit materials,
+//     ACES tone mapping for lit surfaces and an sRGB-encoded output.
+//   - fullscreen.vert: one triangle covering the viewport (no vertex buffers).
+//   - yuv420.frag: RGB to I420 (BT.709, limited range) packing 4 output bytes per fragment
+//     into an RGBA8 target of W/4 x 1.5H texels, whose memory is exactly an I420 frame.
+//   - preview.frag: draws an I420 or RGBA frame on screen (render/preview).
+package shaders
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+)
+
+//go:embed *.vert *.frag
+var files embed.FS
+
+// FS returns the embedded shader files (read-only), named as listed in the package doc.
+func FS() fs.FS { return files }
+
+// Source returns the text of the named shader file, e.g. "pbr.frag".
+func Source(name string) (string, error) {
+	b, err := files.ReadFile(name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return string(b), nil
+}
+
+// Names lists the embedded shader files in lexical order.
+func Names() []string {
+	entries, _ := files.ReadDir(".") // the embedded root always exists
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
