@@ -2,20 +2,26 @@
 # Encoder benchmark: package encode (go test -bench) beside the ffmpeg CLI doing the same work,
 #   ffmpeg -f lavfi -i testsrc2=size=WxH:rate=30 -frames:v N -c:v libx264 -preset ultrafast
 #          -tune zerolatency -f null -
-# minus the cost of the source alone (the same command without an encoder: -f null wraps the
-# raw frames). Both sides encode testsrc2 frames with x264 ultrafast + zerolatency; the Go
-# benchmark does not time making the frames.
+# minus the cost of the source alone (the same command with -pix_fmt yuv420p and no encoder:
+# -f null then wraps the raw frames). Both sides encode testsrc2 frames with x264 ultrafast + zerolatency, two
+# slice threads on a 2-CPU machine (x264's own report in its SEI: threads=2 sliced_threads=1,
+# for the CLI and for package encode alike); the Go benchmark does not time making the frames
+# but does time copying each Go image into the encoder's frame.
 #
-# Runs are interleaved (Go, CLI, source; RUNS times) and the best run of each counts, so a
-# shared machine's load hits all sides alike. Prints frames/s, CPU ms per frame and the ratio
-# ours/CLI; the target is >= 0.90.
+# The CLI command is the issue's as written: CRF 23, no VBV, a keyframe every 250 frames.
+# Package encode does a little more (ABR + VBV of 3 frame intervals, a keyframe every 2 s,
+# one copy of each Go image into the encoder's frame).
 #
-# Environment: RUNS (default 3), FRAMES (default 600), SIZES (default "1280x720 1920x1080").
+# Runs are interleaved per size (Go, CLI, CLI source; RUNS times), so a shared machine's load
+# hits all sides alike; best and median runs are reported. Prints frames/s, CPU ms per frame
+# (all threads) and the ratios; the target is our frames/s >= 0.90 x the CLI's.
+#
+# Environment: RUNS (default 5), FRAMES (default 600), SIZES (default "1280x720 1920x1080").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
 
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 FRAMES=${FRAMES:-600}
 SIZES=${SIZES:-"1280x720 1920x1080"}
 
@@ -25,8 +31,13 @@ trap 'rm -rf "$tmp"' EXIT
 command -v ffmpeg >/dev/null || { echo "bench-encode: ffmpeg not found (scripts/setup.sh installs it)" >&2; exit 1; }
 go test -tags egl -c -o "$tmp/encode.test" ./encode/
 
-bench_name() { # 1280x720 -> 720p
-	echo "${1#*x}p"
+# ours SIZE: appends "wall_seconds_per_frame cpu_ms_per_frame" of one Go benchmark run.
+ours() {
+	"$tmp/encode.test" -test.run '^$' -test.bench "^BenchmarkEncode/${1#*x}p\$" -test.benchtime "${FRAMES}x" |
+		awk '/^BenchmarkEncode/ {
+			for (i = 2; i < NF; i++) { if ($(i+1) == "ns/op") ns = $i; if ($(i+1) == "cpu-ms/frame") cpu = $i }
+			printf "%.9f %s\n", ns / 1e9, cpu
+		}'
 }
 
 # cli SIZE ARGS...: prints "wall_seconds cpu_seconds" of one ffmpeg run (its -benchmark line).
@@ -41,46 +52,38 @@ cli() {
 		}'
 }
 
-pattern=""
-for size in $SIZES; do
-	pattern="$pattern|$(bench_name "$size")"
-done
-pattern="^BenchmarkEncode/(${pattern#|})\$"
-
 x264=(-c:v libx264 -preset ultrafast -tune zerolatency)
 for run in $(seq "$RUNS"); do
-	"$tmp/encode.test" -test.run '^$' -test.bench "$pattern" -test.benchtime "${FRAMES}x" >>"$tmp/go.txt"
 	for size in $SIZES; do
+		ours "$size" >>"$tmp/go-$size.txt"
 		cli "$size" "${x264[@]}" >>"$tmp/cli-$size.txt"
-		# What package encode does: slice threads (the CLI's default is frame threads).
-		cli "$size" "${x264[@]}" -thread_type slice >>"$tmp/slice-$size.txt"
-		cli "$size" >>"$tmp/src-$size.txt"
+		cli "$size" -pix_fmt yuv420p >>"$tmp/src-$size.txt"
 	done
 	echo "bench-encode: run $run of $RUNS done" >&2
 done
 
-echo "machine: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "ffmpeg: $(ffmpeg -hide_banner -version | head -1 | cut -d' ' -f1-3); $FRAMES frames of testsrc2, x264 ultrafast + zerolatency; best of $RUNS"
-printf '%-10s %-22s %10s %14s %8s\n' size encoder frames/s cpu-ms/frame ratio
+# pick FILE best|median: the line with the smallest or the median first field.
+pick() {
+	sort -n "$1" | awk -v m="$2" '{ l[NR] = $0 } END { print (m == "best") ? l[1] : l[int((NR + 1) / 2)] }'
+}
+
+echo "machine: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'), $(nproc) CPUs; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ffmpeg: $(ffmpeg -hide_banner -version | head -1 | cut -d' ' -f1-3); $FRAMES frames of testsrc2 per run, x264 ultrafast + zerolatency, $RUNS runs"
+printf '%-10s %-6s %-12s %10s %14s %9s %9s\n' size run encoder frames/s cpu-ms/frame fps-ratio cpu-ratio
 for size in $SIZES; do
-	name=$(bench_name "$size")
-	# Go: best ns/op and the cpu-ms/frame of that run.
-	read -r ours_fps ours_cpu < <(awk -v n="BenchmarkEncode/$name-" 'index($1, n) == 1 {
-		for (i = 2; i < NF; i++) { if ($(i+1) == "ns/op") ns = $i; if ($(i+1) == "cpu-ms/frame") cpu = $i }
-		if (best == "" || ns < best) { best = ns; bcpu = cpu }
-	} END { printf "%.1f %.2f\n", 1e9 / best, bcpu }' "$tmp/go.txt")
-	read -r src_wall src_cpu < <(sort -n "$tmp/src-$size.txt" | head -1)
-	for kind in cli slice; do
-		read -r wall cpu < <(sort -n "$tmp/$kind-$size.txt" | head -1)
-		read -r fps cpums ratio < <(awk -v w="$wall" -v c="$cpu" -v sw="$src_wall" -v sc="$src_cpu" -v f="$FRAMES" -v o="$ours_fps" \
-			'BEGIN { fps = f / (w - sw); printf "%.1f %.2f %.2f\n", fps, (c - sc) * 1000 / f, o / fps }')
-		label="ffmpeg CLI"
-		[ "$kind" = slice ] && label="ffmpeg CLI slice thr."
-		printf '%-10s %-22s %10s %14s %8s\n' "$size" "$label" "$fps" "$cpums" ""
-		[ "$kind" = cli ] && cli_ratio=$ratio
+	for m in best median; do
+		read -r o_s o_cpu < <(pick "$tmp/go-$size.txt" "$m")
+		read -r s_wall s_cpu < <(pick "$tmp/src-$size.txt" "$m")
+		go_fps=$(awk -v s="$o_s" 'BEGIN { printf "%.1f", 1 / s }')
+		read -r e_wall e_cpu < <(pick "$tmp/cli-$size.txt" "$m")
+		awk -v size="$size" -v m="$m" -v ew="$e_wall" -v ec="$e_cpu" -v sw="$s_wall" -v sc="$s_cpu" \
+			-v f="$FRAMES" -v go="$go_fps" -v oc="$o_cpu" 'BEGIN {
+			if (ew <= sw) { printf "%s %s: the source alone took as long as encoding; raise FRAMES\n", size, m; exit }
+			cli = f / (ew - sw); clicpu = (ec - sc) * 1000 / f
+			printf "%-10s %-6s %-12s %10.1f %14.2f\n", size, m, "ffmpeg CLI", cli, clicpu
+			printf "%-10s %-6s %-12s %10.1f %14.2f %9.2f %9.2f\n", size, m, "encode (Go)", go, oc, go / cli, clicpu / oc
+		}'
 	done
-	printf '%-10s %-22s %10s %14s %8s\n' "$size" "encode (Go)" "$ours_fps" "$ours_cpu" "$cli_ratio"
-	verdict="meets"
-	awk -v r="$cli_ratio" 'BEGIN { exit !(r < 0.90) }' && verdict="BELOW"
-	echo "$size: ours/CLI = $cli_ratio ($verdict the 0.90 target)"
 done
+echo "fps-ratio: our frames/s over the CLI's (target >= 0.90); cpu-ratio: CLI CPU per frame over ours"
+echo "(load-independent-ish: CPU time varies less than wall time on a shared machine)"
