@@ -465,6 +465,8 @@ func TestSlowClientQueueFullAndOthersUnaffected(t *testing.T) {
 	// within a second, so the server's own queue is what bounds memory.
 	const frameSize = 256 << 10
 	var full atomic.Int64
+	var producedMu sync.Mutex
+	produced := map[uint64]int{} // frames produced per connection
 	rec := newRecorder("r", true)
 	rec.setup = func(c *Conn) {
 		c.RegisterStreamHandler(StreamHandlerFunc(func(s *Stream, created bool, cmd any) bool {
@@ -473,6 +475,9 @@ func TestSlowClientQueueFullAndOthersUnaffected(t *testing.T) {
 					full.Add(1)
 					return nil, nil
 				}
+				producedMu.Lock()
+				produced[s.Conn().ID()]++
+				producedMu.Unlock()
 				return &VideoData{Raw: make([]byte, frameSize), Timestamp: s.Elapsed()}, nil
 			}))
 			return true
@@ -506,9 +511,20 @@ func TestSlowClientQueueFullAndOthersUnaffected(t *testing.T) {
 	if full.Load() == 0 {
 		t.Fatal("the frame handler was never told the queue was full")
 	}
-	// The frame rate is 30: the healthy viewer must stay close to it (>= 20 fps leaves room
-	// for a loaded CI machine and still catches a viewer held up by the stalled one).
-	if fps := float64(frames) / elapsed.Seconds(); fps < 20 {
+	// The healthy viewer gets every frame its frame loop produced (none dropped, none held
+	// behind the stalled client), and the loop keeps the frame rate: 30 nominal, >= 12 even
+	// on a loaded CI machine with the race detector (a viewer blocked by the stalled one
+	// would get next to nothing).
+	producedMu.Lock()
+	most := 0
+	for _, n := range produced {
+		most = max(most, n)
+	}
+	producedMu.Unlock()
+	if frames < most-8 { // up to 4 queued, a few in flight
+		t.Fatalf("healthy viewer received %d of the %d frames produced for it", frames, most)
+	}
+	if fps := float64(frames) / elapsed.Seconds(); fps < 12 {
 		t.Fatalf("healthy viewer got %.1f fps while another stalled", fps)
 	}
 	var worst map[string]float64
