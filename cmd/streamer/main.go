@@ -71,6 +71,16 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready chan<- *app
 		return err
 	}
 	defer a.close()
+	if cfg.Window {
+		w, err := a.openWindow()
+		if err != nil {
+			return err
+		}
+		wctx, stopWindow := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { a.runWindow(wctx, w); close(done) }()
+		defer func() { stopWindow(); <-done }()
+	}
 	if err := a.start(); err != nil {
 		return err
 	}
