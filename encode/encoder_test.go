@@ -570,3 +570,18 @@ func TestLogging(t *testing.T) {
 		t.Errorf("warnings logged:\n%s", out)
 	}
 }
+
+// TestDecoderErrors: encode.Decoder refuses a configuration record it cannot use.
+func TestDecoderErrors(t *testing.T) {
+	for name, config := range map[string][]byte{
+		"empty":     nil,
+		"truncated": {1, 0x42, 0xc0, 0x1f, 0xff, 0xe1, 0x00},
+	} {
+		if d, err := encode.NewDecoder(config); !errors.Is(err, encode.ErrInvalidOptions) {
+			if d != nil {
+				d.Close()
+			}
+			t.Errorf("%s: NewDecoder error %v, want ErrInvalidOptions", name, err)
+		}
+	}
+}

@@ -1,14 +1,12 @@
 package encode_test
 
 import (
-	"errors"
 	"image"
 	"math"
 	"testing"
 
-	"github.com/asticode/go-astiav"
-
 	"github.com/rendercast/rendercast/avc"
+	"github.com/rendercast/rendercast/encode"
 )
 
 // pattern makes frames of a moving test pattern: a window panning over a larger "world"
@@ -89,75 +87,28 @@ func (p *pattern) frame(i int) *image.YCbCr {
 	return m
 }
 
-// decoder decodes AVCC frames with FFmpeg's H.264 decoder, configured from an
-// AVCDecoderConfigurationRecord as an FLV player would be.
-type decoder struct {
-	cc    *astiav.CodecContext
-	pkt   *astiav.Packet
-	frame *astiav.Frame
-}
+// decoder wraps encode.Decoder for tests: FFmpeg's H.264 decoder configured from an
+// AVCDecoderConfigurationRecord, as an FLV player would be; failures end the test.
+type decoder struct{ d *encode.Decoder }
 
 func newDecoder(t testing.TB, config []byte) *decoder {
 	t.Helper()
-	c := astiav.FindDecoder(astiav.CodecIDH264)
-	if c == nil {
-		t.Fatal("no H.264 decoder in this FFmpeg")
+	d, err := encode.NewDecoder(config)
+	if err != nil {
+		t.Fatalf("NewDecoder: %v", err)
 	}
-	d := &decoder{cc: astiav.AllocCodecContext(c), pkt: astiav.AllocPacket(), frame: astiav.AllocFrame()}
-	t.Cleanup(func() {
-		d.frame.Free()
-		d.pkt.Free()
-		d.cc.Free()
-	})
-	if err := d.cc.SetExtraData(config); err != nil {
-		t.Fatalf("decoder extradata: %v", err)
-	}
-	d.cc.SetThreadCount(1)
-	if err := d.cc.Open(c, nil); err != nil {
-		t.Fatalf("opening the decoder: %v", err)
-	}
-	return d
+	t.Cleanup(d.Close)
+	return &decoder{d: d}
 }
 
 // decode decodes one access unit (nil flushes) and returns the pictures that came out.
 func (d *decoder) decode(t testing.TB, f *avc.Frame) []*image.YCbCr {
 	t.Helper()
-	if f != nil {
-		if err := d.pkt.FromData(f.NALUs); err != nil {
-			t.Fatalf("packet: %v", err)
-		}
-		d.pkt.SetPts(f.PTS.Milliseconds())
-		d.pkt.SetDts(f.DTS.Milliseconds())
-		if err := d.cc.SendPacket(d.pkt); err != nil {
-			t.Fatalf("decoding frame at %v: %v", f.PTS, err)
-		}
-		d.pkt.Unref()
-	} else if err := d.cc.SendPacket(nil); err != nil {
-		t.Fatalf("flushing the decoder: %v", err)
+	out, err := d.d.Decode(f)
+	if err != nil {
+		t.Fatalf("decoding: %v", err)
 	}
-	var out []*image.YCbCr
-	for {
-		if err := d.cc.ReceiveFrame(d.frame); err != nil {
-			if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-				return out
-			}
-			t.Fatalf("receiving a decoded frame: %v", err)
-		}
-		if d.frame.PixelFormat() != astiav.PixelFormatYuv420P {
-			t.Fatalf("decoded pixel format %v, want yuv420p", d.frame.PixelFormat())
-		}
-		// Not FrameData.ToImage: in go-astiav v0.16.0 it takes linesize*height bytes from
-		// every plane, reading past the end of 4:2:0 chroma planes.
-		w, h := d.frame.Width(), d.frame.Height()
-		m := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-		buf := make([]byte, len(m.Y)+len(m.Cb)+len(m.Cr))
-		if _, err := d.frame.ImageCopyToBuffer(buf, 1); err != nil {
-			t.Fatalf("copying the decoded frame: %v", err)
-		}
-		m.Y, m.Cb, m.Cr = buf[:len(m.Y)], buf[len(m.Y):len(m.Y)+len(m.Cb)], buf[len(m.Y)+len(m.Cb):]
-		out = append(out, m)
-		d.frame.Unref()
-	}
+	return out
 }
 
 // psnr returns the PSNR (dB) of b against a over Y, Cb and Cr together, and over Y alone.

@@ -66,8 +66,9 @@ func openCodec(name string, o Options, bitrate int) (*codec, error) {
 	case EncoderX264:
 		opts["preset"] = o.X264Preset
 		opts["tune"] = "zerolatency"
-		// Slice threads (or one thread) only: libavcodec's default thread type makes x264
-		// use frame threads, which hold frames back.
+		// Slice threads (or one thread) only: frame threads hold frames back. With FFmpeg
+		// 5.1 zerolatency's slice threads already survive the default thread type (x264's
+		// SEI says sliced_threads=1 either way); setting it keeps that from depending on it.
 		cc.SetThreadType(astiav.ThreadTypeSlice)
 		cc.SetThreadCount(o.Threads)
 	case EncoderNVENC:

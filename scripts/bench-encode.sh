@@ -3,14 +3,13 @@
 #   ffmpeg -f lavfi -i testsrc2=size=WxH:rate=30 -frames:v N -c:v libx264 -preset ultrafast
 #          -tune zerolatency -f null -
 # minus the cost of the source alone (the same command with -pix_fmt yuv420p and no encoder:
-# -f null then wraps the raw frames). Both sides encode testsrc2 frames with x264 ultrafast + zerolatency, two
-# slice threads on a 2-CPU machine (x264's own report in its SEI: threads=2 sliced_threads=1,
-# for the CLI and for package encode alike); the Go benchmark does not time making the frames
-# but does time copying each Go image into the encoder's frame.
+# -f null then wraps the raw frames).
 #
-# The CLI command is the issue's as written: CRF 23, no VBV, a keyframe every 250 frames.
-# Package encode does a little more (ABR + VBV of 3 frame intervals, a keyframe every 2 s,
-# one copy of each Go image into the encoder's frame).
+# Both sides encode testsrc2 frames with x264 ultrafast + zerolatency and two slice threads on
+# a 2-CPU machine (x264's option string in its SEI says threads=2 sliced_threads=1 for both).
+# The CLI command is the issue's as written (CRF 23, no VBV, a keyframe every 250 frames);
+# package encode does a little more: ABR + VBV of 3 frame intervals, a keyframe every 2 s, and
+# a copy of each Go image into the encoder's frame (timed; making the frames is not).
 #
 # Runs are interleaved per size (Go, CLI, CLI source; RUNS times), so a shared machine's load
 # hits all sides alike; best and median runs are reported. Prints frames/s, CPU ms per frame
