@@ -5,7 +5,7 @@ GO ?= go
 GOFLAGS_EGL := -tags egl
 BIN := bin
 
-.PHONY: all setup build run test test-short vet fmt bench fuzz clean
+.PHONY: all setup build run test test-short vet fmt bench fuzz soak clean
 
 all: build
 
@@ -33,6 +33,10 @@ bench: setup
 
 fuzz: setup
 	@bash scripts/fuzz.sh
+
+# Long run under load (SOAK_DURATION, default 10m): fails on growth; writes out/soak/.
+soak: setup
+	@bash scripts/soak.sh
 
 clean:
 	rm -rf $(BIN)

@@ -8,7 +8,9 @@
 //     followed by a burst of catch-up renders.
 //   - The frame loop wakes as soon as a render finishes (no added frame of delay), keeps
 //     frames at least half a frame interval apart, and produces a frame at least every frame
-//     interval (re-encoding the last canvas when renders are slow or paused).
+//     interval (re-encoding the last canvas when renders are slow), or every one and a half
+//     intervals when a render is under way at the deadline (so that the loops, running at
+//     the same rate, do not beat into extra frames).
 //   - While paused, neither function is called.
 package pacer
 
@@ -45,7 +47,10 @@ type Pacer struct {
 	wg     sync.WaitGroup
 	wake   chan struct{}
 	paused atomic.Bool
-	failed sync.Once
+	// rendering is set while Render runs: the frame loop then waits a little for the
+	// fresh canvas instead of re-encoding the old one just before it arrives.
+	rendering atomic.Bool
+	failed    sync.Once
 
 	renders, frames atomic.Uint64
 }
@@ -115,7 +120,10 @@ func (p *Pacer) renderLoop(ctx context.Context) {
 		case <-timer.C:
 		}
 		if !p.paused.Load() {
-			if err := p.cfg.Render(); err != nil {
+			p.rendering.Store(true)
+			err := p.cfg.Render()
+			p.rendering.Store(false)
+			if err != nil {
 				p.fail(ctx, "render", err)
 				return
 			}
@@ -145,13 +153,23 @@ func (p *Pacer) frameLoop(ctx context.Context) {
 	timer := time.NewTimer(interval)
 	defer timer.Stop()
 	var last time.Time
+	graced := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-p.wake:
 		case <-timer.C:
+			if p.rendering.Load() && !graced {
+				// A render is under way: give it half an interval more rather than encode
+				// the old canvas now and the new one right after (which would send about
+				// one extra frame per render period when both run at the same rate).
+				graced = true
+				timer.Reset(interval / 2)
+				continue
+			}
 		}
+		graced = false
 		if gap := time.Since(last); gap < minGap {
 			// Woken early by a fast render: keep frames at least minGap apart.
 			select {

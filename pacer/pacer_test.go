@@ -140,3 +140,28 @@ func TestRenderRateChangesWhileRunning(t *testing.T) {
 		t.Fatalf("%d renders in 0.4 s at 2/s", d)
 	}
 }
+
+// Renders and frames at the same nominal rate must not beat into extra frames: a render that
+// finishes a little after the frame deadline is waited for, not followed by a second frame.
+func TestNoExtraFramesWhenRatesMatch(t *testing.T) {
+	var renders, frames atomic.Int64
+	p := Start(context.Background(), Config{
+		RenderRate:    func() float64 { return 25 },
+		FrameInterval: 40 * time.Millisecond,
+		Render: func() error {
+			time.Sleep(15 * time.Millisecond) // a render that takes a while
+			renders.Add(1)
+			return nil
+		},
+		Frame: func() error { frames.Add(1); return nil },
+	})
+	time.Sleep(1200 * time.Millisecond)
+	p.Stop()
+	r, f := renders.Load(), frames.Load()
+	if f > r+r/10+1 {
+		t.Fatalf("%d frames for %d renders at the same rate: the loops beat into extra frames", f, r)
+	}
+	if f < r*8/10 {
+		t.Fatalf("%d frames for %d renders: frames are missing", f, r)
+	}
+}

@@ -42,37 +42,63 @@ func measure(b *testing.B, frame func(i int)) {
 	b.ReportMetric(ms(cpuTime(b)-start, b.N), "cpu-ms/frame")
 }
 
+// convertVariants are the conversions the benchmarks compare: the shader, the Go converter
+// shared by conversionGoroutines() goroutines (what ConvertCPU does) and on the GL goroutine
+// alone.
+var convertVariants = []struct {
+	name       string
+	convert    Convert
+	goroutines int // 0: the renderer's choice
+}{{"gpu", ConvertGPU, 0}, {"cpu", ConvertCPU, 0}, {"cpu-1goroutine", ConvertCPU, 1}}
+
+// newBenchRenderer returns a renderer forced to the variant's conversion.
+func newBenchRenderer(b *testing.B, convert Convert, goroutines int) *Renderer {
+	r := newRenderer(b, Config{Convert: convert})
+	if goroutines > 0 {
+		if err := r.do(func() error {
+			r.i420.close()
+			r.i420 = newI420Workers(goroutines)
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return r
+}
+
 // BenchmarkRender is the streamer's per-frame call: draw the demo scene (animated), convert
-// to I420 on the GPU and read it back into a reused frame.
+// to I420 (in the shader or in Go) and read it back into a reused frame.
 func BenchmarkRender(b *testing.B) {
-	for _, size := range benchSizes {
-		b.Run(size.name, func(b *testing.B) {
-			r := newRenderer(b, Config{})
-			v := newView(b, r, size.w, size.h)
-			s := benchDemo(b)
-			dst := NewFrame(size.w, size.h)
-			for i := 0; i < 3; i++ { // compile shader variants, upload meshes
-				if _, err := v.Render(s, dst); err != nil {
-					b.Fatal(err)
+	for _, cv := range convertVariants {
+		for _, size := range benchSizes {
+			b.Run(cv.name+"/"+size.name, func(b *testing.B) {
+				r := newBenchRenderer(b, cv.convert, cv.goroutines)
+				v := newView(b, r, size.w, size.h)
+				s := benchDemo(b)
+				dst := NewFrame(size.w, size.h)
+				for i := 0; i < 3; i++ { // compile shader variants, upload meshes
+					if _, err := v.Render(s, dst); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			var draw, convert, read, gpu time.Duration
-			measure(b, func(i int) {
-				s.Animate(s, float64(i)/30)
-				if _, err := v.Render(s, dst); err != nil {
-					b.Fatal(err)
-				}
-				st := v.Stats()
-				draw += st.Draw
-				convert += st.Convert
-				read += st.Readback
-				gpu += st.GPUDraw + st.GPUConvert
+				var draw, convert, read, gpu time.Duration
+				measure(b, func(i int) {
+					s.Animate(s, float64(i)/30)
+					if _, err := v.Render(s, dst); err != nil {
+						b.Fatal(err)
+					}
+					st := v.Stats()
+					draw += st.Draw
+					convert += st.Convert
+					read += st.Readback
+					gpu += st.GPUDraw + st.GPUConvert
+				})
+				b.ReportMetric(ms(draw, b.N), "draw-ms")
+				b.ReportMetric(ms(convert, b.N), "convert-ms")
+				b.ReportMetric(ms(read, b.N), "readback-ms")
+				b.ReportMetric(ms(gpu, b.N), "gpu-timer-ms")
 			})
-			b.ReportMetric(ms(draw, b.N), "draw-ms")
-			b.ReportMetric(ms(convert, b.N), "convert-ms")
-			b.ReportMetric(ms(read, b.N), "readback-ms")
-			b.ReportMetric(ms(gpu, b.N), "gpu-timer-ms")
-		})
+		}
 	}
 }
 
@@ -105,47 +131,56 @@ func BenchmarkDraw(b *testing.B) {
 	}
 }
 
-// BenchmarkConvert compares ways to get I420 out of a drawn frame:
-//   - gpu: the yuv420.frag pass plus the I420 read-back (what Render does),
-//   - cpu: RGBA read-back plus a plain-Go BT.709 conversion (cpuI420, integer maths),
-//   - rgba-readback: the RGBA read-back alone, the floor of any CPU-side conversion
-//     (swscale in encode would replace cpuI420's share).
+// BenchmarkConvert compares ways to get I420 out of a drawn frame (drawn once, converted
+// b.N times):
+//   - gpu: the yuv420.frag pass plus the I420 read-back (ConvertGPU),
+//   - cpu: the RGBA read-back plus the Go conversion (ConvertCPU: GOMAXPROCS goroutines, at
+//     most 4),
+//   - cpu-1goroutine: the same on the GL goroutine alone,
+//   - rgba-readback: the RGBA read-back alone (ReadRGBA, with its glFinish and row flip),
+//     the floor of any CPU-side conversion.
 func BenchmarkConvert(b *testing.B) {
 	for _, size := range benchSizes {
-		r := newRenderer(b, Config{})
-		v := newView(b, r, size.w, size.h)
-		if err := v.Draw(benchDemo(b)); err != nil {
-			b.Fatal(err)
-		}
-		b.Run("gpu/"+size.name, func(b *testing.B) {
-			dst := NewFrame(size.w, size.h)
-			gpu := func() error {
-				return r.do(func() error {
-					v.converted = false
-					return v.readYCbCr(dst)
+		for _, cv := range convertVariants {
+			b.Run(cv.name+"/"+size.name, func(b *testing.B) {
+				r := newBenchRenderer(b, cv.convert, cv.goroutines)
+				v := newView(b, r, size.w, size.h)
+				if err := v.Draw(benchDemo(b)); err != nil {
+					b.Fatal(err)
+				}
+				dst := NewFrame(size.w, size.h)
+				read := func() error {
+					return r.do(func() error {
+						v.converted = false // convert (GPU) or read (CPU) again
+						return v.readYCbCr(dst)
+					})
+				}
+				if err := read(); err != nil {
+					b.Fatal(err)
+				}
+				var convert, readback time.Duration
+				measure(b, func(int) {
+					if err := read(); err != nil {
+						b.Fatal(err)
+					}
+					st := v.Stats()
+					convert += st.Convert
+					readback += st.Readback
 				})
-			}
-			if err := gpu(); err != nil {
+				b.ReportMetric(ms(convert, b.N), "convert-ms")
+				b.ReportMetric(ms(readback, b.N), "readback-ms")
+			})
+		}
+		b.Run("rgba-readback/"+size.name, func(b *testing.B) {
+			r := newRenderer(b, Config{})
+			v := newView(b, r, size.w, size.h)
+			if err := v.Draw(benchDemo(b)); err != nil {
 				b.Fatal(err)
 			}
-			measure(b, func(int) {
-				if err := gpu(); err != nil {
-					b.Fatal(err)
-				}
-			})
-		})
-		b.Run("cpu/"+size.name, func(b *testing.B) {
 			rgba := image.NewRGBA(image.Rect(0, 0, size.w, size.h))
-			dst := image.NewYCbCr(rgba.Rect, image.YCbCrSubsampleRatio420)
-			measure(b, func(int) {
-				if _, err := v.ReadRGBA(rgba); err != nil {
-					b.Fatal(err)
-				}
-				cpuI420(rgba, dst)
-			})
-		})
-		b.Run("rgba-readback/"+size.name, func(b *testing.B) {
-			rgba := image.NewRGBA(image.Rect(0, 0, size.w, size.h))
+			if _, err := v.ReadRGBA(rgba); err != nil { // llvmpipe rasterises the frame here
+				b.Fatal(err)
+			}
 			measure(b, func(int) {
 				if _, err := v.ReadRGBA(rgba); err != nil {
 					b.Fatal(err)

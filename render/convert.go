@@ -12,7 +12,8 @@ import (
 // fenceTimeout bounds the wait for a read-back; a GPU that takes longer is hung.
 const fenceTimeout = 5 * time.Second
 
-// convert runs the RGB to I420 pass on the frame last drawn, once per frame (GL goroutine).
+// convert runs the RGB to I420 pass on the frame last drawn, once per frame (ConvertGPU, GL
+// goroutine).
 func (v *View) convert() {
 	if v.converted {
 		return
@@ -42,6 +43,9 @@ func (v *View) readYCbCr(dst *image.YCbCr) error {
 	if v.drawn == 0 {
 		return ErrNoFrame
 	}
+	if v.r.info.Convert == ConvertCPU {
+		return v.readConvertCPU(dst)
+	}
 	v.convert()
 	start := time.Now()
 	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, v.yuvFBO)
@@ -58,6 +62,58 @@ func (v *View) readYCbCr(dst *image.YCbCr) error {
 		return err
 	}
 	v.lastRead = time.Since(start)
+	v.setStats(func(s *FrameStats) {
+		s.Frame, s.Version = frame, version
+		s.Convert, s.Readback = v.lastConvert, v.lastRead
+	})
+	return nil
+}
+
+// readConvertCPU reads the frame as RGBA and converts it to I420 in Go into dst
+// (ConvertCPU, GL goroutine). Synchronously, the frame is read once into the view's buffer
+// (a second ReadYCbCr of the same frame converts it again without reading); with
+// ReadbackPBO the conversion reads the mapped buffer of the previous call's frame.
+func (v *View) readConvertCPU(dst *image.YCbCr) error {
+	start := time.Now()
+	frame, version := v.drawn, v.drawnVersion
+	w, h := int32(v.width), int32(v.height)
+	var slot *pboSlot
+	if v.r.info.Readback == ReadbackPBO {
+		gl.BindFramebuffer(gl.READ_FRAMEBUFFER, v.fbo)
+		gl.ReadBuffer(gl.COLOR_ATTACHMENT0)
+		pix, s, err := v.mapPBO(w, h)
+		gl.BindFramebuffer(gl.READ_FRAMEBUFFER, 0)
+		if err != nil {
+			return err
+		}
+		slot, v.src.pix = s, pix
+		frame, version = s.frame, s.version
+	} else {
+		if !v.converted {
+			if len(v.rgba) != v.readBytes() {
+				v.rgba = make([]byte, v.readBytes())
+			}
+			// The read waits for the frame anyway; waiting with glFinish first also rules out
+			// the stale read llvmpipe showed in readRGBA (TestCPUConvertReadsNewFrame).
+			gl.Finish()
+			gl.BindFramebuffer(gl.READ_FRAMEBUFFER, v.fbo)
+			gl.ReadBuffer(gl.COLOR_ATTACHMENT0)
+			gl.ReadPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, unsafe.Pointer(&v.rgba[0]))
+			gl.BindFramebuffer(gl.READ_FRAMEBUFFER, 0)
+			v.converted = true
+		}
+		v.src.pix = v.rgba
+	}
+	v.lastRead = time.Since(start)
+
+	start = time.Now()
+	v.src.stride, v.src.width, v.src.height, v.src.bottomUp = v.width*4, v.width, v.height, true
+	v.r.i420.convert(dst, &v.src)
+	v.src.pix = nil
+	if slot != nil {
+		v.unmapPBO()
+	}
+	v.lastConvert = time.Since(start)
 	v.setStats(func(s *FrameStats) {
 		s.Frame, s.Version = frame, version
 		s.Convert, s.Readback = v.lastConvert, v.lastRead
@@ -83,15 +139,29 @@ func (v *View) readSync(dst *image.YCbCr) {
 	v.copyI420(dst, v.scratch)
 }
 
-// readPBO starts the transfer of the current frame into one pixel buffer and copies out the
-// frame the other one holds (see ReadbackPBO). It returns the number and scene version of
-// the frame copied.
+// readPBO starts the transfer of the current I420 frame into one pixel buffer and copies
+// out the frame the other one holds (see ReadbackPBO). It returns the number and scene
+// version of the frame copied.
 func (v *View) readPBO(dst *image.YCbCr) (uint64, uint32, error) {
+	pix, slot, err := v.mapPBO(int32(v.wp/4), int32(v.hp*3/2))
+	if err != nil {
+		return 0, 0, err
+	}
+	v.copyI420(dst, pix)
+	v.unmapPBO()
+	return slot.frame, slot.version, nil
+}
+
+// mapPBO reads the bound read framebuffer (w x h RGBA8 texels, the current frame) into one
+// pixel buffer and maps the other, which holds the previous call's frame (on the first call,
+// the current frame's), for reading: the caller reads the pixels, then calls unmapPBO. It
+// returns the pixels and the slot they belong to.
+func (v *View) mapPBO(w, h int32) ([]byte, *pboSlot, error) {
 	o := &v.r.objs
 	cur, other := &v.pbos[v.nextPBO], &v.pbos[v.nextPBO^1]
 	v.nextPBO ^= 1
 	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, cur.buf)
-	gl.ReadPixels(0, 0, int32(v.wp/4), int32(v.hp*3/2), gl.RGBA, gl.UNSIGNED_BYTE, nil)
+	gl.ReadPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, nil)
 	o.deleteSync(&cur.fence)
 	cur.fence = o.fence()
 	gl.Flush()
@@ -101,24 +171,29 @@ func (v *View) readPBO(dst *image.YCbCr) (uint64, uint32, error) {
 	if !other.pending {
 		src = cur // first frame: nothing older to return
 	}
-	defer gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
 	switch gl.ClientWaitSync(src.fence, gl.SYNC_FLUSH_COMMANDS_BIT, uint64(fenceTimeout)) {
 	case gl.ALREADY_SIGNALED, gl.CONDITION_SATISFIED:
 	default:
-		return 0, 0, fmt.Errorf("%w: read-back of frame %d did not finish within %v", ErrGL, src.frame, fenceTimeout)
+		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
+		return nil, nil, fmt.Errorf("%w: read-back of frame %d did not finish within %v", ErrGL, src.frame, fenceTimeout)
 	}
 	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, src.buf)
-	size := v.frameBytes()
+	size := v.readBytes()
 	ptr := gl.MapBufferRange(gl.PIXEL_PACK_BUFFER, 0, size, gl.MAP_READ_BIT)
 	if ptr == nil {
-		return 0, 0, fmt.Errorf("%w: glMapBufferRange of a %d-byte read-back buffer failed", ErrGL, size)
+		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
+		return nil, nil, fmt.Errorf("%w: glMapBufferRange of a %d-byte read-back buffer failed", ErrGL, size)
 	}
-	v.copyI420(dst, unsafe.Slice((*byte)(ptr), size))
-	gl.UnmapBuffer(gl.PIXEL_PACK_BUFFER)
 	if src == other {
-		other.pending = false
+		other.pending = false // on the first call cur stays pending: the next call returns it again
 	}
-	return src.frame, src.version, nil
+	return unsafe.Slice((*byte)(ptr), size), src, nil
+}
+
+// unmapPBO releases the buffer mapPBO mapped.
+func (v *View) unmapPBO() {
+	gl.UnmapBuffer(gl.PIXEL_PACK_BUFFER)
+	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
 }
 
 // directLayout reports whether dst's planes have exactly the padded layout of the I420

@@ -15,7 +15,6 @@ func (v *View) draw(s *scenes.Scene) error {
 	start := time.Now()
 	r := v.r
 	r.frames++
-	v.beginTimer(phaseDraw)
 
 	w, h := int32(v.width), int32(v.height)
 	target := v.fbo
@@ -33,6 +32,11 @@ func (v *View) draw(s *scenes.Scene) error {
 	gl.DepthMask(true)
 	gl.ClearDepth(1)
 	gl.Clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT)
+	// Start the timer after the clear: Mesa binds the framebuffer to the driver when
+	// something draws, and llvmpipe (22.3) records no start time for a query begun while
+	// the previous, empty framebuffer 0 is bound, then reports the end timestamp itself
+	// (the time since boot) as the elapsed time.
+	v.beginTimer(phaseDraw)
 	gl.Enable(gl.DEPTH_TEST)
 	gl.DepthFunc(gl.LESS)
 	gl.CullFace(gl.BACK)

@@ -160,9 +160,10 @@ func silhouetteScene() *scenes.Scene {
 	return s
 }
 
-// cpuI420 is the reference conversion the GPU result is checked against: BT.709, limited
-// range, chroma averaged over 2x2 pixels (edges repeated), in 16.16 fixed point. It is also
-// the CPU side of the conversion benchmark.
+// cpuI420 is the reference conversion, written for reading rather than speed: BT.709,
+// limited range, chroma averaged over 2x2 pixels (edges repeated), in fixed point. The
+// renderer's converter (convertI420 in i420.go, ConvertCPU) must give exactly its bytes and
+// the shader (ConvertGPU) the same within 2 levels.
 func cpuI420(src *image.RGBA, dst *image.YCbCr) {
 	w, h := src.Rect.Dx(), src.Rect.Dy()
 	for y := 0; y < h; y++ {

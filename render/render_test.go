@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/go-gl/mathgl/mgl32"
 	"go.uber.org/goleak"
@@ -38,8 +39,12 @@ func TestInfo(t *testing.T) {
 	if info.Readback != ReadbackSync && info.Readback != ReadbackPBO {
 		t.Errorf("Readback %q not resolved", info.Readback)
 	}
-	if info.Software && (info.MSAA != 0 || info.Readback != ReadbackSync) {
-		t.Errorf("software renderer %q got MSAA %d, readback %q; want 0 and sync by default", info.Renderer, info.MSAA, info.Readback)
+	if info.Convert != ConvertGPU && info.Convert != ConvertCPU {
+		t.Errorf("Convert %q not resolved", info.Convert)
+	}
+	if info.Software && (info.MSAA != 0 || info.Readback != ReadbackSync || info.Convert != ConvertCPU) {
+		t.Errorf("software renderer %q got MSAA %d, readback %q, convert %q; want 0, sync and cpu by default",
+			info.Renderer, info.MSAA, info.Readback, info.Convert)
 	}
 }
 
@@ -65,6 +70,7 @@ func TestBadConfig(t *testing.T) {
 	for _, cfg := range []Config{
 		{Platform: "x11"},
 		{Readback: "async"},
+		{Convert: "shader"},
 		{MSAA: -2},
 	} {
 		if _, err := New(cfg); !errors.Is(err, ErrBadConfig) {
@@ -208,10 +214,18 @@ func checkCorner(t *testing.T, v *View, s *scenes.Scene) {
 	}
 }
 
-// TestYCbCrMatchesCPU checks the GPU conversion against cpuI420 of the RGBA read-back of
-// the same frame, within 2 levels, for padded and unpadded sizes and destinations.
+// TestYCbCrMatchesCPU checks each conversion against cpuI420 of the RGBA read-back of the
+// same frame, within 2 levels (the CPU one exactly), for padded and unpadded sizes and
+// destinations, reading synchronously and through pixel buffers (a view's first PBO read
+// returns its own frame).
 func TestYCbCrMatchesCPU(t *testing.T) {
-	r := newRenderer(t, Config{})
+	forEachConvert(t, Config{Readback: ReadbackSync}, testYCbCrMatchesCPU)
+	t.Run("pbo", func(t *testing.T) {
+		forEachConvert(t, Config{Readback: ReadbackPBO}, testYCbCrMatchesCPU)
+	})
+}
+
+func testYCbCrMatchesCPU(t *testing.T, r *Renderer) {
 	for _, tc := range []struct {
 		w, h int
 		dst  func(w, h int) *image.YCbCr
@@ -241,7 +255,11 @@ func TestYCbCrMatchesCPU(t *testing.T) {
 			}
 			want := image.NewYCbCr(image.Rect(0, 0, tc.w, tc.h), image.YCbCrSubsampleRatio420)
 			cpuI420(rgba, want)
-			comparePlanes(t, got, want, 2)
+			limit := 2
+			if r.Info().Convert == ConvertCPU {
+				limit = 0
+			}
+			comparePlanes(t, got, want, limit)
 		})
 	}
 }
@@ -260,7 +278,7 @@ func comparePlanes(t *testing.T, got, want *image.YCbCr, limit int) {
 	}
 	for plane, d := range worst {
 		if d > limit {
-			t.Errorf("%s plane: GPU and CPU conversions differ by up to %d levels (limit %d)", plane, d, limit)
+			t.Errorf("%s plane: the conversions differ by up to %d levels (limit %d)", plane, d, limit)
 		}
 	}
 	t.Logf("largest differences: %v", worst)
@@ -276,7 +294,10 @@ func absDiff(a, b uint8) int {
 // TestRenderReusesFrame checks the buffer contract: a fitting dst is filled and returned,
 // anything else gives a new frame.
 func TestRenderReusesFrame(t *testing.T) {
-	r := newRenderer(t, Config{})
+	forEachConvert(t, Config{}, testRenderReusesFrame)
+}
+
+func testRenderReusesFrame(t *testing.T, r *Renderer) {
 	v := newView(t, r, 128, 72)
 	s := testScene()
 	dst := NewFrame(128, 72)
@@ -305,18 +326,23 @@ func TestRenderReusesFrame(t *testing.T) {
 	}
 }
 
-// TestPBOReadback forces pixel buffer objects (GPU mode) on llvmpipe: each call returns the
-// previous call's frame, the first one its own.
+// TestPBOReadback forces pixel buffer objects (GPU mode) on llvmpipe, with either
+// conversion: each call returns the previous call's frame, the first one its own.
 func TestPBOReadback(t *testing.T) {
-	r := newRenderer(t, Config{Readback: ReadbackPBO})
+	forEachConvert(t, Config{Readback: ReadbackPBO}, testPBOReadback)
+}
+
+func testPBOReadback(t *testing.T, r *Renderer) {
 	if r.Info().Readback != ReadbackPBO {
 		t.Fatalf("Readback = %q", r.Info().Readback)
 	}
 	v := newView(t, r, 64, 48)
 	s := testScene()
-	colors := []mgl32.Vec3{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 1}}
-	// Call i returns the frame drawn with colors[wantFrame[i]-1].
-	wantFrame := []uint64{1, 1, 2, 3}
+	palette := []mgl32.Vec3{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 1}}
+	colors := append(append([]mgl32.Vec3{}, palette...), palette...) // 8 calls
+	// Call i (from 0) returns frame wantFrame(i) (from 1): its own on the first call, then
+	// the previous call's.
+	wantFrame := func(i int) uint64 { return uint64(max(i, 1)) }
 	for i, c := range colors {
 		s.Background = c
 		s.Version = uint32(100 + i)
@@ -325,14 +351,15 @@ func TestPBOReadback(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := v.Stats()
-		if st.Frame != wantFrame[i] || st.Drawn != uint64(i+1) || st.Version != uint32(100+wantFrame[i]-1) {
-			t.Errorf("call %d: stats %+v, want frame %d", i+1, st, wantFrame[i])
+		wf := wantFrame(i)
+		if st.Frame != wf || st.Drawn != uint64(i+1) || st.Version != uint32(100+wf-1) {
+			t.Errorf("call %d: stats %+v, want frame %d", i+1, st, wf)
 		}
 		got := YCbCrToRGBA(img).RGBAAt(0, 0)
-		wc := colors[wantFrame[i]-1]
+		wc := colors[wf-1]
 		want := color.RGBA{srgbByte(wc[0]), srgbByte(wc[1]), srgbByte(wc[2]), 255}
 		if d := max(absDiff(got.R, want.R), absDiff(got.G, want.G), absDiff(got.B, want.B)); d > 4 {
-			t.Errorf("call %d: corner %v, want %v (frame %d)", i+1, got, want, wantFrame[i])
+			t.Errorf("call %d: corner %v, want %v (frame %d)", i+1, got, want, wf)
 		}
 	}
 }
@@ -352,10 +379,16 @@ func TestMSAAForced(t *testing.T) {
 }
 
 // TestViewsNoLeak creates and destroys many views: the GL object count returns to what it
-// was and no goroutine is left behind.
+// was and no goroutine (the CPU conversion's helpers included) is left behind.
 func TestViewsNoLeak(t *testing.T) {
+	for _, c := range convertModes {
+		t.Run(string(c), func(t *testing.T) { testViewsNoLeak(t, c) })
+	}
+}
+
+func testViewsNoLeak(t *testing.T, c Convert) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	r, err := New(Config{})
+	r, err := New(Config{Convert: c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,8 +431,13 @@ func TestViewsNoLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	empty, _ := r.Stats()
-	// What remains: three programs (lit, unlit, I420) and the conversion pass's vertex array.
-	if empty.LiveObjects != 4 || empty.Programs != 3 || empty.VertexArrays != 1 || empty.CachedPrimitives != 0 {
+	// What remains: the lit and unlit programs, plus for the GPU conversion its program and
+	// the vertex array of its pass.
+	programs, vaos := 2, 0
+	if c == ConvertGPU {
+		programs, vaos = 3, 1
+	}
+	if empty.LiveObjects != programs+vaos || empty.Programs != programs || empty.VertexArrays != vaos || empty.CachedPrimitives != 0 {
 		t.Errorf("after ReleaseCache: %+v", empty)
 	}
 	if err := r.Close(); err != nil {
@@ -513,7 +551,10 @@ func TestBadPrimitiveSkipped(t *testing.T) {
 
 // TestConcurrentViews renders from several goroutines at once (run with -race).
 func TestConcurrentViews(t *testing.T) {
-	r := newRenderer(t, Config{})
+	forEachConvert(t, Config{}, testConcurrentViews)
+}
+
+func testConcurrentViews(t *testing.T, r *Renderer) {
 	const workers = 4
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
@@ -521,7 +562,7 @@ func TestConcurrentViews(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			v, err := r.NewView(64+8*i, 48)
+			v, err := r.NewView(640+8*i, 360) // large enough to share a CPU conversion
 			if err != nil {
 				errs <- err
 				return
@@ -585,7 +626,10 @@ func TestSavePNG(t *testing.T) {
 // glFinish in readRGBA, llvmpipe returned the previous frame in about 5% of RGBA reads of a
 // frame drawn after the I420 pass had sampled the colour texture.)
 func TestReadRGBAAfterConvert(t *testing.T) {
-	r := newRenderer(t, Config{})
+	forEachConvert(t, Config{}, testReadRGBAAfterConvert)
+}
+
+func testReadRGBAAfterConvert(t *testing.T, r *Renderer) {
 	v := newView(t, r, 160, 90)
 	s := testScene()
 	cols := []mgl32.Vec3{{0.9, 0.1, 0.3}, {0.2, 0.6, 0.2}}
@@ -615,7 +659,10 @@ func TestReadRGBAAfterConvert(t *testing.T) {
 // TestMarker draws the frame marker and decodes it from both read-backs; with the marker
 // off, nothing decodes.
 func TestMarker(t *testing.T) {
-	r := newRenderer(t, Config{})
+	forEachConvert(t, Config{}, testMarker)
+}
+
+func testMarker(t *testing.T, r *Renderer) {
 	v := newView(t, r, 640, 360)
 	s := testScene()
 	s.Version = 41
@@ -703,9 +750,12 @@ func TestBadCamera(t *testing.T) {
 }
 
 // TestFrameStats: after a few frames every timing is filled in (GPU ones when the driver
-// has timer queries).
+// has timer queries; GPUConvert only for the GPU conversion), and no GPU time is absurd.
 func TestFrameStats(t *testing.T) {
-	r := newRenderer(t, Config{})
+	forEachConvert(t, Config{}, testFrameStats)
+}
+
+func testFrameStats(t *testing.T, r *Renderer) {
 	v := newView(t, r, 160, 90)
 	s := testScene()
 	var dst *image.YCbCr
@@ -721,8 +771,17 @@ func TestFrameStats(t *testing.T) {
 	if st.Frame != 4 || st.Drawn != 4 || st.Version != 3 || st.Draw <= 0 || st.Convert <= 0 || st.Readback <= 0 {
 		t.Errorf("stats %+v", st)
 	}
-	if r.Info().TimerQueries && (st.GPUDraw <= 0 || st.GPUConvert <= 0) {
+	gpu := r.Info().Convert == ConvertGPU
+	if r.Info().TimerQueries && (st.GPUDraw <= 0 || gpu && st.GPUConvert <= 0) {
 		t.Errorf("timer queries supported but GPU times missing: %+v", st)
+	}
+	if !gpu && st.GPUConvert != 0 {
+		t.Errorf("GPUConvert %v with the CPU conversion", st.GPUConvert)
+	}
+	// llvmpipe once reported the time since boot for a draw query begun before the view's
+	// framebuffer reached the driver (see draw).
+	if st.GPUDraw > time.Second || st.GPUConvert > time.Second {
+		t.Errorf("implausible GPU times: %+v", st)
 	}
 	rs, err := r.Stats()
 	if err != nil || rs.Frames != 4 || rs.Views != 1 {
@@ -749,9 +808,13 @@ func TestCacheEviction(t *testing.T) {
 		t.Errorf("cache before %d primitives %d textures, after %d idle frames %d and %d; want 6, 1, then 2, 0",
 			before.CachedPrimitives, before.CachedTextures, cacheIdleFrames+sweepEvery, after.CachedPrimitives, after.CachedTextures)
 	}
-	// Two buffers (vertices, indices) and a vertex array per cached primitive, plus the
+	// Two buffers (vertices, indices) and a vertex array per cached primitive, plus the GPU
 	// conversion pass's vertex array.
-	if after.Buffers != 2*2 || after.VertexArrays != 2+1 || after.Textures != before.Textures-1 {
+	passVAO := 0
+	if r.Info().Convert == ConvertGPU {
+		passVAO = 1
+	}
+	if after.Buffers != 2*2 || after.VertexArrays != 2+passVAO || after.Textures != before.Textures-1 {
 		t.Errorf("evicted objects not freed: before %+v, after %+v", before, after)
 	}
 }

@@ -6,8 +6,11 @@
 // called from any goroutine and are serialised on the GL goroutine.
 //
 // The streamer's path is View.Render: draw the scene, convert RGB to I420 (BT.709, limited
-// range) in a shader and read the planes back into an *image.YCbCr (4:2:0, top-down rows).
-// View.ReadRGBA reads the same frame as *image.RGBA for screenshots (SavePNG).
+// range) and read it back into an *image.YCbCr (4:2:0, top-down rows). On GPUs a shader
+// converts and the I420 planes are read back; on software rasterisers, where that shader
+// costs about four times what converting on the CPU does, the frame is read back as RGBA
+// and converted in Go (Config.Convert). View.ReadRGBA reads the same frame as *image.RGBA
+// for screenshots (SavePNG).
 //
 // Build with the egl tag (go build -tags egl): go-gl then resolves OpenGL through
 // eglGetProcAddress and links only libEGL, no libGL and no X11.
@@ -50,8 +53,25 @@ const (
 	ReadbackPBO Readback = "pbo"
 )
 
+// Convert selects where View.ReadYCbCr and View.Render convert RGB to I420. Both give BT.709
+// limited range with 2x2-averaged chroma, within a level of each other (rounding).
+type Convert string
+
+// Conversion modes.
+const (
+	// ConvertAuto uses ConvertGPU on GPUs and ConvertCPU on software rasterisers.
+	ConvertAuto Convert = ""
+	// ConvertGPU converts in a shader (shaders/yuv420.frag) and reads back the I420 planes
+	// (1.5 bytes per pixel).
+	ConvertGPU Convert = "gpu"
+	// ConvertCPU reads the frame back as RGBA (4 bytes per pixel) and converts it in Go,
+	// shared by up to GOMAXPROCS goroutines (at most 4) while the GL goroutine waits. On
+	// llvmpipe it costs about a quarter of the shader's CPU time.
+	ConvertCPU Convert = "cpu"
+)
+
 // Config configures a Renderer. The zero value picks a platform automatically, disables
-// multisampling, reads back automatically and uses the embedded shaders.
+// multisampling, reads back and converts automatically and uses the embedded shaders.
 type Config struct {
 	// Platform forces an EGL platform: PlatformDevice ("device"), PlatformSurfaceless
 	// ("surfaceless"), or PlatformAuto ("", device first, then surfaceless).
@@ -62,6 +82,8 @@ type Config struct {
 	MSAA int
 	// Readback selects the read-back path (ReadbackAuto when empty).
 	Readback Readback
+	// Convert selects where RGB is converted to I420 (ConvertAuto when empty).
+	Convert Convert
 	// Shaders is where the GLSL files are read from; nil means the embedded ones
 	// (shaders.FS). Tests and shader authors can substitute their own.
 	Shaders fs.FS
@@ -87,6 +109,8 @@ type Info struct {
 	MSAA int
 	// Readback is the read-back mode in use (ReadbackSync or ReadbackPBO).
 	Readback Readback
+	// Convert is the conversion in use (ConvertGPU or ConvertCPU).
+	Convert Convert
 	// TimerQueries reports GPU timing support (FrameStats.GPUDraw, GPUConvert).
 	TimerQueries bool
 	// MaxSize is the largest view width or height.
@@ -126,8 +150,9 @@ type Renderer struct {
 	objs     glObjects
 	litP     *sceneProgram // pbr.frag
 	unlitP   *sceneProgram // pbr.frag with UNLIT
-	yuvP     *yuvProgram
-	emptyVAO uint32
+	yuvP     *yuvProgram   // ConvertGPU only
+	emptyVAO uint32        // ConvertGPU only
+	i420     *i420Workers  // ConvertCPU only
 	cache    gpuCache
 	views    map[*View]struct{}
 	frames   uint64
@@ -151,6 +176,11 @@ func New(cfg Config) (*Renderer, error) {
 	case ReadbackAuto, ReadbackSync, ReadbackPBO:
 	default:
 		return nil, fmt.Errorf("%w: readback %q (want %q, %q or empty for automatic)", ErrBadConfig, cfg.Readback, ReadbackSync, ReadbackPBO)
+	}
+	switch cfg.Convert {
+	case ConvertAuto, ConvertGPU, ConvertCPU:
+	default:
+		return nil, fmt.Errorf("%w: convert %q (want %q, %q or empty for automatic)", ErrBadConfig, cfg.Convert, ConvertGPU, ConvertCPU)
 	}
 	if cfg.MSAA < MSAAAuto {
 		return nil, fmt.Errorf("%w: MSAA %d (want -1 for automatic, 0 for none, or a sample count)", ErrBadConfig, cfg.MSAA)
@@ -179,7 +209,7 @@ func New(cfg Config) (*Renderer, error) {
 	}
 	log.Info("render: OpenGL ready", "platform", r.info.Platform, "device", r.info.Device,
 		"context", r.info.Context, "renderer", r.info.Renderer, "version", r.info.Version,
-		"msaa", r.info.MSAA, "readback", r.info.Readback)
+		"msaa", r.info.MSAA, "readback", r.info.Readback, "convert", r.info.Convert)
 	return r, nil
 }
 
@@ -277,6 +307,13 @@ func (r *Renderer) setup() error {
 			info.Readback = ReadbackSync
 		}
 	}
+	info.Convert = r.cfg.Convert
+	if info.Convert == ConvertAuto {
+		info.Convert = ConvertGPU
+		if info.Software {
+			info.Convert = ConvertCPU
+		}
+	}
 	var bits int32
 	gl.GetQueryiv(gl.TIME_ELAPSED, gl.QUERY_COUNTER_BITS, &bits)
 	info.TimerQueries = bits > 0
@@ -288,10 +325,14 @@ func (r *Renderer) setup() error {
 	if r.unlitP, err = newSceneProgram(r, true); err != nil {
 		return err
 	}
-	if r.yuvP, err = newYUVProgram(r); err != nil {
-		return err
+	if info.Convert == ConvertGPU {
+		if r.yuvP, err = newYUVProgram(r); err != nil {
+			return err
+		}
+		r.emptyVAO = r.objs.genVertexArray()
+	} else {
+		r.i420 = newI420Workers(conversionGoroutines())
 	}
-	r.emptyVAO = r.objs.genVertexArray()
 	gl.PixelStorei(gl.PACK_ALIGNMENT, 1)
 	gl.PixelStorei(gl.UNPACK_ALIGNMENT, 1)
 	return glErrors()
@@ -315,6 +356,10 @@ func (r *Renderer) teardown() {
 		r.objs.deleteProgram(&r.yuvP.id)
 	}
 	r.objs.deleteVertexArrays(&r.emptyVAO)
+	if r.i420 != nil {
+		r.i420.close()
+		r.i420 = nil
+	}
 	gl.Finish()
 	if n := r.objs.live(); n != 0 {
 		r.log.Warn("render: GL objects still counted at close", "live", n)
@@ -323,7 +368,18 @@ func (r *Renderer) teardown() {
 	r.egl = nil
 }
 
-// Info describes the context (platform, GL strings, MSAA and read-back choices).
+// maxConversionGoroutines caps the goroutines sharing a CPU conversion: each one woken
+// costs CPU time, and a 1080p frame is 34 chunks of 0.1 ms.
+const maxConversionGoroutines = 4
+
+// conversionGoroutines is how many goroutines a CPU conversion is shared by, the GL
+// goroutine included: one per processor Go may use, at most maxConversionGoroutines. On
+// the 2-core CI machine two took 10-16% off the conversion in View.Render (0.2 ms at 720p,
+// 0.7 at 1080p) for about 0.3 cpu-ms a frame (docs/perf-render.md); set
+// maxConversionGoroutines to 1 to convert on the GL goroutine alone.
+func conversionGoroutines() int { return min(runtime.GOMAXPROCS(0), maxConversionGoroutines) }
+
+// Info describes the context (platform, GL strings, MSAA, read-back and conversion choices).
 func (r *Renderer) Info() Info { return r.info }
 
 // Stats counts live GL objects, views and cache entries.

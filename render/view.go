@@ -13,10 +13,12 @@ import (
 )
 
 // FrameStats times one view's most recent frame. CPU durations are wall time on the GL
-// goroutine. On GPUs, Draw and Convert mostly measure command submission and the GPU
-// fields say what the GPU spent. On software rasterisers (llvmpipe) drawing is deferred
-// until its pixels are needed: the scene pass is mostly paid in Convert (which samples the
-// drawn image) and the conversion in Readback. Draw+Convert+Readback is the frame's cost.
+// goroutine. With ConvertGPU on a GPU, Draw and Convert mostly measure command submission
+// and the GPU fields say what the GPU spent. On software rasterisers (llvmpipe) drawing is
+// deferred until its pixels are needed: with ConvertGPU the scene pass is mostly paid in
+// Convert (which samples the drawn image) and the conversion in Readback; with ConvertCPU
+// (their default) the scene pass is paid in Readback (the RGBA read waits for it) and
+// Convert is the Go conversion alone. Draw+Convert+Readback is the frame's cost.
 type FrameStats struct {
 	// Frame is the number (from 1) of the frame in the image last returned by ReadYCbCr or
 	// Render; with ReadbackPBO it is one behind the frame last drawn.
@@ -26,17 +28,23 @@ type FrameStats struct {
 	// Drawn is the number of frames drawn by the view.
 	Drawn uint64
 	// Draw is the CPU time of the last scene pass (including the MSAA resolve and the
-	// marker), Convert of the last RGB to I420 pass, Readback of the last read-back
-	// (waiting for the GPU and copying into the caller's image).
+	// marker). Convert is the last RGB to I420 conversion: with ConvertGPU the submission
+	// of the shader pass, with ConvertCPU the Go conversion into the caller's image.
+	// Readback is the last read-back, waiting for the GPU and copying: with ConvertGPU of
+	// the I420 planes into the caller's image, with ConvertCPU of the RGBA frame into the
+	// view's buffer (or, with ReadbackPBO, mapping it).
 	Draw, Convert, Readback time.Duration
 	// GPUDraw and GPUConvert are GPU times measured with timer queries, a frame or two old
 	// (results are collected without waiting); zero when unsupported or not yet available.
+	// GPUConvert stays zero with ConvertCPU. On llvmpipe a query times the rasteriser's
+	// work on tiles, not the frame: its values say little.
 	GPUDraw, GPUConvert time.Duration
 }
 
 // View is one offscreen render target (one per viewer): its size, framebuffers, I420
-// conversion target and read-back buffers. Methods are safe for concurrent use, but a view
-// draws one frame at a time: draw with Render (or Draw then ReadYCbCr / ReadRGBA).
+// conversion target (ConvertGPU) and read-back buffers. Methods are safe for concurrent
+// use, but a view draws one frame at a time: draw with Render (or Draw then ReadYCbCr /
+// ReadRGBA).
 type View struct {
 	r             *Renderer
 	width, height int
@@ -50,20 +58,23 @@ type View struct {
 	closed                          bool
 	msaaFBO, msaaColor, msaaDepth   uint32
 	fbo, color, depth               uint32
-	yuvFBO, yuvTex                  uint32
+	yuvFBO, yuvTex                  uint32 // ConvertGPU
 	pbos                            [2]pboSlot
 	nextPBO                         int
 	timers                          [2][2]timerQuery // [draw, convert][slot]
 	nextTimer                       [2]int
 	drawn                           uint64
 	drawnVersion                    uint32
-	converted                       bool // the I420 target holds the frame last drawn
+	converted                       bool // the I420 target (ConvertCPU: rgba) holds the last frame
 	badCamera                       bool // the last frame's camera was unusable (warned)
 	scratch                         []byte
+	rgba                            []byte    // ConvertCPU, sync: the frame last read, bottom-up
+	src                             rgbaFrame // ConvertCPU: what the conversion reads
 	lastDraw, lastConvert, lastRead time.Duration
 }
 
-// pboSlot is one pixel pack buffer holding an I420 frame in flight.
+// pboSlot is one pixel pack buffer holding a frame in flight: I420 (ConvertGPU) or RGBA
+// (ConvertCPU).
 type pboSlot struct {
 	buf     uint32
 	fence   uintptr
@@ -150,22 +161,24 @@ func (v *View) allocate() error {
 	}
 
 	// I420 target: (Wp/4) x (3Hp/2) RGBA8 texels = Wp*Hp*3/2 bytes, an I420 frame.
-	v.yuvFBO = o.genFramebuffer()
-	gl.BindFramebuffer(gl.FRAMEBUFFER, v.yuvFBO)
-	v.yuvTex = o.genTexture()
-	gl.BindTexture(gl.TEXTURE_2D, v.yuvTex)
-	gl.TexImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, int32(v.wp/4), int32(v.hp*3/2), 0, gl.RGBA, gl.UNSIGNED_BYTE, nil)
-	setFilter(gl.NEAREST)
-	gl.FramebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, v.yuvTex, 0)
-	if err := checkFramebuffer("I420"); err != nil {
-		return err
+	if r.info.Convert == ConvertGPU {
+		v.yuvFBO = o.genFramebuffer()
+		gl.BindFramebuffer(gl.FRAMEBUFFER, v.yuvFBO)
+		v.yuvTex = o.genTexture()
+		gl.BindTexture(gl.TEXTURE_2D, v.yuvTex)
+		gl.TexImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, int32(v.wp/4), int32(v.hp*3/2), 0, gl.RGBA, gl.UNSIGNED_BYTE, nil)
+		setFilter(gl.NEAREST)
+		gl.FramebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, v.yuvTex, 0)
+		if err := checkFramebuffer("I420"); err != nil {
+			return err
+		}
 	}
 	gl.BindFramebuffer(gl.FRAMEBUFFER, 0)
 	gl.BindTexture(gl.TEXTURE_2D, 0)
 	gl.BindRenderbuffer(gl.RENDERBUFFER, 0)
 
 	if r.info.Readback == ReadbackPBO {
-		size := v.frameBytes()
+		size := v.readBytes()
 		for i := range v.pbos {
 			v.pbos[i].buf = o.genBuffer()
 			gl.BindBuffer(gl.PIXEL_PACK_BUFFER, v.pbos[i].buf)
@@ -253,12 +266,14 @@ func (v *View) Draw(s *scenes.Scene) error {
 	})
 }
 
-// ReadYCbCr converts the frame last drawn to I420 on the GPU and reads it into dst, which
-// is returned. dst is used when it is 4:2:0 with the view's size (rectangle at the origin);
-// otherwise a new image is returned (allocated by NewFrame). dst's memory is written only
-// during the call and not kept: the caller owns it before and after. Frames from NewFrame,
-// or image.NewYCbCr at sizes that are multiples of 8 x 4, are filled without a copy when
-// reading synchronously. With ReadbackPBO the image is the frame of the previous call (see
+// ReadYCbCr converts the frame last drawn to I420 (on the GPU or the CPU: Info().Convert)
+// and reads it into dst, which is returned. dst is used when it is 4:2:0 with the view's
+// size (rectangle at the origin); otherwise a new image is returned (allocated by
+// NewFrame). dst's memory is written only during the call and not kept: the caller owns it
+// before and after. Converting on the GPU and reading synchronously, frames from NewFrame,
+// or image.NewYCbCr at sizes that are multiples of 8 x 4, are filled without a copy; the
+// CPU conversion writes into any fitting dst directly, the image area only (not a
+// NewFrame's padding). With ReadbackPBO the image is the frame of the previous call (see
 // ReadbackPBO); FrameStats.Frame says which.
 func (v *View) ReadYCbCr(dst *image.YCbCr) (*image.YCbCr, error) {
 	if !v.fits(dst) {
@@ -333,6 +348,14 @@ func (v *View) fits(dst *image.YCbCr) bool {
 
 // frameBytes is the size of the padded I420 frame the conversion target holds.
 func (v *View) frameBytes() int { return v.wp * v.hp * 3 / 2 }
+
+// readBytes is the size of a frame as read back: padded I420 (ConvertGPU) or RGBA.
+func (v *View) readBytes() int {
+	if v.r.info.Convert == ConvertCPU {
+		return v.width * v.height * 4
+	}
+	return v.frameBytes()
+}
 
 func (v *View) setStats(f func(*FrameStats)) {
 	v.mu.Lock()

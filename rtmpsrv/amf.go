@@ -153,37 +153,58 @@ func toAMFDepth(v any, depth int) (any, error) {
 	return nil, fmt.Errorf("a %T cannot be sent as AMF0", v)
 }
 
-// decodeCommand decodes a command message body: name, transaction id, command object and
-// user arguments. amf3 marks a type-17 message, whose body starts with a zero byte (the
-// AMF3 format selector) and continues in AMF0.
+// defaultAMFLimits returns the decoder's bounds at Config's defaults.
+func defaultAMFLimits() amfLimits {
+	return amfLimits{maxDepth: defaultMaxAMFDepth, maxString: defaultMaxAMFString, maxValues: maxAMFValues}
+}
+
+// decodeCommand decodes a command message body with the default limits.
 func decodeCommand(body []byte, amf3 bool) (name string, txid float64, cmd any, args []any, err error) {
+	return decodeCommandLimits(body, amf3, defaultAMFLimits())
+}
+
+// decodeCommandLimits decodes a command message body: name, transaction id, command object
+// and user arguments. amf3 marks a type-17 message, whose body starts with a zero byte (the
+// AMF3 format selector) and continues in AMF0. When the name and transaction id decode but
+// a later value does not, they are returned with the error, so the client can be told.
+func decodeCommandLimits(body []byte, amf3 bool, lim amfLimits) (name string, txid float64, cmd any, args []any, err error) {
 	if amf3 {
 		if len(body) == 0 || body[0] != 0 {
 			return "", 0, nil, nil, fmt.Errorf("%w: AMF3 command without the AMF0 switch byte", ErrProtocol)
 		}
 		body = body[1:]
 	}
-	data, err := amf0.Unmarshal(body)
+	d := newAMFDecoder(body, lim)
+	first, err := d.value(0)
 	if err != nil {
-		return "", 0, nil, nil, fmt.Errorf("%w: command: %w", ErrProtocol, err)
+		return "", 0, nil, nil, fmt.Errorf("command name: %w", err)
 	}
-	if len(data) < 2 {
-		return "", 0, nil, nil, fmt.Errorf("%w: command with %d values, want at least 2", ErrProtocol, len(data))
-	}
-	name, ok := data[0].(string)
+	name, ok := first.(string)
 	if !ok {
-		return "", 0, nil, nil, fmt.Errorf("%w: command name is a %T, want a string", ErrProtocol, data[0])
+		return "", 0, nil, nil, fmt.Errorf("%w: command name is a %T, want a string", ErrProtocol, first)
 	}
-	txid, ok = data[1].(float64)
+	if !d.more() {
+		return "", 0, nil, nil, fmt.Errorf("%w: command %q without a transaction id", ErrProtocol, name)
+	}
+	second, err := d.value(0)
+	if err != nil {
+		return "", 0, nil, nil, fmt.Errorf("command %q: transaction id: %w", name, err)
+	}
+	txid, ok = second.(float64)
 	if !ok || math.IsNaN(txid) || math.IsInf(txid, 0) {
-		return "", 0, nil, nil, fmt.Errorf("%w: command %q: transaction id is %v", ErrProtocol, name, data[1])
+		return "", 0, nil, nil, fmt.Errorf("%w: command %q: transaction id is %v", ErrProtocol, name, second)
 	}
-	if len(data) > 2 {
-		cmd = data[2]
-		args = data[3:]
-	}
-	if args == nil {
-		args = []any{}
+	args = []any{}
+	for i := 0; d.more(); i++ {
+		v, err := d.value(0)
+		if err != nil {
+			return name, txid, nil, nil, fmt.Errorf("command %q: value %d: %w", name, i+3, err)
+		}
+		if i == 0 {
+			cmd = v
+			continue
+		}
+		args = append(args, v)
 	}
 	return name, txid, cmd, args, nil
 }

@@ -3,6 +3,7 @@ package rtmpsrv
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 )
 
@@ -19,20 +20,44 @@ type Config struct {
 	// MaxStreamsPerConn caps the streams one connection may create. Default 8.
 	MaxStreamsPerConn int
 	// MaxMessageSize caps the size of one incoming message; clients only send commands.
-	// Default 64 KiB.
+	// It is checked in the chunk header, before any of the body is buffered: a longer
+	// message closes the connection. Default 64 KiB.
 	MaxMessageSize int
-	// MaxChunkSize is the largest incoming chunk size a client may set (at least 1).
-	// Default 65536.
+	// MaxChunkStreams caps the distinct chunk stream ids one connection may use (clients use
+	// a handful); more close the connection. Default 64.
+	MaxChunkStreams int
+	// MaxReadBuffer caps the bytes of partly received messages one connection may make the
+	// server hold, over all its chunk streams (counted by their declared lengths); more close
+	// the connection. At least MaxMessageSize. Default 4 x MaxMessageSize (256 KiB).
+	MaxReadBuffer int
+	// MaxChunkSize is the largest incoming chunk size a client may set (at least 1); a Set
+	// Chunk Size of 0 or above it closes the connection. Default 65536.
 	MaxChunkSize int
 	// ChunkSize is the outgoing chunk size. Default 4096.
 	ChunkSize int
 	// WindowAckSize is the acknowledgement window announced to clients. Default 2,500,000.
 	WindowAckSize int
 
-	// HandshakeTimeout bounds the handshake. Default 5 s.
+	// MaxCallsPerSecond caps the commands (calls, createStream, play, ...) one connection
+	// may send per second, with bursts of as many: a command beyond it is not run and gets
+	// _error (NetConnection.Call.Failed), and the connection lives on. Default 200 (pointer
+	// input at a display's refresh rate fits);
+	// negative disables the limit.
+	MaxCallsPerSecond float64
+	// MaxAMFDepth caps the nesting of objects and arrays in a command; a deeper command is
+	// refused with _error. Default 16.
+	MaxAMFDepth int
+	// MaxAMFString caps the length of every string and object key in a command, in bytes;
+	// a longer one makes the command refused with _error. Default 8192. (A command may also
+	// hold at most 4096 values.)
+	MaxAMFString int
+
+	// HandshakeTimeout bounds the handshake, and then again the wait for the connect
+	// command. Default 5 s.
 	HandshakeTimeout time.Duration
-	// IdleTimeout closes a connection that has no playing stream and sent nothing for this
-	// long. Default 60 s.
+	// IdleTimeout closes a connection that has no playing stream and sent no command for
+	// this long (acknowledgements, pings and other messages do not count, nor does a
+	// command still arriving). Default 60 s.
 	IdleTimeout time.Duration
 	// WriteTimeout closes a connection whose writes block longer. Default 10 s.
 	WriteTimeout time.Duration
@@ -49,11 +74,23 @@ type Config struct {
 	FrameRate float64
 }
 
-// Limits on configuration values.
+// Limits on configuration values, and defaults used in more than one place.
 const (
+	defaultMaxAMFDepth  = 16
+	defaultMaxAMFString = 8192
+
 	maxRenderRate = 240.0
 	minRenderRate = 0.1
 )
+
+func (c Config) chunkLimits() chunkLimits {
+	return chunkLimits{maxMessage: uint32(c.MaxMessageSize), maxStreams: c.MaxChunkStreams,
+		maxBuffered: c.MaxReadBuffer, maxChunkSize: uint32(c.MaxChunkSize)}
+}
+
+func (c Config) amfLimits() amfLimits {
+	return amfLimits{maxDepth: c.MaxAMFDepth, maxString: c.MaxAMFString, maxValues: maxAMFValues}
+}
 
 func (c Config) withDefaults() (Config, error) {
 	def := func(v *int, d int) {
@@ -69,7 +106,11 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.MaxConns, 1000)
 	def(&c.MaxStreamsPerConn, 8)
 	def(&c.MaxMessageSize, 64*1024)
+	def(&c.MaxChunkStreams, 64)
+	def(&c.MaxReadBuffer, 4*c.MaxMessageSize)
 	def(&c.MaxChunkSize, 65536)
+	def(&c.MaxAMFDepth, defaultMaxAMFDepth)
+	def(&c.MaxAMFString, defaultMaxAMFString)
 	def(&c.ChunkSize, 4096)
 	def(&c.WindowAckSize, 2500000)
 	def(&c.SendQueueFrames, 6)
@@ -77,6 +118,9 @@ func (c Config) withDefaults() (Config, error) {
 	defd(&c.HandshakeTimeout, 5*time.Second)
 	defd(&c.IdleTimeout, 60*time.Second)
 	defd(&c.WriteTimeout, 10*time.Second)
+	if c.MaxCallsPerSecond == 0 {
+		c.MaxCallsPerSecond = 200
+	}
 	if c.RenderRate == 0 {
 		c.RenderRate = 30
 	}
@@ -84,10 +128,21 @@ func (c Config) withDefaults() (Config, error) {
 		c.FrameRate = 30
 	}
 	switch {
-	case c.MaxConns < 0, c.MaxStreamsPerConn < 0, c.MaxMessageSize < 0:
+	case c.MaxConns < 0, c.MaxStreamsPerConn < 0, c.MaxMessageSize < 0, c.MaxChunkStreams < 0,
+		c.MaxAMFDepth < 0, c.MaxAMFString < 0:
 		return c, fmt.Errorf("rtmpsrv: negative limit in config")
-	case c.MaxChunkSize < 1 || c.MaxChunkSize > 1<<24:
-		return c, fmt.Errorf("rtmpsrv: MaxChunkSize %d outside [1, 16777216]", c.MaxChunkSize)
+	case c.MaxMessageSize > 0xffffff:
+		return c, fmt.Errorf("rtmpsrv: MaxMessageSize %d above RTMP's 16777215", c.MaxMessageSize)
+	case c.MaxReadBuffer < c.MaxMessageSize:
+		return c, fmt.Errorf("rtmpsrv: MaxReadBuffer %d below MaxMessageSize %d", c.MaxReadBuffer, c.MaxMessageSize)
+	case c.MaxAMFDepth > 64:
+		return c, fmt.Errorf("rtmpsrv: MaxAMFDepth %d above 64", c.MaxAMFDepth)
+	case math.IsNaN(c.MaxCallsPerSecond) || math.IsInf(c.MaxCallsPerSecond, 0):
+		return c, fmt.Errorf("rtmpsrv: MaxCallsPerSecond %g is not a number of calls", c.MaxCallsPerSecond)
+	case c.HandshakeTimeout < 0, c.IdleTimeout < 0, c.WriteTimeout < 0:
+		return c, fmt.Errorf("rtmpsrv: negative timeout in config")
+	case c.MaxChunkSize < 1 || c.MaxChunkSize > 0x7fffffff:
+		return c, fmt.Errorf("rtmpsrv: MaxChunkSize %d outside [1, 2147483647]", c.MaxChunkSize)
 	case c.ChunkSize < 128 || c.ChunkSize > 65536:
 		return c, fmt.Errorf("rtmpsrv: ChunkSize %d outside [128, 65536]", c.ChunkSize)
 	case c.SendQueueFrames < 1 || c.SendQueueBytes < 1:

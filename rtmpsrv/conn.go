@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/bits"
 	"net"
 	"runtime/debug"
@@ -66,7 +67,7 @@ type Conn struct {
 	log  *slog.Logger
 	bcr  *bytecounter.Reader
 	bcw  *bytecounter.Writer
-	r    *rawmessage.Reader
+	r    *chunkReader
 	w    *rawmessage.Writer
 	peer string
 	born time.Time
@@ -93,13 +94,18 @@ type Conn struct {
 	props         map[string]string
 	streams       map[uint32]*Stream
 	nextStreamID  uint32
-	lastActivity  atomic.Int64
+	lastActivity  atomic.Int64 // unix nanoseconds of the last command, or of the last stop
 	playing       atomic.Int32
+	calls         callLimiter // used by the reader goroutine only
+	connectBy     time.Time   // the connect command must arrive before this
 
 	msgsIn, msgsOut     atomic.Uint64
 	framesSent, dropped atomic.Uint64
 	acksIn              atomic.Uint64
 	peerWindow          atomic.Uint32
+	handlerPanics       atomic.Uint64
+	streamsFailed       atomic.Uint64
+	callsLimited        atomic.Uint64
 }
 
 type queued struct {
@@ -129,6 +135,7 @@ func newConn(s *Server, nc net.Conn, id uint64) *Conn {
 	c.bcr = bytecounter.NewReader(nc)
 	c.bcw = bytecounter.NewWriter(nc)
 	c.lastActivity.Store(time.Now().UnixNano())
+	c.calls = newCallLimiter(s.cfg.MaxCallsPerSecond, c.born)
 	return c
 }
 
@@ -138,7 +145,9 @@ func (c *Conn) ID() uint64 { return c.id }
 // PeerAddress returns the client's "ip:port".
 func (c *Conn) PeerAddress() string { return c.peer }
 
-// App returns the application name from the connect command.
+// App returns the application name from the connect command, without the query string
+// some clients append to it (it may carry credentials, e.g. "live?token=..."; the connect
+// command object passed to connect handlers has it unchanged).
 func (c *Conn) App() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -234,6 +243,9 @@ func (c *Conn) Statistics() map[string]float64 {
 		"queue_frames":   float64(depth),
 		"queue_bytes":    float64(qbytes),
 		"acks_in":        float64(c.acksIn.Load()),
+		"handler_panics": float64(c.handlerPanics.Load()),
+		"streams_failed": float64(c.streamsFailed.Load()),
+		"calls_limited":  float64(c.callsLimited.Load()),
 		"streams":        float64(nstreams),
 		"uptime_seconds": time.Since(c.born).Seconds(),
 	}
@@ -266,19 +278,32 @@ func (c *Conn) serve() {
 		return
 	}
 	c.nc.SetDeadline(time.Time{})
+	c.connectBy = time.Now().Add(c.srv.cfg.HandshakeTimeout)
 	c.log.Debug("rtmp handshake done", "digest", digest)
 
-	c.r = rawmessage.NewReader(c.bcr, c.bcr, func(count uint32) error {
-		return c.sendCtrl(ackMsg(count))
-	})
+	c.r = newChunkReader(c.bcr, c.srv.cfg.chunkLimits(), func() uint64 { return c.bcr.Count() },
+		func(count uint32) error { return c.sendCtrl(ackMsg(count)) })
 	c.w = rawmessage.NewWriter(c.bcw, c.bcw, false)
 	go c.writeLoop()
 
-	err = c.readLoop()
+	err = c.readLoopRecovered()
 	if err != nil && !c.closing.Load() && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		c.log.Info("rtmp connection error", "err", err)
 	}
 	c.cleanup()
+}
+
+// readLoopRecovered runs readLoop; a panic in it (a bug in this package: user handlers
+// are recovered one by one) ends this connection only, as net/http does.
+func (c *Conn) readLoopRecovered() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.handlerPanics.Add(1)
+			c.log.Error("panic in rtmp connection", "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: internal error: %v", ErrProtocol, p)
+		}
+	}()
+	return c.readLoop()
 }
 
 // shutdown asks the connection to end gracefully (server shutdown).
@@ -298,7 +323,7 @@ func (c *Conn) cleanup() {
 	}
 	// Let queued control messages (e.g. Play.Stop) go out, bounded by the write timeout.
 	c.flushAndStopWriter()
-	c.log.Info("rtmp disconnect", "app", c.App(), "bytes_out", c.bcw.Count())
+	c.log.Info("rtmp disconnect", "app", c.App(), "bytes_in", c.bcr.Count(), "bytes_out", c.bcw.Count())
 }
 
 func (c *Conn) flushAndStopWriter() {
@@ -326,6 +351,7 @@ func (c *Conn) flushAndStopWriter() {
 func (c *Conn) safe(what string, f func()) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
+			c.handlerPanics.Add(1)
 			c.log.Error("panic in "+what, "panic", p, "stack", string(debug.Stack()))
 			ok = false
 		}
@@ -338,47 +364,64 @@ func (c *Conn) safe(what string, f func()) (ok bool) {
 func (c *Conn) readLoop() error {
 	cfg := c.srv.cfg
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
+		c.nc.SetReadDeadline(c.readDeadline())
 		if c.closing.Load() { // checked after setting the deadline: Close's deadline wins
 			return nil
 		}
-		msg, err := c.r.Read()
+		msg, err := c.r.read()
 		if err != nil {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && !c.closing.Load() {
-				if c.playing.Load() > 0 {
-					continue // players need not send anything while watching
-				}
-				return fmt.Errorf("idle for %s: %w", cfg.IdleTimeout, ErrLimit)
+			if !errors.As(err, &ne) || !ne.Timeout() || c.closing.Load() {
+				return err
 			}
-			return err
+			// A deadline passed; the reader can resume where it stopped.
+			switch {
+			case !c.isConnected():
+				return fmt.Errorf("no connect command within %s of the handshake: %w", cfg.HandshakeTimeout, ErrLimit)
+			case c.playing.Load() > 0:
+				c.touch() // players need not send anything while watching
+				continue
+			case time.Since(time.Unix(0, c.lastActivity.Load())) < cfg.IdleTimeout:
+				continue // a stream stopped meanwhile: the idle time counts from then
+			}
+			return fmt.Errorf("idle for %s: %w", cfg.IdleTimeout, ErrLimit)
 		}
 		c.msgsIn.Add(1)
-		c.lastActivity.Store(time.Now().UnixNano())
-		if len(msg.Body) > cfg.MaxMessageSize {
-			return fmt.Errorf("%w: message of %d bytes (type %d), max %d", ErrLimit, len(msg.Body), msg.Type, cfg.MaxMessageSize)
-		}
 		if err := c.handleMessage(msg); err != nil {
 			return err
 		}
 	}
 }
 
-func (c *Conn) handleMessage(msg *rawmessage.Message) error {
-	b := msg.Body
-	switch msg.Type {
+// readDeadline is when the connection counts as idle: before connect, the connect deadline;
+// after, IdleTimeout after the last command (or stop).
+func (c *Conn) readDeadline() time.Time {
+	if !c.isConnected() {
+		return c.connectBy
+	}
+	return time.Unix(0, c.lastActivity.Load()).Add(c.srv.cfg.IdleTimeout)
+}
+
+func (c *Conn) isConnected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.connected
+}
+
+// touch restarts the idle time.
+func (c *Conn) touch() { c.lastActivity.Store(time.Now().UnixNano()) }
+
+func (c *Conn) handleMessage(msg *message) error {
+	b := msg.body
+	switch msg.typ {
 	case msgSetChunkSize:
 		if len(b) < 4 {
 			return fmt.Errorf("%w: short set chunk size", ErrProtocol)
 		}
-		v := binary.BigEndian.Uint32(b) & 0x7fffffff
-		if v < 1 || int(v) > c.srv.cfg.MaxChunkSize {
-			return fmt.Errorf("%w: chunk size %d outside [1, %d]", ErrLimit, v, c.srv.cfg.MaxChunkSize)
-		}
-		return c.r.SetChunkSize(v)
+		return c.r.setChunkSize(binary.BigEndian.Uint32(b) & 0x7fffffff)
 	case msgAbort:
 		if len(b) >= 4 {
-			c.r.AbortChunkStream(binary.BigEndian.Uint32(b))
+			c.r.abort(binary.BigEndian.Uint32(b))
 		}
 	case msgAck:
 		c.acksIn.Add(1)
@@ -389,19 +432,23 @@ func (c *Conn) handleMessage(msg *rawmessage.Message) error {
 				v = 1024 // guard against an ack storm
 			}
 			c.peerWindow.Store(v)
-			c.r.SetWindowAckSize(v)
+			c.r.setAckWindow(v)
 		}
 	case msgUserControl:
 		if len(b) >= 6 && binary.BigEndian.Uint16(b) == ucPingRequest {
 			return c.sendCtrl(userControl(ucPingResponse, binary.BigEndian.Uint32(b[2:])))
 		}
 	case msgCommandAMF0, msgCommandAMF3:
-		name, txid, cmd, args, err := decodeCommand(b, msg.Type == msgCommandAMF3)
+		c.touch()
+		name, txid, cmd, args, err := decodeCommandLimits(b, msg.typ == msgCommandAMF3, c.srv.cfg.amfLimits())
 		if err != nil {
 			c.log.Debug("rtmp bad command", "err", err)
-			return nil // a malformed command is ignored; the connection lives
+			if name != "" && c.calls.allow(time.Now()) {
+				c.replyError(txid, codeCallFailed, fmt.Sprintf("malformed command: %v", err), nil)
+			}
+			return nil // a malformed command is not run; the connection lives
 		}
-		return c.handleCommand(wireStreamID(msg.MessageStreamID), name, txid, cmd, args)
+		return c.handleCommand(msg.streamID, name, txid, cmd, args)
 	default:
 		// Audio, video, data, peer bandwidth and unknown types: a player sends none we use.
 	}
@@ -412,6 +459,17 @@ func (c *Conn) handleCommand(streamID uint32, name string, txid float64, cmd any
 	c.mu.Lock()
 	connected := c.connected
 	c.mu.Unlock()
+	if !c.calls.allow(time.Now()) {
+		c.callsLimited.Add(1)
+		desc := fmt.Sprintf("too many commands: at most %g per second", c.srv.cfg.MaxCallsPerSecond)
+		c.replyError(txid, codeCallFailed, desc, nil)
+		if name == "play" {
+			if s := c.stream(streamID); s != nil {
+				s.sendStatus("error", codePlayFailed, desc)
+			}
+		}
+		return nil
+	}
 	if name == "connect" {
 		if connected {
 			c.replyError(txid, codeCallFailed, "already connected", nil)
@@ -429,7 +487,7 @@ func (c *Conn) handleCommand(streamID uint32, name string, txid float64, cmd any
 		return nil
 	case "deleteStream":
 		if len(args) > 0 {
-			if id, ok := args[0].(float64); ok {
+			if id, ok := args[0].(float64); ok && id >= 1 && id <= math.MaxUint32 {
 				if s := c.stream(uint32(id)); s != nil {
 					s.remove(false)
 				}
@@ -503,6 +561,7 @@ func (c *Conn) handleConnect(txid float64, cmd any, args []any) error {
 		}
 	}
 	app, _ := obj.GetString("app")
+	app, _, _ = strings.Cut(app, "?")
 	c.mu.Lock()
 	c.app = strings.TrimSuffix(app, "/")
 	c.cmdObj = obj
@@ -520,7 +579,7 @@ func (c *Conn) handleConnect(txid float64, cmd any, args []any) error {
 		}
 	}
 	if owner == nil {
-		c.log.Info("rtmp connect refused", "app", app)
+		c.log.Info("rtmp connect refused", "app", c.App())
 		c.replyError(txid, codeConnectRejected, "connection refused", nil)
 		return fmt.Errorf("connect refused: %w", errRefused)
 	}
@@ -545,7 +604,7 @@ func (c *Conn) handleConnect(txid float64, cmd any, args []any) error {
 		{Key: "capabilities", Value: float64(31)},
 		{Key: "mode", Value: float64(1)},
 	}, info)
-	c.log.Info("rtmp connect", "app", app)
+	c.log.Info("rtmp connect", "app", c.App())
 	return nil
 }
 

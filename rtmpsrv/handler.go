@@ -78,6 +78,8 @@ func (f StreamHandlerFunc) HandleStream(s *Stream, created bool, cmd any) bool {
 // the render and frame loops; on play it may return video data to send first. An error
 // changes nothing and is reported to the client: NetStream.Play.StreamNotFound when it wraps
 // ErrStreamNotFound, NetStream.Play.Failed otherwise.
+// When the server stops a stream itself (its render or frame handler failed, its
+// connection ended) the play handler is called with play=false and its answer is ignored.
 type PlayHandler interface {
 	HandlePlay(s *Stream, play bool) (*VideoData, error)
 }

@@ -6,6 +6,14 @@
 //
 // rtmpsrv imports no encoder and no renderer: a CodecFactory in Config supplies encoders,
 // and render and frame handlers bring the pictures.
+//
+// An RTMP port faces the internet, so everything a client sends is bounded (see Config):
+// connections, streams per connection, message size (checked in the chunk header by the
+// package's own chunk reader, before anything is buffered), chunk streams and bytes held for
+// unfinished messages, chunk size, AMF nesting depth, string length and value count,
+// commands per second, and the handshake, connect and idle times. A client that breaks a
+// bound loses its connection, or for a command gets _error; other clients do not notice.
+// Handler panics are recovered and end only the stream or call concerned.
 package rtmpsrv
 
 import (
@@ -181,10 +189,13 @@ func (s *Server) acceptLoop(ln net.Listener) {
 
 // cumulativeStats are the connection figures Server.Statistics sums over every connection,
 // open or closed.
-var cumulativeStats = []string{"bytes_in", "bytes_out", "messages_in", "messages_out", "frames_sent", "frames_dropped"}
+var cumulativeStats = []string{"bytes_in", "bytes_out", "messages_in", "messages_out", "frames_sent", "frames_dropped",
+	"handler_panics", "streams_failed", "calls_limited"}
 
 // Statistics returns server-wide figures: connections open and accepted, and byte, message
-// and frame counts summed over every connection since Start.
+// and frame counts summed over every connection since Start, with handler panics
+// recovered, streams stopped by a failing render or frame handler, and commands refused by
+// the call rate limit.
 func (s *Server) Statistics() map[string]float64 {
 	s.mu.Lock()
 	conns := make([]*Conn, 0, len(s.conns))

@@ -263,7 +263,7 @@ func (s *Stream) playCommand(name string) {
 			if errors.Is(err, ErrStreamNotFound) {
 				code = codePlayNotFound
 			}
-			s.log.Info("rtmp play refused", "name", name, "err", err)
+			s.log.Info("rtmp play refused", "name", redactQuery(name), "err", err)
 			s.sendStatus("error", code, err.Error())
 			return
 		}
@@ -290,7 +290,7 @@ func (s *Stream) playCommand(name string) {
 		s.send(vd)
 	}
 	s.startLoopsLocked()
-	s.log.Info("rtmp play", "name", name, "app", s.conn.App())
+	s.log.Info("rtmp play", "name", redactQuery(name), "app", s.conn.App())
 }
 
 // stopCommand handles closeStream: the play handler may veto the stop.
@@ -312,7 +312,7 @@ func (s *Stream) stopCommand() {
 	s.stopLoopsLocked()
 	s.sendStatus("status", codePlayStop, "Stopped playing "+s.Name()+".")
 	s.conn.sendCtrl(userControl(ucStreamEOF, s.id))
-	s.log.Info("rtmp stop", "name", s.Name())
+	s.log.Info("rtmp stop", "name", redactQuery(s.Name()))
 }
 
 func (s *Stream) pauseCommand(pause bool) {
@@ -407,7 +407,9 @@ func (s *Stream) stopLoopsLocked() {
 		s.loops = nil
 	}
 	if s.playing.Swap(false) {
-		s.conn.playing.Add(-1)
+		if s.conn.playing.Add(-1) == 0 {
+			s.conn.touch() // the idle time of a connection counts from its last stop
+		}
 	}
 	s.paused.Store(false)
 }
@@ -421,7 +423,13 @@ func (s *Stream) fail(gen uint64, what string, err error) {
 			return
 		}
 		s.log.Warn("rtmp stream failed", "handler", what, "err", err)
+		s.conn.streamsFailed.Add(1)
 		s.stopLoopsLocked()
+		// The play handler is told the stream stopped (its answer cannot change that), so
+		// it can release what play set up.
+		if _, _, ph, _ := s.handlers(); ph != nil {
+			s.conn.safe("play handler (stop)", func() { ph.HandlePlay(s, false) })
+		}
 		s.sendStatus("error", codePlayFailed, fmt.Sprintf("%s: %v", what, err))
 		s.conn.sendCtrl(userControl(ucStreamEOF, s.id))
 	}()

@@ -1,0 +1,99 @@
+// Command soak runs the streamer binary for a long time under steady load and checks that
+// it does not grow: several viewers play and decode nothing (they count frames), each sends a
+// steady stream of calls, and a churn client connects, plays and leaves every few seconds.
+// It samples the process's resident memory, goroutines (go_goroutines from /metrics), open
+// files (/proc/PID/fd), threads, CPU and each viewer's frame rate; at the end it prints a
+// summary, writes soak.csv and soak.png to -out, and exits 1 when memory, goroutines or open
+// files grew beyond noise, or a viewer stalled or lost its connection.
+//
+//	soak -bin bin/streamer -duration 10m -viewers 4 -out out/soak -- -size 640x360
+//
+// Everything after -- goes to the streamer. `make soak` runs it (scripts/soak.sh).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	bin        string
+	duration   time.Duration
+	warmup     time.Duration
+	interval   time.Duration
+	viewers    int
+	callsPerS  float64
+	churnEvery time.Duration
+	churnPlay  time.Duration
+	out        string
+	fps        float64
+	args       []string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.bin, "bin", "bin/streamer", "streamer binary")
+	flag.DurationVar(&o.duration, "duration", 10*time.Minute, "how long to run")
+	flag.DurationVar(&o.warmup, "warmup", 0, "start of the run left out of the growth checks (0: a tenth of -duration, at most 1m)")
+	flag.DurationVar(&o.interval, "interval", 5*time.Second, "sampling interval")
+	flag.IntVar(&o.viewers, "viewers", 4, "viewers playing the whole time")
+	flag.Float64Var(&o.callsPerS, "calls", 5, "calls per second per viewer")
+	flag.DurationVar(&o.churnEvery, "churn", 3*time.Second, "a short-lived viewer connects this often (0: none), one at a time")
+	flag.DurationVar(&o.churnPlay, "churn-play", time.Second, "how long a short-lived viewer plays")
+	flag.StringVar(&o.out, "out", "out/soak", "directory for soak.csv, soak.png and streamer.log")
+	flag.Float64Var(&o.fps, "fps", 30, "the streamer's frame rate (pass -fps to it too if you change it)")
+	flag.Parse()
+	o.args = flag.Args()
+	if o.warmup == 0 {
+		o.warmup = min(o.duration/10, time.Minute)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, log); err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, log *slog.Logger) error {
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	st, err := startStreamer(o.bin, o.args, filepath.Join(o.out, "streamer.log"))
+	if err != nil {
+		return err
+	}
+	defer st.kill()
+	log.Info("streamer running", "pid", st.pid(), "rtmp", st.rtmpAddr, "http", st.httpAddr, "args", o.args)
+
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	ld := startLoad(loadCtx, st.rtmpAddr, o, log)
+	samples, err := sample(ctx, st, ld, o, log)
+	stopLoad()
+	ld.wait()
+	exitErr := st.terminate(10 * time.Second)
+
+	rep := analyse(samples, o)
+	rep.shutdownErr = exitErr
+	rep.calls, rep.callErrors, rep.viewerErrors, rep.churns = ld.calls.Load(), ld.callErrors.Load(), ld.viewerErrors.Load(), ld.churns.Load()
+	if err := writeCSV(filepath.Join(o.out, "soak.csv"), samples, o.viewers); err != nil {
+		return err
+	}
+	if err := writePlot(filepath.Join(o.out, "soak.png"), samples, o); err != nil {
+		return err
+	}
+	rep.print(os.Stdout)
+	fmt.Printf("wrote %s, %s, %s\n", filepath.Join(o.out, "soak.csv"), filepath.Join(o.out, "soak.png"), filepath.Join(o.out, "streamer.log"))
+	if len(rep.failures) > 0 {
+		return fmt.Errorf("%d checks failed", len(rep.failures))
+	}
+	return nil
+}
