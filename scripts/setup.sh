@@ -19,6 +19,8 @@ PACKAGES=(
   rtmpdump
   # glTF test models (good and broken)
   assimp-testmodels
+  # headless browser for the browser viewer test (driven by playwright-core, see web/test)
+  chromium
 )
 
 missing=()
@@ -27,8 +29,22 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# Node.js runs the browser test's driver; Debian's only when there is none (the machines
+# may have a newer one from elsewhere).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The browser test's npm packages, from the committed lock file, once.
+npm_deps() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web/test"
+  if [ ! -d "$dir/node_modules" ]; then
+    echo "setup: npm ci in web/test" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null >/dev/null)
+  fi
+}
+
+[ ${#missing[@]} -eq 0 ] && { npm_deps; exit 0; }
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -43,3 +59,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq </dev/null >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
 echo "setup: done" >&2
+npm_deps

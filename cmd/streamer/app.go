@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -38,6 +39,7 @@ type app struct {
 	srv      *rtmpsrv.Server
 	httpSrv  *http.Server
 	httpLn   net.Listener
+	web      *webrtcViewers // browser (WHEP) sessions: webrtc.go
 	started  time.Time
 
 	mu       sync.Mutex
@@ -99,6 +101,10 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	}
 	a.srv.Install(a)
 	a.registerServerMetrics()
+	if err := a.setupWebRTC(); err != nil {
+		r.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -135,6 +141,9 @@ func (a *app) registerServerMetrics() {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_frames_dropped_total", Help: "Video frames dropped because a client's send queue was full."}, stat("frames_dropped")),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_bytes_out_total", Help: "Bytes written to RTMP clients."}, stat("bytes_out")),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_bytes_in_total", Help: "Bytes read from RTMP clients."}, stat("bytes_in")),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_stream_failures_total", Help: "Streams the RTMP server stopped because their render or frame handler failed or panicked."}, stat("streams_failed")),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_handler_panics_total", Help: "Panics recovered in RTMP handlers (the stream or call fails, the server lives on)."}, stat("handler_panics")),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_calls_limited_total", Help: "RTMP commands refused by the per-connection rate limit."}, stat("calls_limited")),
 	)
 }
 
@@ -151,6 +160,7 @@ func (a *app) start() error {
 		a.httpSrv = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
 		go a.httpSrv.Serve(ln)
 		a.log.Info("http listening", "addr", ln.Addr().String())
+		a.log.Info("watch in a browser: " + browserURL(ln.Addr()))
 	}
 	addr := a.srv.ListenAddr().(*net.TCPAddr)
 	host := addr.IP.String()
@@ -168,6 +178,9 @@ func (a *app) shutdown(ctx context.Context) error {
 		a.httpSrv.Shutdown(hctx)
 		cancel()
 	}
+	if err := a.web.shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := a.srv.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("rtmp shutdown: %w", err))
 	}
@@ -184,6 +197,18 @@ func (a *app) close() {
 	if a.renderer != nil {
 		a.renderer.Close()
 	}
+}
+
+// animate resolves -animate: auto plays animations on GPUs only (on a software renderer a
+// moving demo costs more CPU than a 720p30 stream can spend).
+func (a *app) animate() bool {
+	switch a.cfg.Animate {
+	case "on":
+		return true
+	case "off":
+		return false
+	}
+	return !a.renderer.Info().Software
 }
 
 // info answers server.info.
@@ -214,10 +239,10 @@ func (a *app) HandleConnect(c *rtmpsrv.Conn, created bool, cmd rtmpsrv.Object, a
 		a.m.Connections.Dec()
 		return true
 	}
-	appName, _ := cmd.GetString("app")
 	if a.cfg.Token != "" && !a.tokenOK(cmd, args) {
 		a.m.ConnectsTotal.WithLabelValues("refused").Inc()
-		a.log.Info("connect refused: missing or wrong token", "peer", c.PeerAddress(), "app", appName)
+		// c.App() has no query string: a token there must not reach the log.
+		a.log.Info("connect refused: missing or wrong token", "peer", c.PeerAddress(), "app", c.App())
 		return false
 	}
 	a.m.ConnectsTotal.WithLabelValues("accepted").Inc()
@@ -229,8 +254,9 @@ func (a *app) HandleConnect(c *rtmpsrv.Conn, created bool, cmd rtmpsrv.Object, a
 
 // tokenOK looks for the token in the tcUrl query, the connect property "token" and the
 // first extra connect argument, comparing in constant time. The token is never logged.
+// Digests are compared, so that the time taken does not depend on the lengths either.
 func (a *app) tokenOK(cmd rtmpsrv.Object, args []any) bool {
-	want := []byte(a.cfg.Token)
+	want := sha256.Sum256([]byte(a.cfg.Token))
 	var candidates []string
 	if tc, ok := cmd.GetString("tcUrl"); ok {
 		if u, err := url.Parse(tc); err == nil {
@@ -254,7 +280,8 @@ func (a *app) tokenOK(cmd rtmpsrv.Object, args []any) bool {
 	}
 	match := 0
 	for _, c := range candidates {
-		match |= subtle.ConstantTimeCompare([]byte(c), want)
+		got := sha256.Sum256([]byte(c))
+		match |= subtle.ConstantTimeCompare(got[:], want[:])
 	}
 	return match == 1
 }
@@ -292,7 +319,7 @@ func (a *app) handlePlay(s *rtmpsrv.Stream, play bool) (*rtmpsrv.VideoData, erro
 	if !a.lib.Has(name) {
 		return nil, fmt.Errorf("%w: scene %q (available: %s)", rtmpsrv.ErrStreamNotFound, name, strings.Join(a.lib.Names(), ", "))
 	}
-	sess, err := session.New(a.viewers, name, session.Options{Width: a.cfg.Width, Height: a.cfg.Height, Marker: a.cfg.Marker})
+	sess, err := session.New(a.viewers, name, session.Options{Width: a.cfg.Width, Height: a.cfg.Height, Marker: a.cfg.Marker, Animate: a.animate()})
 	if err != nil {
 		a.m.StreamFailures.WithLabelValues("session").Inc()
 		return nil, fmt.Errorf("scene %q: %w", name, err)

@@ -1,30 +1,32 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"slices"
 	"sort"
 	"testing"
 
 	"github.com/bluenviron/gortmplib/pkg/amf0"
 
 	"github.com/rendercast/rendercast/rtmpsrv"
+	"github.com/rendercast/rendercast/scenes"
 	"github.com/rendercast/rendercast/session"
 )
 
-func TestTransportProceduresMatchTheTable(t *testing.T) {
-	var keys []string
-	for k := range transportCalls {
-		keys = append(keys, k)
+func TestProceduresListEveryCall(t *testing.T) {
+	names := procedures()
+	if !sort.StringsAreSorted(names) {
+		t.Fatalf("procedures not sorted: %v", names)
 	}
-	sort.Strings(keys)
-	want := append([]string(nil), transportProcedures...)
-	sort.Strings(want)
-	if len(keys) != len(want) {
-		t.Fatalf("transportCalls %v, transportProcedures %v", keys, want)
+	for _, want := range []string{"camera.orbit", "input.pointer", "scene.list", "server.info", "stream.keyframe", "stream.setBitrate", "stream.setRenderRate", "stream.stats"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("procedures lacks %s: %v", want, names)
+		}
 	}
-	for i := range keys {
-		if keys[i] != want[i] {
-			t.Fatalf("transportCalls %v, transportProcedures %v", keys, want)
+	for i := 1; i < len(names); i++ {
+		if names[i] == names[i-1] {
+			t.Fatalf("%s listed twice", names[i])
 		}
 	}
 }
@@ -54,8 +56,9 @@ func TestArgsFromAMF(t *testing.T) {
 }
 
 // FuzzCallArgs decodes a call's AMF0 user arguments the way the RTMP path does, then runs
-// them through the argument readers of every session call that needs no view.
+// them through the dispatcher: calls that need no view, and calls that need one without one.
 func FuzzCallArgs(f *testing.F) {
+	v := &session.Viewers{Library: scenes.NewLibrary()}
 	seed, _ := amf0.Data{amf0.Object{{Key: "dx", Value: 10.0}, {Key: "eye", Value: amf0.StrictArray{1.0, 2.0, 3.0}}}}.Marshal()
 	f.Add(seed)
 	f.Add([]byte{0x05})
@@ -72,9 +75,11 @@ func FuzzCallArgs(f *testing.F) {
 			}
 			return
 		}
-		if _, err := numberArg("fuzz", args, "kbps"); err == nil {
-			if _, ok := args["kbps"].(float64); !ok {
-				t.Fatal("numberArg accepted a non-number")
+		for _, name := range []string{"scene.list", "server.info", "stream.setBitrate", "camera.orbit", "no.such"} {
+			_, err := v.Dispatch(nil, nil, name, args)
+			var ae *session.ArgError
+			if err != nil && !errors.Is(err, session.ErrNotPlaying) && !errors.Is(err, session.ErrUnknownCall) && !errors.As(err, &ae) {
+				t.Fatalf("%s: error %v of type %T", name, err, err)
 			}
 		}
 	})

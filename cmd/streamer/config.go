@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"regexp"
 	"sort"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/rendercast/rendercast/whep"
 )
 
 // config is the streamer's configuration. Sources, weakest first: defaults, the YAML file
@@ -36,7 +39,13 @@ type config struct {
 	GL          string
 	MSAA        int
 	Marker      bool
+	Animate     string
 	ConfigFile  string
+	// WebRTC (WHEP) settings.
+	ICEServers    []whep.ICEServer
+	PublicIPs     []string
+	WebRTCPortMin uint16
+	WebRTCPortMax uint16
 }
 
 type sceneFile struct{ Name, Path string }
@@ -60,7 +69,7 @@ func options() []option {
 			c.Listen = v
 			return nil
 		}},
-		{name: "http", def: ":8080", usage: "HTTP address for /metrics, /healthz, /readyz and the status page; empty disables", set: func(c *config, v string) error {
+		{name: "http", def: ":8080", usage: "HTTP address for the browser viewer (/ and WHEP at /whep/), /metrics, /healthz, /readyz and the status page; empty disables", set: func(c *config, v string) error {
 			if v != "" {
 				if _, _, err := splitHostPort(v); err != nil {
 					return err
@@ -130,7 +139,7 @@ func options() []option {
 			c.Scenes = append(c.Scenes, sceneFile{Name: name, Path: path})
 			return nil
 		}},
-		{name: "token", def: "", usage: "shared secret clients must present (tcUrl ?token=, connect property token, or first connect argument); empty disables", set: func(c *config, v string) error {
+		{name: "token", def: "", usage: "shared secret clients must present (RTMP: tcUrl ?token=, connect property token, or first connect argument; WHEP: Authorization: Bearer or ?token=); empty disables", set: func(c *config, v string) error {
 			c.Token = v
 			return nil
 		}},
@@ -168,8 +177,98 @@ func options() []option {
 			c.MSAA = n
 			return nil
 		}},
+		{name: "animate", def: "auto", usage: "play scene animations: on, off, or auto (on with a GPU, off on software renderers, where a still scene is drawn only when a call changes it)", set: func(c *config, v string) error {
+			if v != "auto" && v != "on" && v != "off" {
+				return fmt.Errorf("%q is not auto, on or off", v)
+			}
+			c.Animate = v
+			return nil
+		}},
 		{name: "marker", def: "false", usage: "draw the frame marker (frame counter and scene version) at the bottom edge", set: boolSetter(func(c *config, b bool) { c.Marker = b })},
+		{name: "ice-servers", def: "", usage: "WebRTC STUN/TURN servers, comma-separated: stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp; empty: host candidates only", set: func(c *config, v string) error {
+			list, err := parseICEServers(v)
+			if err != nil {
+				return err
+			}
+			c.ICEServers = list
+			return nil
+		}},
+		{name: "webrtc-public-ip", def: "", usage: "public IP(s) to offer as WebRTC host candidates behind 1:1 NAT, comma-separated", set: func(c *config, v string) error {
+			var ips []string
+			for _, f := range splitList(v) {
+				if net.ParseIP(f) == nil {
+					return fmt.Errorf("%q is not an IP address", f)
+				}
+				ips = append(ips, f)
+			}
+			c.PublicIPs = ips
+			return nil
+		}},
+		{name: "webrtc-ports", def: "", usage: "UDP port range MIN-MAX for WebRTC (ICE) candidates; empty: any port", set: func(c *config, v string) error {
+			if v == "" {
+				c.WebRTCPortMin, c.WebRTCPortMax = 0, 0
+				return nil
+			}
+			lo, hi, ok := strings.Cut(v, "-")
+			a, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+			b, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+			if !ok || err1 != nil || err2 != nil || a == 0 || a > b {
+				return fmt.Errorf("%q is not a port range MIN-MAX with 0 < MIN <= MAX <= 65535", v)
+			}
+			c.WebRTCPortMin, c.WebRTCPortMax = uint16(a), uint16(b)
+			return nil
+		}},
 	}
+}
+
+// splitList splits a comma-separated value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// redactCredentials hides USER:PASS@ in an ICE server URL for error messages.
+func redactCredentials(u string) string {
+	if i := strings.LastIndex(u, "@"); i >= 0 {
+		scheme, _, _ := strings.Cut(u, ":")
+		return scheme + ":…@" + u[i+1:]
+	}
+	return u
+}
+
+// parseICEServers reads -ice-servers: STUN/TURN URLs, comma-separated, with TURN
+// credentials as USER:PASS@ before the host (turn:alice:s3cret@turn.example.org:3478).
+func parseICEServers(v string) ([]whep.ICEServer, error) {
+	var out []whep.ICEServer
+	for _, f := range splitList(v) {
+		scheme, rest, ok := strings.Cut(f, ":")
+		switch scheme {
+		case "stun", "stuns", "turn", "turns":
+		default:
+			ok = false
+		}
+		if !ok || rest == "" {
+			return nil, fmt.Errorf("%q is not a stun:, stuns:, turn: or turns: URL", redactCredentials(f))
+		}
+		s := whep.ICEServer{URLs: []string{f}}
+		if cred, host, found := strings.Cut(rest, "@"); found {
+			if scheme != "turn" && scheme != "turns" {
+				return nil, fmt.Errorf("%q: only TURN servers take USER:PASS@", redactCredentials(f))
+			}
+			user, pass, ok := strings.Cut(cred, ":")
+			if !ok || user == "" || host == "" {
+				return nil, fmt.Errorf("TURN server %q: want %s:USER:PASS@HOST:PORT", host, scheme)
+			}
+			s = whep.ICEServer{URLs: []string{scheme + ":" + host}, Username: user, Credential: pass}
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func boolSetter(f func(*config, bool)) func(*config, string) error {
@@ -216,16 +315,21 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		vals := &[]string{}
 		flagVals[o.name] = vals
 		usage := o.usage + " [env " + envName(o.name) + "]"
-		fs.Func(o.name, usage+defaultNote(o.def), func(v string) error {
+		add := func(v string) error {
 			*vals = append(*vals, v)
 			return nil
-		})
+		}
+		if o.def == "true" || o.def == "false" {
+			fs.BoolFunc(o.name, usage+defaultNote(o.def), add) // -window alone means true
+		} else {
+			fs.Func(o.name, usage+defaultNote(o.def), add)
+		}
 	}
 	var configFile string
 	fs.StringVar(&configFile, "config", "", "YAML file with settings (keys are the flag names) [env STREAMER_CONFIG]")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: streamer [flags]\n       streamer call [-token T] rtmp://HOST:PORT/APP/SCENE PROCEDURE [key=value ...]\n\n"+
-			"Renders a 3D scene with OpenGL, encodes it to H.264 and streams it over RTMP.\n"+
+			"Renders a 3D scene with OpenGL, encodes it to H.264 and streams it over RTMP and WebRTC.\n"+
 			"Watch: ffplay rtmp://127.0.0.1:1935/live/demo\n\nFlags (precedence: flag > environment > config file > default):\n")
 		fs.PrintDefaults()
 	}

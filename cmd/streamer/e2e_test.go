@@ -48,6 +48,7 @@ type runningStreamer struct {
 	cmd      *exec.Cmd
 	rtmpAddr string
 	httpAddr string
+	logPath  string // the streamer's log (JSON lines), as written so far
 	exited   chan error
 }
 
@@ -68,6 +69,7 @@ func startStreamer(t *testing.T, args ...string) *runningStreamer {
 	found := make(chan struct{})
 	logPath := filepath.Join(t.TempDir(), "streamer.log")
 	logFile, _ := os.Create(logPath)
+	rs.logPath = logPath
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -395,8 +397,14 @@ func TestHTTPEndpoints(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	if code, body := get("/"); code != 200 || !strings.Contains(body, "demo") || !strings.Contains(body, "Sessions (1)") {
+	if code, body := get("/status"); code != 200 || !strings.Contains(body, "demo") || !strings.Contains(body, "Sessions (1)") || !strings.Contains(body, "rtmp") {
 		t.Fatalf("status page: %d\n%s", code, body)
+	}
+	if code, body := get("/"); code != 200 || !strings.Contains(body, "<video") || !strings.Contains(body, "/viewer/viewer.js") {
+		t.Fatalf("browser viewer page: %d\n%s", code, body)
+	}
+	if code, body := get("/viewer/viewer.js"); code != 200 || !strings.Contains(body, "window.rendercast") {
+		t.Fatalf("viewer script: %d", code)
 	}
 }
 

@@ -1,0 +1,152 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// ErrNotPlaying is returned by Dispatch for a call that needs a view (or a playing stream)
+// when the client has none.
+var ErrNotPlaying = errors.New("no stream is playing on this connection: play a scene first")
+
+// Transport is what a transport (RTMP, WebRTC) offers the transport-level calls of one
+// client: the stream.* calls act on the client's playing stream(s) and their encoders.
+// Dispatch calls these methods only when the client has at least one view, with arguments
+// already checked.
+type Transport interface {
+	// SetRenderRate changes the render rate (calls per second, 0.1..240).
+	SetRenderRate(fps float64) error
+	// SetBitrate changes the target video bitrate (bits per second).
+	SetBitrate(bitsPerSecond int) error
+	// RequestKeyframe makes the next frame an IDR.
+	RequestKeyframe()
+	// Stats returns figures for the client's connection, streams and views.
+	Stats() map[string]any
+}
+
+// Bounds of the transport calls' arguments.
+const (
+	MinRenderRate  = 0.1
+	MaxRenderRate  = 240
+	MinBitrateKbps = 100
+	MaxBitrateKbps = 100000
+)
+
+type transportCall func(v *Viewers, t Transport, name string, a Args) (any, error)
+
+// transportCalls are answered by Dispatch without a session: they act on the transport or
+// need no view.
+var transportCalls = map[string]transportCall{
+	"stream.setRenderRate": func(v *Viewers, t Transport, name string, a Args) (any, error) {
+		fps, err := a.number(name, "fps")
+		if err != nil {
+			return nil, err
+		}
+		if fps < MinRenderRate || fps > MaxRenderRate {
+			return nil, &ArgError{name, "fps", fmt.Sprintf("want a number in [%g, %d]", MinRenderRate, MaxRenderRate)}
+		}
+		if err := t.SetRenderRate(fps); err != nil {
+			return nil, err
+		}
+		return map[string]any{"fps": fps}, nil
+	},
+	"stream.setBitrate": func(v *Viewers, t Transport, name string, a Args) (any, error) {
+		kbps, err := a.number(name, "kbps")
+		if err != nil {
+			return nil, err
+		}
+		if kbps < MinBitrateKbps || kbps > MaxBitrateKbps {
+			return nil, &ArgError{name, "kbps", fmt.Sprintf("%g is outside %d..%d", kbps, MinBitrateKbps, MaxBitrateKbps)}
+		}
+		if err := t.SetBitrate(int(kbps * 1000)); err != nil {
+			return nil, err
+		}
+		return map[string]any{"kbps": kbps}, nil
+	},
+	"stream.keyframe": func(v *Viewers, t Transport, name string, a Args) (any, error) {
+		t.RequestKeyframe()
+		return map[string]any{"ok": true}, nil
+	},
+	"stream.stats": func(v *Viewers, t Transport, name string, a Args) (any, error) {
+		return t.Stats(), nil
+	},
+	"scene.list": func(v *Viewers, t Transport, name string, a Args) (any, error) {
+		return v.Library.Names(), nil
+	},
+	"server.info": func(v *Viewers, t Transport, name string, a Args) (any, error) {
+		if v.Info == nil {
+			return map[string]any{}, nil
+		}
+		return v.Info(), nil
+	},
+}
+
+// needsView lists the transport calls that act on a playing stream.
+var needsView = map[string]bool{"stream.setRenderRate": true, "stream.setBitrate": true, "stream.keyframe": true}
+
+// TransportProcedures lists the calls Dispatch answers itself or through the Transport
+// (not through a session), sorted.
+func TransportProcedures() []string {
+	names := make([]string, 0, len(transportCalls))
+	for n := range transportCalls {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// AllProcedures lists every call Dispatch answers, sorted.
+func AllProcedures() []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, list := range [][]string{Procedures(), TransportProcedures()} {
+		for _, n := range list {
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Answers reports whether Dispatch answers the procedure name (a session call or a
+// transport call). Transports use it to label metrics without growing the label set.
+func Answers(name string) bool {
+	_, ok := transportCalls[name]
+	return ok || Known(name)
+}
+
+// Dispatch runs one remote call from a client of any transport, so every call has one
+// implementation whatever carries it. Transport calls (stream.*) go to t; scene.list and
+// server.info are answered without a view; every other call runs on each session in views
+// (a client may play several streams; the result is the last one's). A call that needs a
+// view when views is empty gives ErrNotPlaying; an unknown procedure gives ErrUnknownCall;
+// bad arguments give an *ArgError naming the argument.
+func (v *Viewers) Dispatch(t Transport, views []*Session, name string, args Args) (any, error) {
+	if args == nil {
+		args = Args{}
+	}
+	if f, ok := transportCalls[name]; ok {
+		if (needsView[name] && len(views) == 0) || (t == nil && name != "scene.list" && name != "server.info") {
+			return nil, fmt.Errorf("%s: %w", name, ErrNotPlaying)
+		}
+		return f(v, t, name, args)
+	}
+	if !Known(name) {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownCall, name)
+	}
+	if len(views) == 0 {
+		return nil, fmt.Errorf("%s: %w", name, ErrNotPlaying)
+	}
+	var res any
+	for _, s := range views {
+		var err error
+		if res, err = s.Call(name, args); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}

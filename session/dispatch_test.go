@@ -1,0 +1,112 @@
+package session
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+type fakeTransport struct {
+	fps       float64
+	bps       int
+	keyframes int
+	failRate  error
+}
+
+func (f *fakeTransport) SetRenderRate(fps float64) error {
+	if f.failRate != nil {
+		return f.failRate
+	}
+	f.fps = fps
+	return nil
+}
+func (f *fakeTransport) SetBitrate(bps int) error { f.bps = bps; return nil }
+func (f *fakeTransport) RequestKeyframe()         { f.keyframes++ }
+func (f *fakeTransport) Stats() map[string]any    { return map[string]any{"transport": "fake"} }
+
+func TestDispatchTransportCalls(t *testing.T) {
+	s := newSession(t, nil)
+	v := s.v
+	tr := &fakeTransport{}
+	views := []*Session{s}
+	if res, err := v.Dispatch(tr, views, "stream.setRenderRate", Args{"fps": 15.0}); err != nil || tr.fps != 15 || res.(map[string]any)["fps"] != 15.0 {
+		t.Fatalf("setRenderRate: %v %v (transport at %v)", res, err, tr.fps)
+	}
+	if _, err := v.Dispatch(tr, views, "stream.setBitrate", Args{"kbps": 1500.0}); err != nil || tr.bps != 1_500_000 {
+		t.Fatalf("setBitrate: %v (transport at %d)", err, tr.bps)
+	}
+	if _, err := v.Dispatch(tr, views, "stream.keyframe", nil); err != nil || tr.keyframes != 1 {
+		t.Fatalf("keyframe: %v (%d)", err, tr.keyframes)
+	}
+	if res, err := v.Dispatch(tr, views, "stream.stats", nil); err != nil || res.(map[string]any)["transport"] != "fake" {
+		t.Fatalf("stats: %v %v", res, err)
+	}
+	if res, err := v.Dispatch(tr, views, "scene.list", nil); err != nil || !slices.Contains(res.([]string), "demo") {
+		t.Fatalf("scene.list: %v %v", res, err)
+	}
+	if res, err := v.Dispatch(tr, views, "server.info", nil); err != nil || res.(map[string]any)["version"] != "test" {
+		t.Fatalf("server.info: %v %v", res, err)
+	}
+	// View calls run on the session.
+	if res, err := v.Dispatch(tr, views, "camera.get", nil); err != nil || res.(map[string]any)["yaw"] == nil {
+		t.Fatalf("camera.get: %v %v", res, err)
+	}
+	// Bad arguments name the argument; transport errors pass through.
+	for _, c := range []struct {
+		name string
+		args Args
+		arg  string
+	}{
+		{"stream.setRenderRate", Args{"fps": 0.0}, "fps"},
+		{"stream.setRenderRate", Args{"fps": "fast"}, "fps"},
+		{"stream.setBitrate", Args{"kbps": 50.0}, "kbps"},
+		{"stream.setBitrate", Args{}, "kbps"},
+		{"camera.orbit", Args{}, "dx"},
+	} {
+		var ae *ArgError
+		if _, err := v.Dispatch(tr, views, c.name, c.args); !errors.As(err, &ae) || ae.Arg != c.arg {
+			t.Errorf("%s %v: %v, want an error naming %s", c.name, c.args, err, c.arg)
+		}
+	}
+	tr.failRate = errors.New("no")
+	if _, err := v.Dispatch(tr, views, "stream.setRenderRate", Args{"fps": 10.0}); err != tr.failRate {
+		t.Errorf("transport error: %v", err)
+	}
+}
+
+func TestDispatchWithoutAView(t *testing.T) {
+	v := viewers(t, nil)
+	tr := &fakeTransport{}
+	for _, name := range []string{"stream.setRenderRate", "stream.setBitrate", "stream.keyframe", "camera.orbit"} {
+		if _, err := v.Dispatch(tr, nil, name, Args{"fps": 10.0, "kbps": 500.0, "dx": 1.0}); !errors.Is(err, ErrNotPlaying) {
+			t.Errorf("%s without a view: %v, want ErrNotPlaying", name, err)
+		}
+	}
+	if _, err := v.Dispatch(tr, nil, "stream.stats", nil); err != nil {
+		t.Errorf("stream.stats without a view: %v", err)
+	}
+	if _, err := v.Dispatch(nil, nil, "scene.list", nil); err != nil {
+		t.Errorf("scene.list without a transport: %v", err)
+	}
+	if _, err := v.Dispatch(tr, nil, "no.such", nil); !errors.Is(err, ErrUnknownCall) {
+		t.Errorf("unknown call: %v", err)
+	}
+	if tr.fps != 0 || tr.bps != 0 || tr.keyframes != 0 {
+		t.Error("the transport was used without a view")
+	}
+}
+
+func TestProcedureLists(t *testing.T) {
+	all := AllProcedures()
+	for _, n := range append(Procedures(), TransportProcedures()...) {
+		if !slices.Contains(all, n) || !Answers(n) {
+			t.Errorf("%s missing from AllProcedures or Answers", n)
+		}
+	}
+	if !slices.IsSorted(all) || slices.Compact(slices.Clone(all))[len(all)-1] != all[len(all)-1] || len(slices.Compact(slices.Clone(all))) != len(all) {
+		t.Errorf("AllProcedures not sorted and unique: %v", all)
+	}
+	if Answers("no.such") {
+		t.Error("Answers(no.such)")
+	}
+}

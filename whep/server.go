@@ -1,0 +1,369 @@
+// Package whep serves viewers over WebRTC with WHEP signalling (WebRTC-HTTP Egress
+// Protocol): a client POSTs an SDP offer to /whep/<scene>, gets the answer (ICE candidates
+// gathered, no trickle) and a session URL to DELETE when done. Each session sends one H.264
+// video track from its own encoder and answers JSON calls on a data channel:
+//
+//	{"id":1,"name":"camera.orbit","args":{"dx":10}}  ->  {"id":1,"ok":true,"result":...}
+//
+// Like rtmpsrv, the package is a transport: it knows neither the renderer nor the encoder.
+// The application supplies a ViewerFactory (what each session shows and how it answers
+// calls) and an EncoderFactory; sessions run the shared render and frame loops of package
+// pacer. Keyframes are requested on join and on RTCP PLI/FIR; the bitrate follows the
+// receiver's estimate (REMB) within configured bounds.
+package whep
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// maxOfferSize bounds the body of a WHEP POST.
+const maxOfferSize = 256 << 10
+
+// Server answers WHEP requests and runs the sessions. Create it with NewServer, mount
+// Handler on an HTTP server, and call Shutdown to end every session.
+type Server struct {
+	cfg Config
+	api *webrtc.API
+	log *slog.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+	closing  bool
+	wg       sync.WaitGroup // sessions not yet fully closed
+
+	started, refused                   atomic.Uint64
+	framesSent, bytesSent, packetsSent atomic.Uint64
+}
+
+// NewServer checks cfg and prepares the WebRTC engine (codecs, interceptors, ICE settings)
+// shared by all sessions.
+func NewServer(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	api, err := newAPI(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, api: api, log: cfg.Logger, sessions: map[string]*Session{}}, nil
+}
+
+func newAPI(cfg Config) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterCodec(h264Codec, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("whep: registering H.264: %w", err)
+	}
+	for _, uri := range []string{sdp.ABSSendTimeURI, playoutDelayURI} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, fmt.Errorf("whep: header extension %s: %w", uri, err)
+		}
+	}
+	// NACK answers retransmission requests; RTCP reports give the receiver sender reports.
+	// No transport-cc: with goog-remb alone, browsers estimate the bandwidth themselves and
+	// send REMB, which sessions follow.
+	reg := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(m, reg); err != nil {
+		return nil, fmt.Errorf("whep: NACK: %w", err)
+	}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, fmt.Errorf("whep: RTCP reports: %w", err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	// A browser gone without a DELETE (tab killed, network lost) is noticed within 15 s.
+	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
+	// Browsers hide their addresses behind mDNS names; resolving them would send multicast
+	// queries. Connectivity checks from the browser reveal its address anyway (peer
+	// reflexive candidates), so no mDNS.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if len(cfg.LocalIPs) > 0 {
+		ips := append([]net.IP(nil), cfg.LocalIPs...)
+		se.SetIPFilter(func(ip net.IP) bool {
+			for _, want := range ips {
+				if want.Equal(ip) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	if cfg.PortMin != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
+			return nil, fmt.Errorf("%w: UDP ports %d-%d: %w", ErrInvalidConfig, cfg.PortMin, cfg.PortMax, err)
+		}
+	}
+	if len(cfg.PublicIPs) > 0 {
+		// Append (not replace): local clients keep reaching the private addresses.
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: cfg.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteAppend,
+		}); err != nil {
+			return nil, fmt.Errorf("%w: public IPs %v: %w", ErrInvalidConfig, cfg.PublicIPs, err)
+		}
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+}
+
+// Handler serves WHEP:
+//
+//	POST   /whep/{scene}        SDP offer in, 201 + answer + Location: /whep/session/{id}
+//	DELETE /whep/session/{id}   ends the session (204)
+//	OPTIONS on both             CORS preflight (and ICE servers in Link headers)
+//
+// PATCH (trickle ICE) is answered 405: answers carry every candidate.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /whep/{scene}", s.handleOffer)
+	mux.HandleFunc("DELETE /whep/session/{id}", s.handleDelete)
+	mux.HandleFunc("PATCH /whep/session/{id}", func(w http.ResponseWriter, r *http.Request) {
+		s.cors(w)
+		w.Header().Set("Allow", "DELETE, OPTIONS")
+		http.Error(w, "trickle ICE is not supported: the answer carries every candidate", http.StatusMethodNotAllowed)
+	})
+	preflight := func(w http.ResponseWriter, r *http.Request) {
+		s.cors(w)
+		s.linkICEServers(w)
+		w.WriteHeader(http.StatusNoContent)
+	}
+	mux.HandleFunc("OPTIONS /whep/{scene}", preflight)
+	mux.HandleFunc("OPTIONS /whep/session/{id}", preflight)
+	return mux
+}
+
+func (s *Server) cors(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "POST, DELETE, PATCH, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Expose-Headers", "Location, Link")
+}
+
+// linkICEServers advertises the configured STUN/TURN servers (WHEP's Link rel=ice-server).
+func (s *Server) linkICEServers(w http.ResponseWriter) {
+	for _, is := range s.cfg.ICEServers {
+		for _, u := range is.URLs {
+			v := "<" + u + `>; rel="ice-server"`
+			if is.Username != "" {
+				v += fmt.Sprintf(`; username=%q; credential=%q; credential-type="password"`, is.Username, is.Credential)
+			}
+			w.Header().Add("Link", v)
+		}
+	}
+}
+
+// authorized checks the token in the Authorization header (Bearer) or the token query
+// parameter, in constant time.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.cfg.Token == "" {
+		return true
+	}
+	want := []byte(s.cfg.Token)
+	match := 0
+	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		match |= subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), want)
+	}
+	if q := r.URL.Query().Get("token"); q != "" {
+		match |= subtle.ConstantTimeCompare([]byte(q), want)
+	}
+	return match == 1
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, err error) {
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rendercast"`)
+	}
+	s.refused.Add(1)
+	// r.URL.Path only: the query may hold the token.
+	s.log.Info("whep request refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr, "status", code, "err", err)
+	http.Error(w, err.Error(), code)
+}
+
+func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
+	s.cors(w)
+	if !s.authorized(r) {
+		s.fail(w, r, http.StatusUnauthorized, ErrUnauthorized)
+		return
+	}
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(ct), "application/sdp") {
+		s.fail(w, r, http.StatusUnsupportedMediaType, fmt.Errorf("%w: Content-Type %q, want application/sdp", ErrBadOffer, ct))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxOfferSize+1))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: reading the body: %v", ErrBadOffer, err))
+		return
+	}
+	if len(body) > maxOfferSize {
+		s.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: more than %d bytes", ErrBadOffer, maxOfferSize))
+		return
+	}
+	if err := checkOffer(body); err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
+	sess, err := s.newSession(r.Context(), r.PathValue("scene"), r.RemoteAddr, string(body))
+	switch {
+	case errors.Is(err, ErrUnknownScene):
+		s.fail(w, r, http.StatusNotFound, err)
+		return
+	case errors.Is(err, ErrBadOffer):
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	case errors.Is(err, ErrTooManySessions), errors.Is(err, ErrClosed):
+		s.fail(w, r, http.StatusServiceUnavailable, err)
+		return
+	case err != nil:
+		s.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	s.started.Add(1)
+	loc := "/whep/session/" + sess.id
+	w.Header().Set("Content-Type", "application/sdp")
+	w.Header().Set("Location", loc)
+	w.Header().Set("ETag", `"`+sess.id+`"`)
+	s.linkICEServers(w)
+	w.WriteHeader(http.StatusCreated)
+	io.WriteString(w, sess.answer)
+}
+
+// checkOffer parses an offer and makes sure it can receive H.264 video.
+func checkOffer(offer []byte) error {
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(string(offer)); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	for _, m := range d.MediaDescriptions {
+		if m.MediaName.Media != "video" {
+			continue
+		}
+		for _, a := range m.Attributes {
+			if a.Key == "rtpmap" && strings.Contains(strings.ToUpper(a.Value), " H264/90000") {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: no video section offering H264/90000", ErrBadOffer)
+}
+
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+	s.cors(w)
+	if !s.authorized(r) {
+		s.fail(w, r, http.StatusUnauthorized, ErrUnauthorized)
+		return
+	}
+	s.mu.Lock()
+	sess := s.sessions[r.PathValue("id")]
+	s.mu.Unlock()
+	if sess == nil {
+		http.Error(w, "no such session", http.StatusNotFound)
+		return
+	}
+	sess.Close("deleted by the client")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// add registers a session unless the server is closing or full.
+func (s *Server) add(sess *Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return ErrClosed
+	}
+	if len(s.sessions) >= s.cfg.MaxSessions {
+		return fmt.Errorf("%w: %d open", ErrTooManySessions, len(s.sessions))
+	}
+	s.sessions[sess.id] = sess
+	s.wg.Add(1)
+	return nil
+}
+
+// remove forgets a session; it calls wg.Done once per added session.
+func (s *Server) remove(sess *Session) {
+	s.mu.Lock()
+	_, ok := s.sessions[sess.id]
+	delete(s.sessions, sess.id)
+	s.mu.Unlock()
+	if ok {
+		s.wg.Done()
+	}
+}
+
+// Sessions returns the open sessions, oldest first.
+func (s *Server) Sessions() []*Session {
+	s.mu.Lock()
+	out := make([]*Session, 0, len(s.sessions))
+	for _, x := range s.sessions {
+		out = append(out, x)
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].created.Before(out[j].created) })
+	return out
+}
+
+// Statistics returns the server's counters: sessions open, started and refused; frames,
+// packets and bytes sent (payload bytes, without RTP/SRTP overhead).
+func (s *Server) Statistics() map[string]float64 {
+	s.mu.Lock()
+	open := len(s.sessions)
+	s.mu.Unlock()
+	return map[string]float64{
+		"sessions":          float64(open),
+		"sessions_started":  float64(s.started.Load()),
+		"requests_refused":  float64(s.refused.Load()),
+		"frames_sent":       float64(s.framesSent.Load()),
+		"packets_sent":      float64(s.packetsSent.Load()),
+		"payload_bytes_out": float64(s.bytesSent.Load()),
+	}
+}
+
+// Shutdown refuses new offers, ends every session and waits until they are closed, or
+// until ctx ends (then it returns ctx.Err()).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	list := make([]*Session, 0, len(s.sessions))
+	for _, x := range s.sessions {
+		list = append(list, x)
+	}
+	s.mu.Unlock()
+	for _, x := range list {
+		go x.Close("server shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
