@@ -74,13 +74,18 @@ func findDigest(c1 []byte) (digest []byte, scheme int, ok bool) {
 // serverHandshake performs the server side of the handshake on rw and reports whether the
 // digest variant was used.
 func serverHandshake(rw io.ReadWriter) (digest bool, err error) {
+	// C0 is read alone so that a client speaking something else (an HTTP request, RTMPE)
+	// is refused at its first byte rather than at the handshake deadline.
 	c0c1 := make([]byte, 1+handshakeSize)
-	if _, err := io.ReadFull(rw, c0c1); err != nil {
-		return false, fmt.Errorf("%w: reading C0+C1: %w", ErrHandshake, err)
+	if _, err := io.ReadFull(rw, c0c1[:1]); err != nil {
+		return false, fmt.Errorf("%w: reading C0: %w", ErrHandshake, err)
 	}
 	if c0c1[0] != rtmpVersion {
 		return false, fmt.Errorf("%w: client version %d, want %d (RTMPE and RTMPT are not supported)",
 			ErrHandshake, c0c1[0], rtmpVersion)
+	}
+	if _, err := io.ReadFull(rw, c0c1[1:]); err != nil {
+		return false, fmt.Errorf("%w: reading C1: %w", ErrHandshake, err)
 	}
 	c1 := c0c1[1:]
 
