@@ -14,6 +14,19 @@ import (
 // minViewerFPS is the frame rate every viewer must keep for a density step to pass.
 const minViewerFPS = 29
 
+// Density motions: how the viewers use their cameras.
+const (
+	// motionMoving: every viewer orbits its camera all the time and the streamer runs with
+	// -marker, so each session renders a new picture for every frame (the worst case).
+	motionMoving = "moving"
+	// motionStill: every viewer sets its own camera once and then watches; the streamer
+	// runs with its defaults, so a session draws only when something changes (on software
+	// renderers, where -animate auto is off) and keeps re-encoding its last picture.
+	motionStill = "still"
+)
+
+var densityMotions = []string{motionMoving, motionStill}
+
 // DensityStep is one measurement with N concurrent viewers.
 type DensityStep struct {
 	Viewers int `json:"viewers"`
@@ -43,8 +56,10 @@ type DensityStep struct {
 
 // DensityResult is the search for the most concurrent viewers at one size.
 type DensityResult struct {
-	Size  string        `json:"size"`
-	Steps []DensityStep `json:"steps"`
+	Size string `json:"size"`
+	// Motion is motionMoving or motionStill (empty in results of older runs: moving).
+	Motion string        `json:"motion,omitempty"`
+	Steps  []DensityStep `json:"steps"`
 	// MaxViewers is the highest N that passed (every viewer >= 29 fps, delivered and
 	// rendered); Limit is the largest N tried (the search stops at -density-max).
 	MaxViewers int `json:"max_viewers"`
@@ -59,15 +74,15 @@ type DensityResult struct {
 	FPSOverTime [][][2]float64 `json:"fps_over_time,omitempty"`
 }
 
-// densityViewer is one viewer of the density test: a player and a goroutine that keeps
-// orbiting its camera at its own speed.
+// densityViewer is one viewer of the density test: a player with its own camera and, when
+// the cameras move, a goroutine that keeps orbiting it at its own speed.
 type densityViewer struct {
 	p      *player
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startDensityViewer(ctx context.Context, rawURL string, i int, decode bool) (*densityViewer, error) {
+func startDensityViewer(ctx context.Context, rawURL string, i int, decode, moving bool) (*densityViewer, error) {
 	p, _, err := dialPlayer(ctx, rawURL, playerOptions{Decode: decode, Marker: markerScene, Keep: 1024})
 	if err != nil {
 		return nil, err
@@ -79,6 +94,10 @@ func startDensityViewer(ctx context.Context, rawURL string, i int, decode bool) 
 	}
 	vctx, cancel := context.WithCancel(ctx)
 	v := &densityViewer{p: p, cancel: cancel, done: make(chan struct{})}
+	if !moving {
+		close(v.done)
+		return v, nil
+	}
 	speed := 0.5 + float64(i%7)*0.25 // degrees per call, 10 calls/s
 	go func() {
 		defer close(v.done)
@@ -110,6 +129,7 @@ type densityConfig struct {
 	PID      int    // the streamer's process, for CPU and RSS (0: not measured)
 	HTTP     string // the streamer's HTTP address, for its metrics ("": none)
 	Size     string
+	Motion   string // motionMoving or motionStill
 	Max      int
 	Warmup   time.Duration
 	Window   time.Duration
@@ -121,7 +141,7 @@ type densityConfig struct {
 // viewer counts double from 1 until a step fails (or Max), then the gap between the last
 // pass and the first failure is bisected. Viewers are added and removed between steps.
 func measureDensity(ctx context.Context, cfg densityConfig, log *progress) (DensityResult, error) {
-	res := DensityResult{Size: cfg.Size, Limit: cfg.Max}
+	res := DensityResult{Size: cfg.Size, Motion: cfg.Motion, Limit: cfg.Max}
 	if cfg.PID != 0 {
 		res.BaselineRSSMiB = mib(cfg.Baseline.RSS)
 	}
@@ -141,7 +161,7 @@ func measureDensity(ctx context.Context, cfg densityConfig, log *progress) (Dens
 			v.close()
 		}
 		for len(viewers) < n {
-			v, err := startDensityViewer(ctx, cfg.URL, len(viewers), cfg.Decode)
+			v, err := startDensityViewer(ctx, cfg.URL, len(viewers), cfg.Decode, cfg.Motion != motionStill)
 			if err != nil {
 				return failures, fmt.Errorf("viewer %d: %w", len(viewers)+1, err)
 			}
@@ -159,7 +179,7 @@ func measureDensity(ctx context.Context, cfg densityConfig, log *progress) (Dens
 			st := DensityStep{Viewers: n, Failures: 1}
 			tested[n] = st
 			res.Steps = append(res.Steps, st)
-			log.printf("density %s: %d viewers: %v", cfg.Size, n, err)
+			log.printf("density %s %s: %d viewers: %v", cfg.Size, cfg.Motion, n, err)
 			return st, nil
 		}
 		st, series, err := densityStep(ctx, cfg, viewers)
@@ -169,8 +189,8 @@ func measureDensity(ctx context.Context, cfg densityConfig, log *progress) (Dens
 		tested[n] = st
 		fpsAt[n] = series
 		res.Steps = append(res.Steps, st)
-		log.printf("density %s: %2d viewers: min %.1f fps (render %.1f), mean %.1f, dropped %.0f, streamer %.2f cores (%.0f%% llvmpipe), render %.1f ms, encode %.1f ms, RSS %.0f MiB: %s",
-			cfg.Size, n, st.MinFPS, st.MinRenderFPS, st.MeanFPS, st.Dropped, st.CPUCores, 100*st.LLVMpipeShare, st.RenderMeanMS, st.EncodeMeanMS, st.RSSMiB, passWord(st.Pass))
+		log.printf("density %s %s: %2d viewers: min %.1f fps (render %.1f), mean %.1f, dropped %.0f, streamer %.2f cores (%.0f%% llvmpipe), render %.1f ms, encode %.1f ms, RSS %.0f MiB: %s",
+			cfg.Size, cfg.Motion, n, st.MinFPS, st.MinRenderFPS, st.MeanFPS, st.Dropped, st.CPUCores, 100*st.LLVMpipeShare, st.RenderMeanMS, st.EncodeMeanMS, st.RSSMiB, passWord(st.Pass))
 		return st, nil
 	}
 	lastPass, err := searchDensity(cfg.Max, func(n int) (bool, error) {
@@ -305,7 +325,8 @@ func densityStep(ctx context.Context, cfg densityConfig, viewers []*densityViewe
 	if math.IsInf(st.MinRenderFPS, 1) {
 		st.MinRenderFPS = 0
 	}
-	st.Pass = st.Failures == 0 && st.MinFPS >= minViewerFPS && st.MinRenderFPS >= minViewerFPS
+	// Moving cameras must also get a new picture for every frame; still ones need none.
+	st.Pass = st.Failures == 0 && st.MinFPS >= minViewerFPS && (cfg.Motion == motionStill || st.MinRenderFPS >= minViewerFPS)
 	slices.Sort(st.ViewerFPS)
 	return st, series, nil
 }

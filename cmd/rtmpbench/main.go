@@ -6,8 +6,9 @@
 //     frame that shows it (the frame marker's scene version; p50/p95/p99 over -calls);
 //   - frame pacing: sustained fps, frame-interval jitter, dropped frames (marker frame
 //     counter gaps and the server's stream.stats);
-//   - density: concurrent viewers, each with its own orbiting camera and encoder, at each
-//     -density-sizes; the most that all keep >= 29 fps, with the streamer's CPU and RSS;
+//   - density: concurrent viewers, each with its own camera and encoder, at each
+//     -density-sizes, cameras orbiting all the time or set once (-density-motion); the most
+//     that all keep >= 29 fps, with the streamer's CPU and RSS;
 //   - idle connections: -idle connected-not-playing clients, RSS per connection;
 //   - the alternative: ffmpeg (libx264 ultrafast zerolatency, same size, rate and bitrate,
 //     lavfi source) publishing to nginx-rtmp, played by the same Go player: time to first
@@ -32,6 +33,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -80,6 +82,7 @@ type options struct {
 	densityWarmup           time.Duration
 	densityWindow           time.Duration
 	densityDecode           bool
+	densityMotions          []string
 	idle                    int
 	nginxTTFFRuns           int
 	nginxChanges            int
@@ -164,6 +167,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.densityMax, "density-max", 24, "most viewers the density test tries")
 	fs.DurationVar(&o.densityWarmup, "density-warmup", 2*time.Second, "time viewers run before each density measurement")
 	fs.DurationVar(&o.densityWindow, "density-window", 4*time.Second, "density measurement window")
+	densityMotion := fs.String("density-motion", strings.Join(densityMotions, ","), "density runs: moving (every viewer orbits its camera; a new picture every frame), still (every viewer sets its camera once), or both")
 	fs.BoolVar(&o.densityDecode, "density-decode", false, "decode every density viewer's video (costs the harness CPU on the same machine)")
 	fs.IntVar(&o.idle, "idle", 5000, "idle (connected, not playing) connections")
 	fs.IntVar(&o.nginxTTFFRuns, "nginx-ttff-runs", 20, "time-to-first-frame runs against nginx")
@@ -214,6 +218,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		o.densitySizes = append(o.densitySizes, s)
 	}
+	for _, m := range strings.Split(*densityMotion, ",") {
+		if m = strings.TrimSpace(m); m == "" {
+			continue
+		}
+		if !slices.Contains(densityMotions, m) {
+			return nil, fmt.Errorf("-density-motion: %q is not one of %s", m, strings.Join(densityMotions, ", "))
+		}
+		o.densityMotions = append(o.densityMotions, m)
+	}
 	o.suites = map[string]bool{}
 	for _, s := range strings.Split(*suites, ",") {
 		s = strings.TrimSpace(s)
@@ -256,10 +269,11 @@ func parseSize(s string) (int, int, error) {
 	return wi, hi, nil
 }
 
-// streamerArgs are the flags of every streamer the harness starts, at a size.
-func (o *options) streamerArgs(size string, maxConns int) []string {
+// streamerArgs are the flags of every streamer the harness starts, at a size; marker adds
+// the frame marker, which also makes every session render a new picture for every frame.
+func (o *options) streamerArgs(size string, maxConns int, marker bool) []string {
 	return []string{"-size", size, "-fps", fmt.Sprint(o.fps), "-bitrate", fmt.Sprint(o.bitrate),
-		"-encoder", o.encoder, "-gop", "2s", "-marker=true", "-max-conns", fmt.Sprint(maxConns)}
+		"-encoder", o.encoder, "-gop", "2s", fmt.Sprintf("-marker=%v", marker), "-max-conns", fmt.Sprint(maxConns)}
 }
 
 // runSuites runs the selected measurements; a failing one is reported in Errors and the
@@ -281,7 +295,7 @@ func runSuites(ctx context.Context, o *options, log *progress) *Results {
 		url, httpAddr, pid := o.url, o.httpAddr, o.pid
 		var sp *streamerProc
 		if url == "" {
-			args := o.streamerArgs(o.size, 100)
+			args := o.streamerArgs(o.size, 100, true)
 			res.Streamer = o.streamer + " " + strings.Join(args, " ")
 			var err error
 			if sp, err = startStreamer(ctx, o.streamer, args); err != nil {
@@ -329,16 +343,18 @@ func runSuites(ctx context.Context, o *options, log *progress) *Results {
 		if o.url != "" {
 			sizes = []string{"(running streamer)"}
 		}
-		for _, size := range sizes {
-			if ctx.Err() != nil {
-				break
-			}
-			r, err := runDensity(ctx, o, size, log)
-			if err != nil {
-				fail("density "+size, err)
-			}
-			if r != nil {
-				res.Density = append(res.Density, *r)
+		for _, motion := range o.densityMotions {
+			for _, size := range sizes {
+				if ctx.Err() != nil {
+					break
+				}
+				r, err := runDensity(ctx, o, size, motion, log)
+				if err != nil {
+					fail("density "+size+" "+motion, err)
+				}
+				if r != nil {
+					res.Density = append(res.Density, *r)
+				}
 			}
 		}
 	}
@@ -376,12 +392,12 @@ func runSuites(ctx context.Context, o *options, log *progress) *Results {
 	return res
 }
 
-func runDensity(ctx context.Context, o *options, size string, log *progress) (*DensityResult, error) {
-	cfg := densityConfig{Size: size, Max: o.densityMax, Warmup: o.densityWarmup, Window: o.densityWindow, Decode: o.densityDecode}
+func runDensity(ctx context.Context, o *options, size, motion string, log *progress) (*DensityResult, error) {
+	cfg := densityConfig{Size: size, Motion: motion, Max: o.densityMax, Warmup: o.densityWarmup, Window: o.densityWindow, Decode: o.densityDecode}
 	if o.url != "" {
 		cfg.URL, cfg.PID, cfg.HTTP = o.url, o.pid, o.httpAddr
 	} else {
-		sp, err := startStreamer(ctx, o.streamer, o.streamerArgs(size, o.densityMax+16))
+		sp, err := startStreamer(ctx, o.streamer, o.streamerArgs(size, o.densityMax+16, motion == motionMoving))
 		if err != nil {
 			return nil, err
 		}
@@ -396,14 +412,14 @@ func runDensity(ctx context.Context, o *options, size string, log *progress) (*D
 		}
 		cfg.Baseline = b
 	}
-	log.printf("density %s: up to %d viewers", size, cfg.Max)
+	log.printf("density %s, cameras %s: up to %d viewers", size, motion, cfg.Max)
 	r, err := measureDensity(ctx, cfg, log)
 	return &r, err
 }
 
 func runIdle(ctx context.Context, o *options, log *progress) (*IdleResult, error) {
 	// The picture size does not matter: nothing plays.
-	sp, err := startStreamer(ctx, o.streamer, o.streamerArgs("320x180", o.idle+64))
+	sp, err := startStreamer(ctx, o.streamer, o.streamerArgs("320x180", o.idle+64, true))
 	if err != nil {
 		return nil, err
 	}

@@ -391,7 +391,7 @@ func writePlots(dir string, r *Results) ([]string, error) {
 				}
 				name := ""
 				if j == 0 {
-					name = plural(d.MaxViewers, "viewer at "+d.Size, "viewers at "+d.Size+" (each)")
+					name = plural(d.MaxViewers, "viewer at "+d.Size+", "+d.motion(), "viewers at "+d.Size+", "+d.motion()+" (each)")
 				}
 				c.Series = append(c.Series, plotSeries{Name: name, Color: col, X: xs, Y: ys, Thin: true})
 			}
@@ -411,7 +411,7 @@ func writePlots(dir string, r *Results) ([]string, error) {
 			for _, s := range steps {
 				xs, ys = append(xs, float64(s.Viewers)), append(ys, math.Min(s.MinFPS, s.MinRenderFPS))
 			}
-			c.Series = append(c.Series, plotSeries{Name: d.Size, Color: palette[(i+1)%len(palette)], X: xs, Y: ys, Points: true})
+			c.Series = append(c.Series, plotSeries{Name: d.Size + ", cameras " + d.motion(), Color: palette[(i+1)%len(palette)], X: xs, Y: ys, Points: true})
 		}
 		c.MinXStep = 1
 		c.HLines = []refLine{{V: minViewerFPS, Label: fmt.Sprintf("%d fps", minViewerFPS), Color: redC}}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,16 +73,23 @@ func TestFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.calls < 200 || o.ttffRuns < 20 || o.idle < 5000 || len(o.suites) != len(allSuites) || o.width != 1280 || o.height != 720 {
+	if o.calls < 200 || o.ttffRuns < 20 || o.idle < 5000 || len(o.suites) != len(allSuites) || o.width != 1280 || o.height != 720 ||
+		!slices.Equal(o.densityMotions, []string{motionMoving, motionStill}) {
 		t.Fatalf("defaults: %+v", o)
 	}
+	if o, err = parseFlags([]string{"-density-motion", "still"}, io.Discard); err != nil || !slices.Equal(o.densityMotions, []string{motionStill}) {
+		t.Fatalf("-density-motion still: %v, %+v", err, o)
+	}
 	var stderr bytes.Buffer
-	for _, bad := range [][]string{{"-suites", "speed"}, {"-size", "12x"}, {"-density-sizes", "640x360,big"}, {"-calls", "0"}, {"extra"}} {
+	for _, bad := range [][]string{{"-suites", "speed"}, {"-size", "12x"}, {"-density-sizes", "640x360,big"}, {"-density-motion", "spinning"}, {"-calls", "0"}, {"extra"}} {
 		if _, err := parseFlags(bad, &stderr); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}
-	args := o.streamerArgs("640x360", 120)
+	if s := strings.Join(o.streamerArgs("640x360", 120, false), " "); !strings.Contains(s, "-marker=false") {
+		t.Errorf("still-camera streamer args draw the marker: %s", s)
+	}
+	args := o.streamerArgs("640x360", 120, true)
 	s := strings.Join(args, " ")
 	for _, want := range []string{"-size 640x360", "-marker=true", "-max-conns 120", "-encoder libx264", "-fps 30", "-bitrate 4000"} {
 		if !strings.Contains(s, want) {
@@ -94,7 +102,8 @@ func TestCheckTargets(t *testing.T) {
 	r := &Results{
 		Latency: &LatencyResult{CallToFrame: Summary{N: 200, P50: 45, P99: 120}},
 		TTFF:    &TTFFResult{Total: Summary{N: 20, P50: 150}},
-		Density: []DensityResult{{Size: "1280x720", MaxViewers: 3}, {Size: "640x360", MaxViewers: 11}},
+		Density: []DensityResult{{Size: "1280x720", MaxViewers: 3}, {Size: "640x360", MaxViewers: 11},
+			{Size: "1280x720", Motion: motionStill, MaxViewers: 2}, {Size: "640x360", Motion: motionStill, MaxViewers: 9}},
 		Idle:    &IdleResult{Connected: 5000, PerConnKiB: 39, Alive: true},
 	}
 	got := map[string]bool{}
@@ -102,7 +111,7 @@ func TestCheckTargets(t *testing.T) {
 		got[c.Name] = c.Met
 	}
 	want := map[string]bool{"call-to-frame p50": true, "call-to-frame p99": false, "time to first frame p50": true,
-		"concurrent viewers >= 29 fps": true, "idle connections": true}
+		"concurrent viewers >= 29 fps, cameras moving": true, "concurrent viewers >= 29 fps, cameras still": false, "idle connections": true}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s met = %v, want %v", k, got[k], v)
@@ -110,10 +119,17 @@ func TestCheckTargets(t *testing.T) {
 	}
 	r.Idle.Connected = 4999
 	r.Density = []DensityResult{{Size: "1280x720", MaxViewers: 3}, {Size: "640x360", MaxViewers: 9}}
+	n := 0
 	for _, c := range checkTargets(r) {
-		if (c.Name == "idle connections" || c.Name == "concurrent viewers >= 29 fps") && c.Met {
+		if (c.Name == "idle connections" || strings.HasPrefix(c.Name, "concurrent viewers")) && c.Met {
 			t.Errorf("%s met with %s", c.Name, c.Measured)
 		}
+		if strings.HasPrefix(c.Name, "concurrent viewers") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d density targets for a run of moving cameras only, want 1", n)
 	}
 }
 
