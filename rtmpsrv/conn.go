@@ -192,11 +192,8 @@ func (c *Conn) RegisterStreamHandler(h StreamHandler) {
 // SetProperty sets a string property of the connection. Keys must be non-empty printable
 // ASCII without spaces, at most 64 bytes; values at most 4096 bytes.
 func (c *Conn) SetProperty(key, value string) error {
-	if err := checkPropertyKey(key); err != nil {
+	if err := checkProperty(key, value); err != nil {
 		return err
-	}
-	if len(value) > 4096 {
-		return fmt.Errorf("%w: value of %q is %d bytes, max 4096", ErrInvalidProperty, key, len(value))
 	}
 	c.mu.Lock()
 	c.props[key] = value
@@ -212,7 +209,12 @@ func (c *Conn) Property(key string) (string, bool) {
 	return v, ok
 }
 
-func checkPropertyKey(key string) error {
+// maxPropertyValue is the longest property value, in bytes, a connection or stream takes.
+const maxPropertyValue = 4096
+
+// checkProperty checks a connection property or user stream property: the key non-empty
+// printable ASCII without spaces, at most 64 bytes; the value at most maxPropertyValue bytes.
+func checkProperty(key, value string) error {
 	if key == "" || len(key) > 64 {
 		return fmt.Errorf("%w: key %q must be 1 to 64 bytes", ErrInvalidProperty, key)
 	}
@@ -220,6 +222,9 @@ func checkPropertyKey(key string) error {
 		if r <= ' ' || r > '~' {
 			return fmt.Errorf("%w: key %q has a character outside printable ASCII", ErrInvalidProperty, key)
 		}
+	}
+	if len(value) > maxPropertyValue {
+		return fmt.Errorf("%w: value of %q is %d bytes, max %d", ErrInvalidProperty, key, len(value), maxPropertyValue)
 	}
 	return nil
 }

@@ -113,11 +113,8 @@ func (s *Stream) SetProperty(key, value string) error {
 		s.mu.Unlock()
 		return nil
 	case strings.HasPrefix(key, UserPropertyPrefix):
-		if err := checkPropertyKey(key); err != nil {
+		if err := checkProperty(key, value); err != nil {
 			return err
-		}
-		if len(value) > 4096 {
-			return fmt.Errorf("%w: value of %q is %d bytes, max 4096", ErrInvalidProperty, key, len(value))
 		}
 		s.mu.Lock()
 		s.props[key] = value

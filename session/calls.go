@@ -31,28 +31,8 @@ func Procedures() []string {
 type callFunc func(s *Session, name string, a Args) (any, error)
 
 var sessionCalls = map[string]callFunc{
-	"camera.orbit": func(s *Session, name string, a Args) (any, error) {
-		dx, err := a.number(name, "dx")
-		if err != nil {
-			return nil, err
-		}
-		dy, err := a.numberOr(name, "dy", 0)
-		if err != nil {
-			return nil, err
-		}
-		return s.editCamera(func(c *scenes.Camera) error { return c.Orbit(float32(dx), float32(dy)) })
-	},
-	"camera.pan": func(s *Session, name string, a Args) (any, error) {
-		dx, err := a.number(name, "dx")
-		if err != nil {
-			return nil, err
-		}
-		dy, err := a.numberOr(name, "dy", 0)
-		if err != nil {
-			return nil, err
-		}
-		return s.editCamera(func(c *scenes.Camera) error { return c.Pan(float32(dx), float32(dy)) })
-	},
+	"camera.orbit": cameraMove((*scenes.Camera).Orbit),
+	"camera.pan":   cameraMove((*scenes.Camera).Pan),
 	"camera.zoom": func(s *Session, name string, a Args) (any, error) {
 		f, err := a.number(name, "factor")
 		if err != nil {
@@ -177,6 +157,22 @@ var sessionCalls = map[string]callFunc{
 		}
 		return s.v.Info(), nil
 	},
+}
+
+// cameraMove makes a call that moves the camera by its arguments dx (required) and dy
+// (default 0): camera.orbit and camera.pan read the same arguments.
+func cameraMove(move func(c *scenes.Camera, dx, dy float32) error) callFunc {
+	return func(s *Session, name string, a Args) (any, error) {
+		dx, err := a.number(name, "dx")
+		if err != nil {
+			return nil, err
+		}
+		dy, err := a.numberOr(name, "dy", 0)
+		if err != nil {
+			return nil, err
+		}
+		return s.editCamera(func(c *scenes.Camera) error { return move(c, float32(dx), float32(dy)) })
+	}
 }
 
 // Call runs a remote call on this session. A procedure the session does not implement

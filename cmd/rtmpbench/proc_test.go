@@ -104,7 +104,7 @@ func TestCheckTargets(t *testing.T) {
 		TTFF:    &TTFFResult{Total: Summary{N: 20, P50: 150}},
 		Density: []DensityResult{{Size: "1280x720", MaxViewers: 3}, {Size: "640x360", MaxViewers: 11},
 			{Size: "1280x720", Motion: motionStill, MaxViewers: 2}, {Size: "640x360", Motion: motionStill, MaxViewers: 9}},
-		Idle:    &IdleResult{Connected: 5000, PerConnKiB: 39, Alive: true},
+		Idle: &IdleResult{Connected: 5000, PerConnKiB: 39, Alive: true},
 	}
 	got := map[string]bool{}
 	for _, c := range checkTargets(r) {
