@@ -135,16 +135,6 @@ func TestHistogramAndTicks(t *testing.T) {
 			t.Fatalf("counts %v, want %v", ys, want)
 		}
 	}
-	for _, tt := range []struct{ span, want float64 }{{100, 20}, {60, 10}, {7, 1}, {0.3, 0.05}, {2500, 500}} {
-		if got := niceStep(tt.span, 8); math.Abs(got-tt.want) > 1e-12 {
-			t.Errorf("niceStep(%v, 8) = %v, want %v", tt.span, got, tt.want)
-		}
-	}
-	c := &chart{Title: "t", XLabel: "ms", YLabel: "n", Series: []plotSeries{{Name: "a", Color: blueC, X: xs, Y: ys, Bars: true, BarWidth: 10}},
-		VLines: []refLine{{V: 12, Label: "p50", Color: blueC}}, HLines: []refLine{{V: 2, Label: "x", Color: redC}}}
-	if img := c.render(); img.Bounds().Dx() != plotW {
-		t.Fatalf("chart %v", img.Bounds())
-	}
 }
 
 func TestSearchDensity(t *testing.T) {

@@ -1,4 +1,4 @@
-package main
+package plot
 
 import (
 	"image"
@@ -8,7 +8,7 @@ import (
 
 // A 5x7 bitmap font (the classic HD44780 shapes) for plot labels: upper-case letters,
 // digits and the punctuation the labels use. Lower case is drawn as upper case. It keeps
-// the harness free of a font dependency.
+// the project free of a font dependency.
 var glyphs = map[rune][7]string{
 	'0':  {"01110", "10001", "10011", "10101", "11001", "10001", "01110"},
 	'1':  {"00100", "01100", "00100", "00100", "00100", "00100", "01110"},
@@ -69,15 +69,15 @@ const (
 	textScale = 2
 )
 
-// textWidth is the width in pixels of s drawn by drawText.
-func textWidth(s string) int { return len([]rune(s)) * (glyphW + 1) * textScale }
+// TextWidth is the width in pixels of s drawn by DrawText.
+func TextWidth(s string) int { return len([]rune(s)) * (glyphW + 1) * textScale }
 
-// textHeight is the height in pixels of a line.
-const textHeight = glyphH * textScale
+// TextHeight is the height in pixels of a line.
+const TextHeight = glyphH * textScale
 
-// drawText draws s with its top-left corner at (x, y). Runes without a glyph are drawn as
+// DrawText draws s with its top-left corner at (x, y). Runes without a glyph are drawn as
 // upper case, or skipped.
-func drawText(img *image.RGBA, x, y int, s string, c color.RGBA) {
+func DrawText(img *image.RGBA, x, y int, s string, c color.RGBA) {
 	for _, r := range s {
 		g, ok := glyphs[r]
 		if !ok {
