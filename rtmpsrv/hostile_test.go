@@ -128,24 +128,25 @@ func TestHostileGarbage(t *testing.T) {
 		c.write(append([]byte{6}, random(handshakeSize)...))
 		c.requireClosed(5 * time.Second)
 	})
-	t.Run("random after the handshake", func(t *testing.T) {
-		for range 10 {
-			c := dialRaw(t, addr)
-			c.handshake()
-			c.write(random(4096))
-			c.requireClosed(5 * time.Second)
-		}
-	})
-	t.Run("random after connect", func(t *testing.T) {
-		for range 10 {
-			c := dialRaw(t, addr)
-			c.connect()
-			c.write(random(4096))
-			// Either a protocol error closes it at once, or the garbage parsed as the start
-			// of a message that never completes: then the idle timeout (1 s) closes it.
-			c.requireClosed(5 * time.Second)
-		}
-	})
+	for _, after := range []struct {
+		name  string
+		reach func(c *rawConn)
+	}{
+		{"random after the handshake", (*rawConn).handshake},
+		{"random after connect", (*rawConn).connect},
+	} {
+		t.Run(after.name, func(t *testing.T) {
+			for range 10 {
+				c := dialRaw(t, addr)
+				after.reach(c)
+				c.write(random(4096))
+				// Either a protocol error closes it at once, or (after connect) the garbage
+				// parsed as the start of a message that never completes: then the idle
+				// timeout (1 s) closes it.
+				c.requireClosed(5 * time.Second)
+			}
+		})
+	}
 	t.Run("random chunk bodies keep framing", func(t *testing.T) {
 		// Garbage inside well-framed messages of unknown types is skipped.
 		c := dialRaw(t, addr)

@@ -428,21 +428,7 @@ func startHostileServer(t *testing.T, cfg Config) (*Server, *hostileApp, string)
 	t.Helper()
 	app := &hostileApp{clip: loadClip(t)}
 	cfg.Codecs = app.codecs()
-	srv, err := NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Install(app)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	srv := startAppServer(t, cfg, app, 10*time.Second)
 	return srv, app, srv.ListenAddr().String()
 }
 

@@ -95,6 +95,14 @@ func startClipServerWith(t testing.TB, cfg Config, setup func(*clipApp)) (*Serve
 		setup(app)
 	}
 	cfg.Codecs = app.codecs()
+	srv := startAppServer(t, cfg, app, 5*time.Second)
+	return srv, app, srv.ListenAddr().String()
+}
+
+// startAppServer starts a server running app on loopback; at cleanup it shuts the server
+// down, waiting at most shutdownWait, and reports a failed shutdown.
+func startAppServer(t testing.TB, cfg Config, app ConnectHandler, shutdownWait time.Duration) *Server {
+	t.Helper()
 	srv, err := NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -104,13 +112,13 @@ func startClipServerWith(t testing.TB, cfg Config, setup func(*clipApp)) (*Serve
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return srv, app, srv.ListenAddr().String()
+	return srv
 }
 
 func needTool(t testing.TB, name string) {

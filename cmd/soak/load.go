@@ -64,19 +64,30 @@ func (ld *load) viewer(ctx context.Context, url string, i int, callsPerS float64
 	}
 }
 
-func (ld *load) watch(ctx context.Context, url string, i int, callsPerS float64) error {
+// dialPlay connects to url and plays the stream it names. On failure it closes what it
+// opened.
+func dialPlay(ctx context.Context, url string) (*rtmpclient.Client, error) {
 	c, err := rtmpclient.Dial(ctx, url, rtmpclient.Options{})
+	if err != nil {
+		return nil, err
+	}
+	id, err := c.CreateStream(ctx)
+	if err == nil {
+		err = c.Play(ctx, id, c.URL().Stream)
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (ld *load) watch(ctx context.Context, url string, i int, callsPerS float64) error {
+	c, err := dialPlay(ctx, url)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	id, err := c.CreateStream(ctx)
-	if err != nil {
-		return err
-	}
-	if err := c.Play(ctx, id, c.URL().Stream); err != nil {
-		return err
-	}
 	callsDone := make(chan struct{})
 	go func() {
 		defer close(callsDone)
@@ -167,18 +178,11 @@ func (ld *load) churn(ctx context.Context, url string, every, play time.Duration
 func churnOnce(ctx context.Context, url string, play time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	c, err := rtmpclient.Dial(ctx, url, rtmpclient.Options{})
+	c, err := dialPlay(ctx, url)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	id, err := c.CreateStream(ctx)
-	if err != nil {
-		return err
-	}
-	if err := c.Play(ctx, id, "demo"); err != nil {
-		return err
-	}
 	end := time.Now().Add(play)
 	for time.Now().Before(end) {
 		if _, err := c.ReadVideo(ctx); err != nil {
