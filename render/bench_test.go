@@ -12,10 +12,19 @@ import (
 	"github.com/rendercast/rendercast/scenes"
 )
 
-var benchSizes = []struct {
+type benchSize struct {
 	name string
 	w, h int
-}{{"720p", 1280, 720}, {"1080p", 1920, 1080}}
+}
+
+var benchSizes = []benchSize{{"720p", 1280, 720}, {"1080p", 1920, 1080}}
+
+// shadingSizes are the sizes the shading modes are compared at: the streamer's default and
+// the size several viewers share a software-rendering machine at.
+var shadingSizes = []benchSize{{"360p", 640, 360}, {"720p", 1280, 720}}
+
+// shadingModes are the scene pass's shadings, forced.
+var shadingModes = []Shading{ShadingPBR, ShadingFast}
 
 func ms(d time.Duration, n int) float64 { return float64(d) / float64(n) / 1e6 }
 
@@ -51,9 +60,10 @@ var convertVariants = []struct {
 	goroutines int // 0: the renderer's choice
 }{{"gpu", ConvertGPU, 0}, {"cpu", ConvertCPU, 0}, {"cpu-1goroutine", ConvertCPU, 1}}
 
-// newBenchRenderer returns a renderer forced to the variant's conversion.
+// newBenchRenderer returns a renderer forced to the variant's conversion and to PBR shading
+// (so the conversion figures stay comparable with earlier ones).
 func newBenchRenderer(b *testing.B, convert Convert, goroutines int) *Renderer {
-	r := newRenderer(b, Config{Convert: convert})
+	r := newRenderer(b, Config{Convert: convert, Shading: ShadingPBR})
 	if goroutines > 0 {
 		if err := r.do(func() error {
 			r.i420.close()
@@ -67,68 +77,87 @@ func newBenchRenderer(b *testing.B, convert Convert, goroutines int) *Renderer {
 }
 
 // BenchmarkRender is the streamer's per-frame call: draw the demo scene (animated), convert
-// to I420 (in the shader or in Go) and read it back into a reused frame.
+// to I420 (in the shader or in Go) and read it back into a reused frame. The conversion
+// variants (gpu, cpu, cpu-1goroutine) shade with PBR; shading/pbr and shading/fast compare
+// the shadings with the default conversion.
 func BenchmarkRender(b *testing.B) {
 	for _, cv := range convertVariants {
 		for _, size := range benchSizes {
 			b.Run(cv.name+"/"+size.name, func(b *testing.B) {
-				r := newBenchRenderer(b, cv.convert, cv.goroutines)
-				v := newView(b, r, size.w, size.h)
-				s := benchDemo(b)
-				dst := NewFrame(size.w, size.h)
-				for i := 0; i < 3; i++ { // compile shader variants, upload meshes
-					if _, err := v.Render(s, dst); err != nil {
-						b.Fatal(err)
-					}
-				}
-				var draw, convert, read, gpu time.Duration
-				measure(b, func(i int) {
-					s.Animate(s, float64(i)/30)
-					if _, err := v.Render(s, dst); err != nil {
-						b.Fatal(err)
-					}
-					st := v.Stats()
-					draw += st.Draw
-					convert += st.Convert
-					read += st.Readback
-					gpu += st.GPUDraw + st.GPUConvert
-				})
-				b.ReportMetric(ms(draw, b.N), "draw-ms")
-				b.ReportMetric(ms(convert, b.N), "convert-ms")
-				b.ReportMetric(ms(read, b.N), "readback-ms")
-				b.ReportMetric(ms(gpu, b.N), "gpu-timer-ms")
+				benchRender(b, newBenchRenderer(b, cv.convert, cv.goroutines), size)
+			})
+		}
+	}
+	for _, sh := range shadingModes {
+		for _, size := range shadingSizes {
+			b.Run("shading/"+string(sh)+"/"+size.name, func(b *testing.B) {
+				benchRender(b, newRenderer(b, Config{Shading: sh}), size)
 			})
 		}
 	}
 }
 
-// BenchmarkDraw is the scene pass alone, waited for with glFinish.
+func benchRender(b *testing.B, r *Renderer, size benchSize) {
+	v := newView(b, r, size.w, size.h)
+	s := benchDemo(b)
+	dst := NewFrame(size.w, size.h)
+	for i := 0; i < 3; i++ { // compile shader variants, upload meshes
+		if _, err := v.Render(s, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var draw, convert, read, gpu time.Duration
+	measure(b, func(i int) {
+		s.Animate(s, float64(i)/30)
+		if _, err := v.Render(s, dst); err != nil {
+			b.Fatal(err)
+		}
+		st := v.Stats()
+		draw += st.Draw
+		convert += st.Convert
+		read += st.Readback
+		gpu += st.GPUDraw + st.GPUConvert
+	})
+	b.ReportMetric(ms(draw, b.N), "draw-ms")
+	b.ReportMetric(ms(convert, b.N), "convert-ms")
+	b.ReportMetric(ms(read, b.N), "readback-ms")
+	b.ReportMetric(ms(gpu, b.N), "gpu-timer-ms")
+}
+
+// BenchmarkDraw is the scene pass alone, waited for with glFinish, for each shading
+// (pbr/720p, fast/360p, ...).
 func BenchmarkDraw(b *testing.B) {
-	for _, size := range benchSizes {
-		b.Run(size.name, func(b *testing.B) {
-			r := newRenderer(b, Config{})
-			v := newView(b, r, size.w, size.h)
-			s := benchDemo(b)
-			drawFinish := func() error {
-				return r.do(func() error {
-					err := v.draw(s)
-					gl.Finish()
-					return err
-				})
-			}
-			for i := 0; i < 3; i++ {
-				if err := drawFinish(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			measure(b, func(i int) {
-				s.Animate(s, float64(i)/30)
-				if err := drawFinish(); err != nil {
-					b.Fatal(err)
-				}
+	sizes := append([]benchSize{shadingSizes[0]}, benchSizes...)
+	for _, sh := range shadingModes {
+		for _, size := range sizes {
+			b.Run(string(sh)+"/"+size.name, func(b *testing.B) {
+				benchDraw(b, newRenderer(b, Config{Shading: sh}), size)
 			})
+		}
+	}
+}
+
+func benchDraw(b *testing.B, r *Renderer, size benchSize) {
+	v := newView(b, r, size.w, size.h)
+	s := benchDemo(b)
+	drawFinish := func() error {
+		return r.do(func() error {
+			err := v.draw(s)
+			gl.Finish()
+			return err
 		})
 	}
+	for i := 0; i < 3; i++ {
+		if err := drawFinish(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	measure(b, func(i int) {
+		s.Animate(s, float64(i)/30)
+		if err := drawFinish(); err != nil {
+			b.Fatal(err)
+		}
+	})
 }
 
 // BenchmarkConvert compares ways to get I420 out of a drawn frame (drawn once, converted

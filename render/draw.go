@@ -89,22 +89,38 @@ func (v *View) draw(s *scenes.Scene) error {
 func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4) {
 	items := r.drawItems(s)
 	cam := s.Camera
-	for _, p := range []*sceneProgram{r.litP, r.unlitP} {
+	for _, p := range r.scenePrograms() {
+		if p == nil {
+			continue
+		}
 		gl.UseProgram(p.id)
 		gl.UniformMatrix4fv(p.viewProj, 1, false, &viewProj[0])
 		gl.Uniform3fv(p.camera, 1, &cam.Eye[0])
 		gl.Uniform3fv(p.ambient, 1, &s.Ambient[0])
+		if p != r.unlitP {
+			r.setLights(p, s.Lights)
+		}
 	}
-	gl.UseProgram(r.litP.id)
-	r.setLights(s.Lights)
 	gl.ActiveTexture(gl.TEXTURE0)
 
 	var current *sceneProgram
 	for _, it := range items {
 		d, g, m := it.draw, it.gpu, it.draw.Material
+		var tex uint32
+		cachedTex := true
+		if m.BaseColorTexture != nil && g.hasUVs && !m.BaseColorTexture.Bounds().Empty() {
+			tex, cachedTex = r.cache.texture(&r.objs, m.BaseColorTexture, r.frames)
+		}
 		p := r.litP
-		if m.Unlit {
+		switch {
+		case m.Unlit:
 			p = r.unlitP
+		case r.fastP == nil || !g.hasNormals:
+			// Flat normals need per-pixel derivatives: pbr.frag has them.
+		case tex != 0:
+			p = r.fastTexP
+		default:
+			p = r.fastP
 		}
 		if p != current {
 			gl.UseProgram(p.id)
@@ -118,6 +134,7 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4) {
 		gl.Uniform1f(p.roughness, m.Roughness)
 		gl.Uniform3fv(p.emit, 1, &m.Emissive[0])
 		gl.Uniform1i(p.hasNormals, boolInt32(g.hasNormals))
+		gl.Uniform1i(p.doubleSided, boolInt32(m.DoubleSided))
 		if m.DoubleSided {
 			gl.Disable(gl.CULL_FACE)
 		} else {
@@ -129,11 +146,6 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4) {
 			gl.FrontFace(gl.CW)
 		} else {
 			gl.FrontFace(gl.CCW)
-		}
-		var tex uint32
-		cachedTex := true
-		if m.BaseColorTexture != nil && g.hasUVs && !m.BaseColorTexture.Bounds().Empty() {
-			tex, cachedTex = r.cache.texture(&r.objs, m.BaseColorTexture, r.frames)
 		}
 		gl.Uniform1i(p.hasTexture, boolInt32(tex != 0))
 		gl.BindTexture(gl.TEXTURE_2D, tex)
@@ -184,11 +196,11 @@ func (r *Renderer) drawItems(s *scenes.Scene) []drawItem {
 	return items
 }
 
-// setLights loads up to scenes.MaxLights lights into the scene program; lights with
-// non-finite values or no direction are skipped. Directional lights are passed as the unit
-// vector toward the light with w = 0, point lights as their position with w = 1.
-func (r *Renderer) setLights(lights []scenes.Light) {
-	p := r.litP // call with it in use
+// setLights loads up to scenes.MaxLights lights into the lit scene program p, which must be
+// in use; lights with non-finite values or no direction are skipped. Directional lights are
+// passed as the unit vector toward the light with w = 0, point lights as their position with
+// w = 1.
+func (r *Renderer) setLights(p *sceneProgram, lights []scenes.Light) {
 	var colors [scenes.MaxLights]mgl32.Vec3
 	var vectors [scenes.MaxLights]mgl32.Vec4
 	n := 0

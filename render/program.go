@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
@@ -14,6 +15,8 @@ import (
 const (
 	sceneVert      = "scene.vert"
 	pbrFrag        = "pbr.frag"
+	gouraudVert    = "gouraud.vert"
+	gouraudFrag    = "gouraud.frag"
 	fullscreenVert = "fullscreen.vert"
 	yuvFrag        = "yuv420.frag"
 )
@@ -22,10 +25,10 @@ const (
 func shaderPath(name string) string { return "shaders/" + name }
 
 // buildProgram compiles and links vert and frag read from fsys (GL goroutine); defines are
-// added to the fragment shader as "#define NAME 1". Errors are *ShaderError naming the file
-// and carrying the driver's log.
+// added to both shaders as "#define NAME 1". Errors are *ShaderError naming the file and
+// carrying the driver's log.
 func buildProgram(objs *glObjects, fsys fs.FS, vert, frag string, defines ...string) (uint32, error) {
-	vs, err := compileShader(fsys, vert, gl.VERTEX_SHADER)
+	vs, err := compileShader(fsys, vert, gl.VERTEX_SHADER, defines...)
 	if err != nil {
 		return 0, err
 	}
@@ -123,23 +126,21 @@ func uniform(p uint32, name string) int32 {
 	return gl.GetUniformLocation(p, gl.Str(name+"\x00"))
 }
 
-// sceneProgram is scene.vert + pbr.frag (lit, or with UNLIT defined) with its uniform
-// locations; uniforms a variant does not use are -1, which OpenGL ignores.
+// sceneProgram is a scene pass program with its uniform locations: scene.vert + pbr.frag
+// (lit, or with UNLIT defined) or gouraud.vert + gouraud.frag (with or without TEXTURED).
+// Uniforms a variant does not use are -1, which OpenGL ignores.
 type sceneProgram struct {
 	id                                    uint32
 	model, normalMatrix, viewProj, camera int32
 	baseColor, metallic, roughness, emit  int32
 	hasTexture, hasNormals, texture       int32
+	doubleSided                           int32
 	ambient, exposure, lightCount         int32
 	lightColor, lightVector               int32
 }
 
-func newSceneProgram(r *Renderer, unlit bool) (*sceneProgram, error) {
-	var defines []string
-	if unlit {
-		defines = []string{"UNLIT"}
-	}
-	id, err := buildProgram(&r.objs, r.cfg.Shaders, sceneVert, pbrFrag, defines...)
+func newSceneProgram(r *Renderer, vert, frag string, defines ...string) (*sceneProgram, error) {
+	id, err := buildProgram(&r.objs, r.cfg.Shaders, vert, frag, defines...)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +156,7 @@ func newSceneProgram(r *Renderer, unlit bool) (*sceneProgram, error) {
 		emit:         uniform(id, "uEmissive"),
 		hasTexture:   uniform(id, "uHasTexture"),
 		hasNormals:   uniform(id, "uHasNormals"),
+		doubleSided:  uniform(id, "uDoubleSided"),
 		texture:      uniform(id, "uBaseColorTex"),
 		ambient:      uniform(id, "uAmbient"),
 		exposure:     uniform(id, "uExposure"),
@@ -162,10 +164,11 @@ func newSceneProgram(r *Renderer, unlit bool) (*sceneProgram, error) {
 		lightColor:   uniform(id, "uLightColor"),
 		lightVector:  uniform(id, "uLightVector"),
 	}
-	// The lit shader's light arrays must hold scenes.MaxLights entries.
-	if loc := uniform(id, fmt.Sprintf("uLightColor[%d]", scenes.MaxLights-1)); !unlit && loc < 0 {
+	// A lit program's light arrays must hold scenes.MaxLights entries.
+	lit := !slices.Contains(defines, "UNLIT")
+	if loc := uniform(id, fmt.Sprintf("uLightColor[%d]", scenes.MaxLights-1)); lit && loc < 0 {
 		r.objs.deleteProgram(&p.id)
-		return nil, &ShaderError{File: shaderPath(pbrFrag), Stage: "link",
+		return nil, &ShaderError{File: shaderPath(vert) + " + " + shaderPath(frag), Stage: "link",
 			Log: fmt.Sprintf("uLightColor has fewer than scenes.MaxLights (%d) entries", scenes.MaxLights)}
 	}
 	gl.UseProgram(id)

@@ -42,9 +42,12 @@ func TestInfo(t *testing.T) {
 	if info.Convert != ConvertGPU && info.Convert != ConvertCPU {
 		t.Errorf("Convert %q not resolved", info.Convert)
 	}
-	if info.Software && (info.MSAA != 0 || info.Readback != ReadbackSync || info.Convert != ConvertCPU) {
-		t.Errorf("software renderer %q got MSAA %d, readback %q, convert %q; want 0, sync and cpu by default",
-			info.Renderer, info.MSAA, info.Readback, info.Convert)
+	if info.Shading != ShadingPBR && info.Shading != ShadingFast {
+		t.Errorf("Shading %q not resolved", info.Shading)
+	}
+	if info.Software && (info.MSAA != 0 || info.Readback != ReadbackSync || info.Convert != ConvertCPU || info.Shading != ShadingFast) {
+		t.Errorf("software renderer %q got MSAA %d, readback %q, convert %q, shading %q; want 0, sync, cpu and fast by default",
+			info.Renderer, info.MSAA, info.Readback, info.Convert, info.Shading)
 	}
 }
 
@@ -71,6 +74,8 @@ func TestBadConfig(t *testing.T) {
 		{Platform: "x11"},
 		{Readback: "async"},
 		{Convert: "shader"},
+		{Shading: "gouraud"},
+		{Shading: "PBR"},
 		{MSAA: -2},
 	} {
 		if _, err := New(cfg); !errors.Is(err, ErrBadConfig) {
@@ -103,7 +108,7 @@ func TestNoContext(t *testing.T) {
 }
 
 func TestGoldenTestScene(t *testing.T) {
-	r := newRenderer(t, Config{})
+	r := newRenderer(t, Config{Shading: ShadingPBR})
 	v := newView(t, r, 320, 180)
 	checkGolden(t, "testscene_320x180", drawRGBA(t, v, testScene()))
 }
@@ -431,11 +436,15 @@ func testViewsNoLeak(t *testing.T, c Convert) {
 		t.Fatal(err)
 	}
 	empty, _ := r.Stats()
-	// What remains: the lit and unlit programs, plus for the GPU conversion its program and
-	// the vertex array of its pass.
+	// What remains: the lit and unlit programs, the fast shading's two (the default on
+	// software rasterisers), plus for the GPU conversion its program and the vertex array
+	// of its pass.
 	programs, vaos := 2, 0
+	if r.Info().Shading == ShadingFast {
+		programs += 2
+	}
 	if c == ConvertGPU {
-		programs, vaos = 3, 1
+		programs, vaos = programs+1, 1
 	}
 	if empty.LiveObjects != programs+vaos || empty.Programs != programs || empty.VertexArrays != vaos || empty.CachedPrimitives != 0 {
 		t.Errorf("after ReleaseCache: %+v", empty)
@@ -470,10 +479,33 @@ func TestBadShader(t *testing.T) {
 		t.Errorf("error %q does not name the file", err)
 	}
 
+	// The fast shading's files are compiled only when it is used, and name themselves.
+	pbr, err := fs.ReadFile(shaders.FS(), pbrFrag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken[pbrFrag] = &fstest.MapFile{Data: pbr}
+	broken[gouraudVert] = &fstest.MapFile{Data: []byte("#version 330 core\nvoid main() { gl_Position = undefinedThing; }\n")}
+	_, err = New(Config{Shaders: broken, Shading: ShadingFast})
+	if se, ok := errorsAs[*ShaderError](err); !ok || se.File != "shaders/gouraud.vert" || se.Stage != "compile" || !strings.Contains(se.Log, "undefinedThing") {
+		t.Errorf("New with a broken gouraud.vert and fast shading: %v, want a *ShaderError for shaders/gouraud.vert", err)
+	}
+	r, err := New(Config{Shaders: broken, Shading: ShadingPBR})
+	if err != nil {
+		t.Errorf("New with a broken gouraud.vert and PBR shading: %v", err)
+	} else {
+		r.Close()
+	}
+
+	delete(broken, gouraudVert)
+	_, err = New(Config{Shaders: broken, Shading: ShadingFast})
+	if se, ok := errorsAs[*ShaderError](err); !ok || se.Stage != "load" || se.File != "shaders/gouraud.vert" {
+		t.Errorf("missing gouraud.vert: %v", err)
+	}
 	delete(broken, yuvFrag)
-	_, err = New(Config{Shaders: broken})
-	if se, ok := errorsAs[*ShaderError](err); !ok || se.Stage != "load" && se.File != "shaders/pbr.frag" {
-		t.Errorf("missing shader: %v", err)
+	_, err = New(Config{Shaders: broken, Shading: ShadingPBR, Convert: ConvertGPU})
+	if se, ok := errorsAs[*ShaderError](err); !ok || se.Stage != "load" || se.File != "shaders/yuv420.frag" {
+		t.Errorf("missing yuv420.frag: %v", err)
 	}
 }
 
@@ -710,11 +742,11 @@ func testMarker(t *testing.T, r *Renderer) {
 	}
 }
 
-// TestBuiltinScenes renders each built-in scene at its default camera (t = 0): it matches
-// its golden image, and the top-left 32x32 pixels show the background colour, also after
-// the background is changed.
+// TestBuiltinScenes renders each built-in scene at its default camera (t = 0) with PBR
+// shading: it matches its golden image, and the top-left 32x32 pixels show the background
+// colour, also after the background is changed. (TestGoldenFast covers the fast shading.)
 func TestBuiltinScenes(t *testing.T) {
-	r := newRenderer(t, Config{})
+	r := newRenderer(t, Config{Shading: ShadingPBR})
 	for _, name := range scenes.BuiltinNames() {
 		t.Run(name, func(t *testing.T) {
 			s, err := scenes.Builtin(name)

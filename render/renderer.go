@@ -12,6 +12,10 @@
 // and converted in Go (Config.Convert). View.ReadRGBA reads the same frame as *image.RGBA
 // for screenshots (SavePNG).
 //
+// Lit materials are shaded per pixel with a PBR model on GPUs and, on software rasterisers,
+// where per-pixel lighting dominates the frame, with the same model evaluated per vertex
+// (Config.Shading).
+//
 // Build with the egl tag (go build -tags egl): go-gl then resolves OpenGL through
 // eglGetProcAddress and links only libEGL, no libGL and no X11.
 package render
@@ -70,8 +74,29 @@ const (
 	ConvertCPU Convert = "cpu"
 )
 
+// Shading selects how lit materials are shaded in the scene pass.
+type Shading string
+
+// Shading modes.
+const (
+	// ShadingAuto uses ShadingPBR on GPUs and ShadingFast on software rasterisers.
+	ShadingAuto Shading = ""
+	// ShadingPBR shades every pixel with the full metallic-roughness model
+	// (shaders/pbr.frag).
+	ShadingPBR Shading = "pbr"
+	// ShadingFast evaluates the same light model once per vertex (Gouraud shading,
+	// shaders/gouraud.vert) and leaves the pixels only the interpolated colour, times the
+	// base-colour texture when there is one: the same colours and lit shapes, softer
+	// highlights. On llvmpipe its scene pass costs a fifth (720p) to a third (360p) of
+	// ShadingPBR's (docs/perf-render.md). Meshes
+	// without normals, whose flat normals come from per-pixel derivatives, and unlit
+	// materials are shaded as with ShadingPBR.
+	ShadingFast Shading = "fast"
+)
+
 // Config configures a Renderer. The zero value picks a platform automatically, disables
-// multisampling, reads back and converts automatically and uses the embedded shaders.
+// multisampling, reads back, converts and picks the shading automatically and uses the
+// embedded shaders.
 type Config struct {
 	// Platform forces an EGL platform: PlatformDevice ("device"), PlatformSurfaceless
 	// ("surfaceless"), or PlatformAuto ("", device first, then surfaceless).
@@ -84,6 +109,8 @@ type Config struct {
 	Readback Readback
 	// Convert selects where RGB is converted to I420 (ConvertAuto when empty).
 	Convert Convert
+	// Shading selects how lit materials are shaded (ShadingAuto when empty).
+	Shading Shading
 	// Shaders is where the GLSL files are read from; nil means the embedded ones
 	// (shaders.FS). Tests and shader authors can substitute their own.
 	Shaders fs.FS
@@ -111,6 +138,8 @@ type Info struct {
 	Readback Readback
 	// Convert is the conversion in use (ConvertGPU or ConvertCPU).
 	Convert Convert
+	// Shading is the shading in use (ShadingPBR or ShadingFast).
+	Shading Shading
 	// TimerQueries reports GPU timing support (FrameStats.GPUDraw, GPUConvert).
 	TimerQueries bool
 	// MaxSize is the largest view width or height.
@@ -150,6 +179,8 @@ type Renderer struct {
 	objs     glObjects
 	litP     *sceneProgram // pbr.frag
 	unlitP   *sceneProgram // pbr.frag with UNLIT
+	fastP    *sceneProgram // gouraud.vert + gouraud.frag; ShadingFast only
+	fastTexP *sceneProgram // the same with TEXTURED; ShadingFast only
 	yuvP     *yuvProgram   // ConvertGPU only
 	emptyVAO uint32        // ConvertGPU only
 	i420     *i420Workers  // ConvertCPU only
@@ -182,6 +213,11 @@ func New(cfg Config) (*Renderer, error) {
 	default:
 		return nil, fmt.Errorf("%w: convert %q (want %q, %q or empty for automatic)", ErrBadConfig, cfg.Convert, ConvertGPU, ConvertCPU)
 	}
+	switch cfg.Shading {
+	case ShadingAuto, ShadingPBR, ShadingFast:
+	default:
+		return nil, fmt.Errorf("%w: shading %q (want %q, %q or empty for automatic)", ErrBadConfig, cfg.Shading, ShadingPBR, ShadingFast)
+	}
 	if cfg.MSAA < MSAAAuto {
 		return nil, fmt.Errorf("%w: MSAA %d (want -1 for automatic, 0 for none, or a sample count)", ErrBadConfig, cfg.MSAA)
 	}
@@ -209,7 +245,8 @@ func New(cfg Config) (*Renderer, error) {
 	}
 	log.Info("render: OpenGL ready", "platform", r.info.Platform, "device", r.info.Device,
 		"context", r.info.Context, "renderer", r.info.Renderer, "version", r.info.Version,
-		"msaa", r.info.MSAA, "readback", r.info.Readback, "convert", r.info.Convert)
+		"msaa", r.info.MSAA, "readback", r.info.Readback, "convert", r.info.Convert,
+		"shading", r.info.Shading)
 	return r, nil
 }
 
@@ -314,16 +351,31 @@ func (r *Renderer) setup() error {
 			info.Convert = ConvertCPU
 		}
 	}
+	info.Shading = r.cfg.Shading
+	if info.Shading == ShadingAuto {
+		info.Shading = ShadingPBR
+		if info.Software {
+			info.Shading = ShadingFast
+		}
+	}
 	var bits int32
 	gl.GetQueryiv(gl.TIME_ELAPSED, gl.QUERY_COUNTER_BITS, &bits)
 	info.TimerQueries = bits > 0
 	r.info = info
 
-	if r.litP, err = newSceneProgram(r, false); err != nil {
+	if r.litP, err = newSceneProgram(r, sceneVert, pbrFrag); err != nil {
 		return err
 	}
-	if r.unlitP, err = newSceneProgram(r, true); err != nil {
+	if r.unlitP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT"); err != nil {
 		return err
+	}
+	if info.Shading == ShadingFast {
+		if r.fastP, err = newSceneProgram(r, gouraudVert, gouraudFrag); err != nil {
+			return err
+		}
+		if r.fastTexP, err = newSceneProgram(r, gouraudVert, gouraudFrag, "TEXTURED"); err != nil {
+			return err
+		}
 	}
 	if info.Convert == ConvertGPU {
 		if r.yuvP, err = newYUVProgram(r); err != nil {
@@ -347,7 +399,7 @@ func (r *Renderer) teardown() {
 		v.free()
 	}
 	r.cache.releaseAll(&r.objs)
-	for _, p := range []*sceneProgram{r.litP, r.unlitP} {
+	for _, p := range r.scenePrograms() {
 		if p != nil {
 			r.objs.deleteProgram(&p.id)
 		}
@@ -379,7 +431,13 @@ const maxConversionGoroutines = 4
 // maxConversionGoroutines to 1 to convert on the GL goroutine alone.
 func conversionGoroutines() int { return min(runtime.GOMAXPROCS(0), maxConversionGoroutines) }
 
-// Info describes the context (platform, GL strings, MSAA, read-back and conversion choices).
+// scenePrograms lists the scene pass's programs; those not built are nil.
+func (r *Renderer) scenePrograms() []*sceneProgram {
+	return []*sceneProgram{r.litP, r.unlitP, r.fastP, r.fastTexP}
+}
+
+// Info describes the context (platform, GL strings, MSAA, read-back, conversion and
+// shading choices).
 func (r *Renderer) Info() Info { return r.info }
 
 // Stats counts live GL objects, views and cache entries.

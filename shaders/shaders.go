@@ -9,6 +9,11 @@
 //     height-correlated Smith visibility, Schlick Fresnel), directional and point lights (up
 //     to scenes.MaxLights), ambient, sRGB base-colour texture, emissive, unlit materials,
 //     ACES tone mapping for lit surfaces and an sRGB-encoded output.
+//   - gouraud.vert, gouraud.frag: the fast scene pass (render.ShadingFast, the default on
+//     software rasterisers): pbr.frag's light model evaluated per vertex, tone mapped and
+//     sRGB encoded there; the fragment stage writes the interpolated colour, or with
+//     TEXTURED multiplies the diffuse light by the base-colour texture and tone maps and
+//     encodes per pixel.
 //   - fullscreen.vert: one triangle covering the viewport (no vertex buffers).
 //   - yuv420.frag: RGB to I420 (BT.709, limited range) packing 4 output bytes per fragment
 //     into an RGBA8 target of W/4 x 1.5H texels, whose memory is exactly an I420 frame.

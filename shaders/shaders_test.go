@@ -13,7 +13,7 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	want := []string{"fullscreen.vert", "pbr.frag", "preview.frag", "scene.vert", "yuv420.frag"}
+	want := []string{"fullscreen.vert", "gouraud.frag", "gouraud.vert", "pbr.frag", "preview.frag", "scene.vert", "yuv420.frag"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
@@ -48,15 +48,17 @@ func TestSourceUnknown(t *testing.T) {
 	}
 }
 
-// TestMaxLights keeps the shader's light arrays in step with scenes.MaxLights.
+// TestMaxLights keeps the lit shaders' light arrays in step with scenes.MaxLights.
 func TestMaxLights(t *testing.T) {
-	src, err := Source("pbr.frag")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`const int MAX_LIGHTS = (\d+);`).FindStringSubmatch(src)
-	if m == nil || m[1] != fmt.Sprint(scenes.MaxLights) {
-		t.Errorf("pbr.frag MAX_LIGHTS = %v, want scenes.MaxLights = %d", m, scenes.MaxLights)
+	for _, name := range []string{"pbr.frag", "gouraud.vert"} {
+		src, err := Source(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`const int MAX_LIGHTS = (\d+);`).FindStringSubmatch(src)
+		if m == nil || m[1] != fmt.Sprint(scenes.MaxLights) {
+			t.Errorf("%s MAX_LIGHTS = %v, want scenes.MaxLights = %d", name, m, scenes.MaxLights)
+		}
 	}
 }
 

@@ -5,10 +5,12 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/bluenviron/gortmplib/pkg/amf0"
 
+	"github.com/rendercast/rendercast/render"
 	"github.com/rendercast/rendercast/rtmpsrv"
 	"github.com/rendercast/rendercast/scenes"
 	"github.com/rendercast/rendercast/session"
@@ -102,6 +104,29 @@ func TestParseConfigPrecedence(t *testing.T) {
 	c, err = parseConfig(nil, func(k string) string { return env[k] }, discard{})
 	if err != nil || c.FPS != 20 {
 		t.Fatalf("env over file: %+v %v", c, err)
+	}
+	if c.Shading != "auto" {
+		t.Errorf("default -shading %q, want auto", c.Shading)
+	}
+	if err := writeFile(dir+"/s.yaml", "shading: pbr\n"); err != nil {
+		t.Fatal(err)
+	}
+	shadingEnv := map[string]string{"STREAMER_CONFIG": dir + "/s.yaml"}
+	if c, err := parseConfig(nil, func(k string) string { return shadingEnv[k] }, discard{}); err != nil || c.Shading != "pbr" {
+		t.Errorf("shading from the config file: %+v %v", c, err)
+	}
+	shadingEnv["STREAMER_SHADING"] = "fast"
+	if c, err := parseConfig(nil, func(k string) string { return shadingEnv[k] }, discard{}); err != nil || c.Shading != "fast" {
+		t.Errorf("STREAMER_SHADING over the file: %+v %v", c, err)
+	}
+	if c, err := parseConfig([]string{"-shading", "pbr"}, func(k string) string { return shadingEnv[k] }, discard{}); err != nil || c.Shading != "pbr" || renderShading(c.Shading) != render.ShadingPBR {
+		t.Errorf("-shading over STREAMER_SHADING: %+v %v", c, err)
+	}
+	if renderShading("auto") != render.ShadingAuto || renderShading("fast") != render.ShadingFast {
+		t.Errorf("renderShading: auto -> %q, fast -> %q", renderShading("auto"), renderShading("fast"))
+	}
+	if _, err := parseConfig([]string{"-shading", "gouraud"}, func(string) string { return "" }, discard{}); err == nil || !strings.Contains(err.Error(), "-shading") {
+		t.Errorf("-shading gouraud: %v, want an error naming -shading", err)
 	}
 	if _, err := parseConfig([]string{"-config", dir + "/missing.yaml"}, func(string) string { return "" }, discard{}); err == nil {
 		t.Fatal("missing config file accepted")

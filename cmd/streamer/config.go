@@ -38,6 +38,7 @@ type config struct {
 	Window      bool
 	GL          string
 	MSAA        int
+	Shading     string
 	Marker      bool
 	Animate     string
 	ConfigFile  string
@@ -175,6 +176,13 @@ func options() []option {
 				return fmt.Errorf("%q is not -1, 0, 2, 4 or 8", v)
 			}
 			c.MSAA = n
+			return nil
+		}},
+		{name: "shading", def: "auto", usage: "lighting: pbr (per pixel), fast (per vertex: the same colours, softer highlights, a fraction of the CPU time on software renderers), or auto (pbr on GPUs, fast on software renderers)", set: func(c *config, v string) error {
+			if v != "auto" && v != "pbr" && v != "fast" {
+				return fmt.Errorf("%q is not auto, pbr or fast", v)
+			}
+			c.Shading = v
 			return nil
 		}},
 		{name: "animate", def: "auto", usage: "play scene animations: on, off, or auto (on with a GPU, off on software renderers, where a still scene is drawn only when a call changes it)", set: func(c *config, v string) error {

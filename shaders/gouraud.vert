@@ -1,0 +1,132 @@
+#version 330 core
+// gouraud.vert: the fast scene pass (render.ShadingFast) for lit materials with vertex
+// normals. It evaluates pbr.frag's light model (GGX, Smith visibility, Schlick Fresnel,
+// ambient, emissive; same light units) once per vertex instead of once per pixel, so
+// gouraud.frag has almost nothing left to do: on software rasterisers the per-pixel work
+// is what costs. Highlights are interpolated between vertices, so small ones soften.
+//
+// Without TEXTURED the vertex colour is final (tone mapped and sRGB encoded here). With
+// TEXTURED the diffuse and specular parts stay linear and separate: gouraud.frag multiplies
+// the diffuse part by the base-colour texture, then tone maps and encodes.
+
+const int MAX_LIGHTS = 8; // equals scenes.MaxLights (checked by a render test)
+const float PI = 3.14159265359;
+
+layout(location = 0) in vec3 aPosition;
+layout(location = 1) in vec3 aNormal;
+layout(location = 2) in vec2 aUV;
+
+uniform mat4 uModel;        // object to world
+uniform mat3 uNormalMatrix; // inverse transpose of uModel's upper 3x3
+uniform mat4 uViewProj;     // world to clip
+uniform vec3 uCameraPos;
+
+uniform vec4 uBaseColor;   // linear RGBA
+uniform float uMetallic;
+uniform float uRoughness;  // perceptual roughness, 0..1
+uniform vec3 uEmissive;    // linear RGB
+uniform bool uDoubleSided;
+
+uniform vec3 uAmbient;     // linear RGB
+uniform float uExposure;
+uniform int uLightCount;
+uniform vec3 uLightColor[MAX_LIGHTS];   // colour * intensity, linear
+// Point lights: (position, 1). Directional lights: (unit vector toward the light, 0).
+uniform vec4 uLightVector[MAX_LIGHTS];
+
+#ifdef TEXTURED
+out vec3 vDiffuse;  // linear light reflected diffusely per unit of texture colour
+out vec3 vSpecular; // linear specular, ambient specular and emissive light
+out vec2 vUV;
+#else
+out vec3 vColor;    // final, sRGB encoded
+#endif
+
+float distributionGGX(float NdotH, float alpha) {
+    float a2 = alpha * alpha;
+    float d = NdotH * NdotH * (a2 - 1.0) + 1.0;
+    return a2 / (PI * d * d);
+}
+
+float visibilitySmithGGX(float NdotV, float NdotL, float alpha) {
+    return 0.5 / max(mix(2.0 * NdotL * NdotV, NdotL + NdotV, alpha), 1e-5);
+}
+
+vec3 fresnelSchlick(float cosTheta, vec3 f0) {
+    float m = 1.0 - cosTheta;
+    float m2 = m * m;
+    return f0 + (1.0 - f0) * (m2 * m2 * m);
+}
+
+vec3 envBRDFApprox(vec3 f0, float roughness, float NdotV) {
+    const vec4 c0 = vec4(-1.0, -0.0275, -0.572, 0.022);
+    const vec4 c1 = vec4(1.0, 0.0425, 1.04, -0.04);
+    vec4 r = roughness * c0 + c1;
+    float a004 = min(r.x * r.x, exp2(-9.28 * NdotV)) * r.x + r.y;
+    vec2 ab = vec2(-1.04, 1.04) * a004 + r.zw;
+    return f0 * ab.x + ab.y;
+}
+
+#ifndef TEXTURED
+vec3 toneMapACES(vec3 x) {
+    return clamp((x * (2.51 * x + 0.03)) / (x * (2.43 * x + 0.59) + 0.14), 0.0, 1.0);
+}
+
+vec3 linearToSRGB(vec3 c) {
+    c = clamp(c, 0.0, 1.0);
+    vec3 lo = c * 12.92;
+    vec3 hi = 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055;
+    return mix(lo, hi, step(vec3(0.0031308), c));
+}
+#endif
+
+void main() {
+    vec4 world = uModel * vec4(aPosition, 1.0);
+    gl_Position = uViewProj * world;
+    vec3 P = world.xyz;
+
+    vec3 V = normalize(uCameraPos - P);
+    vec3 N = uNormalMatrix * aNormal;
+    N = length(N) > 1e-12 ? normalize(N) : V;
+    // Double-sided surfaces are lit on the side the camera sees. pbr.frag asks
+    // gl_FrontFacing, which a vertex shader does not have: turn normals facing away from
+    // the camera. Not on single-sided surfaces, whose back faces are culled: there such
+    // normals are the silhouette's, and turning them would light the rim.
+    N = uDoubleSided && dot(N, V) < 0.0 ? -N : N;
+    float NdotV = max(dot(N, V), 1e-4);
+
+    vec3 base = uBaseColor.rgb;
+    float metallic = clamp(uMetallic, 0.0, 1.0);
+    float roughness = clamp(uRoughness, 0.045, 1.0);
+    float alpha = roughness * roughness;
+    vec3 f0 = mix(vec3(0.04), base, metallic);
+    float dielectric = 1.0 - metallic;
+
+    vec3 diffuse = vec3(0.0);  // per unit of base colour
+    vec3 specular = vec3(0.0);
+    for (int i = 0; i < uLightCount && i < MAX_LIGHTS; i++) {
+        vec4 lv = uLightVector[i];
+        vec3 toLight = lv.xyz - P * lv.w;
+        float d2 = max(dot(toLight, toLight), 1e-4);
+        vec3 L = toLight * inversesqrt(d2);
+        vec3 radiance = uLightColor[i] / mix(1.0, d2, lv.w);
+        float NdotL = max(dot(N, L), 0.0);
+        vec3 H = normalize(L + V);
+        float NdotH = max(dot(N, H), 0.0);
+        float VdotH = max(dot(V, H), 0.0);
+        vec3 F = fresnelSchlick(VdotH, f0);
+        vec3 light = radiance * NdotL;
+        specular += PI * distributionGGX(NdotH, alpha) * visibilitySmithGGX(NdotV, NdotL, alpha) * F * light;
+        diffuse += (1.0 - F) * light;
+    }
+    diffuse = (diffuse + uAmbient) * dielectric;
+    specular += uAmbient * envBRDFApprox(f0, roughness, NdotV) + uEmissive;
+
+#ifdef TEXTURED
+    vDiffuse = diffuse * base * uExposure;
+    vSpecular = specular * uExposure;
+    vUV = aUV;
+#else
+    vColor = linearToSRGB(toneMapACES((diffuse * base + specular) * uExposure));
+#endif
+}
