@@ -3,6 +3,7 @@ package pacer
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -163,5 +164,175 @@ func TestNoExtraFramesWhenRatesMatch(t *testing.T) {
 	}
 	if f < r*8/10 {
 		t.Fatalf("%d frames for %d renders: frames are missing", f, r)
+	}
+}
+
+// waitFor returns false if ch gives nothing within d.
+func waitFor(ch <-chan time.Time, d time.Duration) (time.Time, bool) {
+	select {
+	case at := <-ch:
+		return at, true
+	case <-time.After(d):
+		return time.Time{}, false
+	}
+}
+
+// A kick starts a render long before the next tick: after a render that had nothing new
+// to draw (it does not use up the rate), and right after a render under way.
+func TestKickRendersAtOnce(t *testing.T) {
+	started := make(chan time.Time, 16)
+	release := make(chan struct{})
+	var calls atomic.Int64
+	p := Start(context.Background(), Config{
+		RenderRate:    func() float64 { return 0.2 }, // a tick every 5 s
+		FrameInterval: time.Second,
+		Render: func() error {
+			started <- time.Now()
+			if calls.Add(1) == 2 {
+				<-release // the second render takes a while
+			}
+			return ErrUnchanged
+		},
+		Frame: func() error { return nil },
+	})
+	defer p.Stop()
+	if _, ok := waitFor(started, 5*time.Second); !ok {
+		t.Fatal("no first render")
+	}
+	p.Kick()
+	if _, ok := waitFor(started, 2*time.Second); !ok {
+		t.Fatal("a kick after an idle render did not start a render before the next tick")
+	}
+	p.Kick() // while the second render runs
+	close(release)
+	if _, ok := waitFor(started, 2*time.Second); !ok {
+		t.Fatal("a kick during a render did not start the next one right after it")
+	}
+	if r, _ := p.Counts(); r != 0 {
+		t.Fatalf("%d renders counted; renders that drew nothing must not count", r)
+	}
+}
+
+// After a render that drew, a kick waits half a render interval, not a whole one.
+func TestKickAfterADrawWaitsHalfAnInterval(t *testing.T) {
+	started := make(chan time.Time, 16)
+	p := Start(context.Background(), Config{
+		RenderRate:    func() float64 { return 0.5 }, // a tick every 2 s
+		FrameInterval: time.Second,
+		Render:        func() error { started <- time.Now(); return nil },
+		Frame:         func() error { return nil },
+	})
+	defer p.Stop()
+	first, ok := waitFor(started, 5*time.Second)
+	if !ok {
+		t.Fatal("no first render")
+	}
+	p.Kick()
+	second, ok := waitFor(started, 5*time.Second)
+	if !ok {
+		t.Fatal("no second render")
+	}
+	gap := second.Sub(first)
+	if gap < 900*time.Millisecond {
+		t.Fatalf("kicked render %v after the one before: closer than half the render interval (1 s)", gap)
+	}
+	if gap > 1700*time.Millisecond {
+		t.Fatalf("kicked render %v after the one before: it waited for the tick (2 s)", gap)
+	}
+}
+
+// Kicks as fast as they come do not raise the render rate: it stays a ceiling.
+func TestKicksKeepTheRateCeiling(t *testing.T) {
+	const rate = 20
+	var renders atomic.Int64
+	var mu sync.Mutex
+	var starts []time.Time
+	begin := time.Now()
+	p := Start(context.Background(), Config{
+		RenderRate:    func() float64 { return rate },
+		FrameInterval: time.Second / rate,
+		Render: func() error {
+			mu.Lock()
+			starts = append(starts, time.Now())
+			mu.Unlock()
+			renders.Add(1)
+			return nil
+		},
+		Frame: func() error { return nil },
+	})
+	for time.Since(begin) < time.Second {
+		p.Kick()
+		time.Sleep(time.Millisecond)
+	}
+	p.Stop()
+	elapsed := time.Since(begin)
+	r := renders.Load()
+	if limit := int64(elapsed.Seconds()*rate) + 2; r > limit {
+		t.Fatalf("%d renders in %v at %d/s with constant kicks (limit %d)", r, elapsed, rate, limit)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(starts); i++ {
+		// Half an interval (25 ms) apart as scheduled; a late timer can shorten one gap.
+		if gap := starts[i].Sub(starts[i-1]); gap < 10*time.Millisecond {
+			t.Fatalf("renders %d and %d only %v apart", i-1, i, gap)
+		}
+	}
+}
+
+// No canvas repeat while renders keep coming, even when they come a little less often than
+// frames are due: one frame per render, not a repeat and then the fresh canvas.
+func TestNoRepeatsWhileRendersCome(t *testing.T) {
+	var renders, frames atomic.Int64
+	p := Start(context.Background(), Config{
+		RenderRate:    func() float64 { return 20 },
+		FrameInterval: 40 * time.Millisecond,
+		Render:        func() error { renders.Add(1); return nil },
+		Frame:         func() error { frames.Add(1); return nil },
+	})
+	time.Sleep(1200 * time.Millisecond)
+	p.Stop()
+	r, f := renders.Load(), frames.Load()
+	if f > r+r/10+1 {
+		t.Fatalf("%d frames for %d renders: repeats between renders 1.25 intervals apart", f, r)
+	}
+	if f < r*8/10 {
+		t.Fatalf("%d frames for %d renders: frames are missing", f, r)
+	}
+}
+
+// A fresh canvas right after a repeat is sent at once, not half an interval later.
+func TestFreshCanvasNeverWaitsBehindARepeat(t *testing.T) {
+	var pp atomic.Pointer[Pacer]
+	var frames atomic.Int64
+	got := make(chan time.Time, 16)
+	p := Start(context.Background(), Config{
+		// A render at the start, the next tick at 2 s; a kick may start one from 1 s.
+		RenderRate:    func() float64 { return 0.5 },
+		FrameInterval: time.Second, // the first repeat at 1.5 s; the minimum gap is 500 ms
+		Render:        func() error { return nil },
+		Frame: func() error {
+			if frames.Add(1) == 2 {
+				pp.Load().Kick() // a change arrives just after the first repeat
+			}
+			got <- time.Now()
+			return nil
+		},
+	})
+	pp.Store(p)
+	defer p.Stop()
+	if _, ok := waitFor(got, 5*time.Second); !ok {
+		t.Fatal("no first frame")
+	}
+	repeat, ok := waitFor(got, 5*time.Second)
+	if !ok {
+		t.Fatal("no repeat")
+	}
+	fresh, ok := waitFor(got, 5*time.Second)
+	if !ok {
+		t.Fatal("no frame for the kicked render")
+	}
+	if d := fresh.Sub(repeat); d > 300*time.Millisecond {
+		t.Fatalf("the fresh canvas came %v after the repeat: it waited for the minimum gap", d)
 	}
 }

@@ -3,6 +3,8 @@ package rtmpsrv
 import (
 	"errors"
 	"fmt"
+
+	"github.com/rendercast/rendercast/pacer"
 )
 
 // Errors returned by the server and its objects.
@@ -26,6 +28,10 @@ var (
 	ErrProtocol = errors.New("rtmpsrv: protocol error")
 	// ErrLimit wraps a client exceeding a configured limit.
 	ErrLimit = errors.New("rtmpsrv: limit exceeded")
+	// ErrUnchanged is what a render handler returns when it had nothing new to draw: the
+	// stream goes on, and the render neither counts nor uses up the render rate (the
+	// pacer's ErrUnchanged).
+	ErrUnchanged = pacer.ErrUnchanged
 )
 
 // CallError is a call failure with a status code and an optional payload. A call handler

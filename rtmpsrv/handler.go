@@ -102,8 +102,9 @@ type PauseHandlerFunc func(s *Stream, pause bool) bool
 // HandlePause calls f.
 func (f PauseHandlerFunc) HandlePause(s *Stream, pause bool) bool { return f(s, pause) }
 
-// RenderHandler is called at the stream's render_rate while it plays and is not paused.
-// A non-nil error stops the stream (NetStream.Play.Failed). After each successful call the
+// RenderHandler is called at the stream's render_rate while it plays and is not paused,
+// and sooner after Stream.RenderNow. ErrUnchanged means nothing new was drawn; any other
+// non-nil error stops the stream (NetStream.Play.Failed). After each successful call the
 // frame loop is woken so the new canvas is encoded without waiting for a tick.
 type RenderHandler interface {
 	HandleRender(s *Stream) error

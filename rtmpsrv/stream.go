@@ -50,6 +50,7 @@ type Stream struct {
 	playing atomic.Bool
 	paused  atomic.Bool
 	loops   *pacer.Pacer
+	kicks   atomic.Pointer[pacer.Pacer] // loops, for RenderNow without opMu
 	gen     uint64
 	wantKey atomic.Bool
 
@@ -196,6 +197,16 @@ func (s *Stream) Playing() bool { return s.playing.Load() }
 
 // Paused reports whether the stream is paused.
 func (s *Stream) Paused() bool { return s.paused.Load() }
+
+// RenderNow asks for a render as soon as the render rate allows, because what the stream
+// shows changed (a call): at once when no render is running, else right after the one
+// under way (pacer.Pacer.Kick). It does nothing unless the stream plays; it never blocks,
+// and may be called from any goroutine, handlers included.
+func (s *Stream) RenderNow() {
+	if p := s.kicks.Load(); p != nil {
+		p.Kick()
+	}
+}
 
 // Statistics returns figures about the stream: frames sent and dropped, renders, render
 // rate, playing and paused flags. Informative, not a stable schema.
@@ -396,10 +407,12 @@ func (s *Stream) startLoopsLocked() {
 		cfg.Render = s.renderOnce
 	}
 	s.loops = pacer.Start(s.conn.ctx, cfg)
+	s.kicks.Store(s.loops)
 }
 
 func (s *Stream) stopLoopsLocked() {
 	if s.loops != nil {
+		s.kicks.Store(nil)
 		s.loops.Stop()
 		s.loops = nil
 	}

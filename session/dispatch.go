@@ -23,6 +23,10 @@ type Transport interface {
 	RequestKeyframe()
 	// Stats returns figures for the client's connection, streams and views.
 	Stats() map[string]any
+	// RenderNow asks for a render of the client's views as soon as their render rate
+	// allows (pacer.Pacer.Kick): Dispatch calls it after a call changed what a view shows.
+	// It must not block.
+	RenderNow()
 }
 
 // Bounds of the transport calls' arguments.
@@ -124,7 +128,8 @@ func Answers(name string) bool {
 // server.info are answered without a view; every other call runs on each session in views
 // (a client may play several streams; the result is the last one's). A call that needs a
 // view when views is empty gives ErrNotPlaying; an unknown procedure gives ErrUnknownCall;
-// bad arguments give an *ArgError naming the argument.
+// bad arguments give an *ArgError naming the argument. After a call that changed a view
+// (camera, scene, pointer drag), Dispatch asks t to render now.
 func (v *Viewers) Dispatch(t Transport, views []*Session, name string, args Args) (any, error) {
 	if args == nil {
 		args = Args{}
@@ -142,9 +147,18 @@ func (v *Viewers) Dispatch(t Transport, views []*Session, name string, args Args
 		return nil, fmt.Errorf("%s: %w", name, ErrNotPlaying)
 	}
 	var res any
+	changed := false
+	defer func() {
+		if changed && t != nil {
+			t.RenderNow()
+		}
+	}()
 	for _, s := range views {
+		before := s.edits()
 		var err error
-		if res, err = s.Call(name, args); err != nil {
+		res, err = s.Call(name, args)
+		changed = changed || s.edits() != before
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -10,6 +10,7 @@ type fakeTransport struct {
 	fps       float64
 	bps       int
 	keyframes int
+	renderNow int
 	failRate  error
 }
 
@@ -23,6 +24,7 @@ func (f *fakeTransport) SetRenderRate(fps float64) error {
 func (f *fakeTransport) SetBitrate(bps int) error { f.bps = bps; return nil }
 func (f *fakeTransport) RequestKeyframe()         { f.keyframes++ }
 func (f *fakeTransport) Stats() map[string]any    { return map[string]any{"transport": "fake"} }
+func (f *fakeTransport) RenderNow()               { f.renderNow++ }
 
 func TestDispatchTransportCalls(t *testing.T) {
 	s := newSession(t, nil)
@@ -108,5 +110,37 @@ func TestProcedureLists(t *testing.T) {
 	}
 	if Answers("no.such") {
 		t.Error("Answers(no.such)")
+	}
+}
+
+// Dispatch asks the transport for a render after every call that changed a view, and only
+// then.
+func TestDispatchAsksForARenderAfterAChange(t *testing.T) {
+	s := newSession(t, nil)
+	v := s.v
+	for _, c := range []struct {
+		name    string
+		args    Args
+		renders int
+	}{
+		{"camera.get", nil, 0},
+		{"camera.orbit", Args{"dx": 10.0}, 1},
+		{"camera.zoom", Args{"factor": -1.0}, 0}, // refused
+		{"scene.setBackground", Args{"r": 1.0, "g": 0.0, "b": 0.0}, 1},
+		{"scene.setVisible", Args{"node": "no such node", "visible": false}, 0},
+		{"scene.nodes", nil, 0},
+		{"input.pointer", Args{"type": "down", "x": 10.0, "y": 10.0}, 0},
+		{"input.pointer", Args{"type": "move", "x": 30.0, "y": 10.0}, 1},
+		{"input.pointer", Args{"type": "up"}, 0},
+		{"input.pointer", Args{"type": "move", "x": 50.0, "y": 10.0}, 0}, // no button held
+		{"camera.reset", nil, 1},
+		{"stream.keyframe", nil, 0},
+		{"scene.list", nil, 0},
+	} {
+		tr := &fakeTransport{}
+		v.Dispatch(tr, []*Session{s}, c.name, c.args)
+		if tr.renderNow != c.renders {
+			t.Errorf("%s %v: RenderNow called %d times, want %d", c.name, c.args, tr.renderNow, c.renders)
+		}
 	}
 }

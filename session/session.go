@@ -68,6 +68,14 @@ type Session struct {
 	view *render.View
 	log  *slog.Logger
 
+	// renderMu serialises renders and guards what only they use (the snapshot drawn, the
+	// back canvas). The draw runs under it, not under mu, so calls never wait for a draw.
+	renderMu    sync.Mutex
+	snap        *scenes.Scene // the copy of scene drawn, remade when scene changes
+	snapOf      *scenes.Scene
+	snapSeq     uint64
+	snapVersion uint32
+
 	// mu guards the scene state: the scene, its name, edits and pointer state.
 	mu        sync.Mutex
 	scene     *scenes.Scene
@@ -141,24 +149,45 @@ func (s *Session) Size() (int, int) { return s.opts.Width, s.opts.Height }
 // can have changed since the last frame drawn (no edit, no animation, no marker) it returns
 // at once and the latest canvas stays.
 func (s *Session) Render() error {
+	_, err := s.RenderChanged()
+	return err
+}
+
+// RenderChanged is Render reporting whether it drew a new picture (false: nothing had
+// changed, the latest canvas stays). Render loops pass false on as pacer.ErrUnchanged, so
+// that renders with nothing to draw do not use up the render rate.
+//
+// The scene is copied under the session's lock and drawn from the copy, so calls that edit
+// the scene do not wait for the draw.
+func (s *Session) RenderChanged() (drawn bool, err error) {
 	start := time.Now()
+	s.renderMu.Lock()
+	defer s.renderMu.Unlock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return ErrClosed
+		return false, ErrClosed
 	}
-	moving := s.opts.Marker || (s.opts.Animate && s.scene.Animate != nil)
+	animating := s.opts.Animate && s.scene.Animate != nil
+	moving := s.opts.Marker || animating
 	if !moving && s.drawn && s.caughtUp && s.drawnSeq == s.editSeq && s.drawnVersion == s.scene.Version {
 		s.mu.Unlock()
-		return nil // nothing changed since the last frame drawn
+		return false, nil // nothing changed since the last frame drawn
 	}
-	if s.opts.Animate && s.scene.Animate != nil {
+	if animating {
 		s.scene.Animate(s.scene, time.Since(s.born).Seconds())
 	}
-	seq := s.editSeq
-	img, err := s.view.Render(s.scene, s.back)
+	seq, version, name := s.editSeq, s.scene.Version, s.sceneName
+	if animating || s.snap == nil || s.snapOf != s.scene || s.snapSeq != seq || s.snapVersion != version {
+		s.snap, s.snapOf, s.snapSeq, s.snapVersion = s.scene.Clone(), s.scene, seq, version
+	}
+	s.mu.Unlock()
+
+	img, err := s.view.Render(s.snap, s.back)
+
+	s.mu.Lock()
 	if err == nil {
-		s.drawn, s.drawnSeq, s.drawnVersion = true, seq, s.scene.Version
+		s.drawn, s.drawnSeq, s.drawnVersion = true, seq, version
 		// With pixel-buffer read-back (GPUs) the image returned is the previous frame
 		// drawn: it shows the previous frame's edits, and one more draw is needed before
 		// the canvas has caught up with the scene.
@@ -171,9 +200,13 @@ func (s *Session) Render() error {
 		s.caughtUp = st.Frame == st.Drawn
 		seq = shown
 	}
+	closed := s.closed
 	s.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("render %s: %w", s.sceneName, err)
+		if closed {
+			return false, ErrClosed // closed during the draw
+		}
+		return false, fmt.Errorf("render %s: %w", name, err)
 	}
 	s.canvasMu.Lock()
 	s.back, s.front = s.front, img
@@ -183,7 +216,7 @@ func (s *Session) Render() error {
 	if o := s.v.Observer; o != nil {
 		o.Rendered(time.Since(start))
 	}
-	return nil
+	return true, nil
 }
 
 // Frame encodes the latest canvas with enc at pts. With queueFull it produces nothing (the
@@ -276,6 +309,13 @@ func (s *Session) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	return s.view.Close()
+}
+
+// edits returns the number of changes to the scene state so far.
+func (s *Session) edits() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.editSeq
 }
 
 // edited records a change of the scene state; called with mu held.

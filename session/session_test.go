@@ -262,3 +262,75 @@ func TestDrawsOnlyWhenSomethingChanged(t *testing.T) {
 		t.Fatalf("an animated scene was drawn %d times in 3 renders, want 3", d)
 	}
 }
+
+// stallImage is a texture whose first Bounds call (made by the draw, on the GL goroutine)
+// signals stalled and waits for release.
+type stallImage struct {
+	image.Image
+	once             sync.Once
+	stalled, release chan struct{}
+}
+
+func (m *stallImage) Bounds() image.Rectangle {
+	m.once.Do(func() { close(m.stalled); <-m.release })
+	return m.Image.Bounds()
+}
+
+// A call that edits the scene completes while a render is drawing; the next render draws
+// the edit.
+func TestCallsDoNotWaitForTheDraw(t *testing.T) {
+	v := viewers(t, nil)
+	sc, err := v.Library.Get("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tex := &stallImage{Image: image.NewNRGBA(image.Rect(0, 0, 4, 4)), stalled: make(chan struct{}), release: make(chan struct{})}
+	for _, m := range sc.Materials {
+		m.BaseColorTexture = tex
+	}
+	if err := v.Library.AddScene("stall", sc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(v, "stall", Options{Width: 64, Height: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(tex.release) }) }
+	rendered := make(chan error, 1)
+	t.Cleanup(func() {
+		release()
+		<-rendered
+		s.Close()
+	})
+	go func() { rendered <- s.Render() }()
+	select {
+	case <-tex.stalled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the draw never reached the texture")
+	}
+	called := make(chan error, 1)
+	go func() {
+		_, err := s.Call("camera.orbit", Args{"dx": 10.0})
+		called <- err
+	}()
+	select {
+	case err := <-called:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("camera.orbit waited for the draw in progress")
+	}
+	release()
+	if err := <-rendered; err != nil {
+		t.Fatal(err)
+	}
+	rendered <- nil // for the cleanup
+	if drawn, err := s.RenderChanged(); err != nil || !drawn {
+		t.Fatalf("the render after the call: drawn %v, %v; the edit made during the draw was lost", drawn, err)
+	}
+	if drawn, err := s.RenderChanged(); err != nil || drawn {
+		t.Fatalf("a render with nothing new: drawn %v, %v", drawn, err)
+	}
+}

@@ -39,7 +39,8 @@ func (f EncoderFactoryFunc) NewVideoEncoder(s *Session) (VideoEncoder, error) { 
 // Render and Frame run on the session's render and frame loops (package pacer); Call runs
 // on the data channel's goroutine; Close runs once, after the loops have stopped.
 type Viewer interface {
-	// Render draws the next picture.
+	// Render draws the next picture. ErrUnchanged means it had nothing new to draw; any
+	// other error ends the session. Session.RenderNow makes the next call come sooner.
 	Render() error
 	// Frame encodes the latest picture with the session's encoder (Session.VideoEncoder,
 	// at Session.Elapsed). With queueFull it should produce nothing: the network is behind.

@@ -1,6 +1,10 @@
 package whep
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/rendercast/rendercast/pacer"
+)
 
 // Errors of the whep package. HTTP answers map them to status codes: ErrUnknownScene to
 // 404, ErrBadOffer to 400, ErrUnauthorized to 401, ErrTooManySessions and ErrClosed to 503.
@@ -18,4 +22,8 @@ var (
 	ErrClosed = errors.New("whep: closed")
 	// ErrInvalidConfig reports a Config that NewServer refuses.
 	ErrInvalidConfig = errors.New("whep: invalid configuration")
+	// ErrUnchanged is what Viewer.Render returns when it had nothing new to draw: the
+	// session goes on, and the render does not use up the render rate (the pacer's
+	// ErrUnchanged).
+	ErrUnchanged = pacer.ErrUnchanged
 )

@@ -81,14 +81,23 @@ func (e *fakeEncoder) lastBitrate() int {
 
 func (e *fakeEncoder) Close() error { e.closed.Store(true); return nil }
 
-// fakeViewer encodes a blank picture every frame and echoes calls.
+// fakeViewer encodes a blank picture every frame and echoes calls; with unchanged, its
+// renders draw nothing new.
 type fakeViewer struct {
-	s      *Session
-	closed atomic.Bool
-	calls  atomic.Int64
+	s         *Session
+	unchanged bool
+	closed    atomic.Bool
+	calls     atomic.Int64
+	renders   atomic.Int64
 }
 
-func (v *fakeViewer) Render() error { return nil }
+func (v *fakeViewer) Render() error {
+	v.renders.Add(1)
+	if v.unchanged {
+		return ErrUnchanged
+	}
+	return nil
+}
 
 func (v *fakeViewer) Frame(queueFull bool) (*avc.Frame, error) {
 	if queueFull {
@@ -104,6 +113,8 @@ func (v *fakeViewer) Call(name string, args map[string]any) (any, error) {
 		panic("boom")
 	case "fail":
 		return nil, errors.New("failed on purpose")
+	case "renderNow":
+		v.s.RenderNow()
 	}
 	return map[string]any{"name": name, "args": args}, nil
 }
@@ -111,11 +122,12 @@ func (v *fakeViewer) Call(name string, args map[string]any) (any, error) {
 func (v *fakeViewer) Close() { v.closed.Store(true) }
 
 type fixture struct {
-	srv     *Server
-	http    *httptest.Server
-	mu      sync.Mutex
-	viewers []*fakeViewer
-	encs    []*fakeEncoder
+	unchanged bool // viewers' renders draw nothing new
+	srv       *Server
+	http      *httptest.Server
+	mu        sync.Mutex
+	viewers   []*fakeViewer
+	encs      []*fakeEncoder
 }
 
 func newFixture(t *testing.T, cfg Config) *fixture {
@@ -125,8 +137,8 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 		if s.Scene() != "demo" {
 			return nil, fmt.Errorf("%w: %q", ErrUnknownScene, s.Scene())
 		}
-		v := &fakeViewer{s: s}
 		fx.mu.Lock()
+		v := &fakeViewer{s: s, unchanged: fx.unchanged}
 		fx.viewers = append(fx.viewers, v)
 		fx.mu.Unlock()
 		return v, nil
@@ -396,6 +408,45 @@ func TestSessionSendsVideoAndAnswersCalls(t *testing.T) {
 	}
 	if !viewer.closed.Load() || !enc.closed.Load() || len(fx.srv.Sessions()) != 0 {
 		t.Fatal("DELETE left the viewer, the encoder or the session open")
+	}
+	c.pc.Close()
+	fx.http.Close()
+}
+
+// RenderNow (here from a call, as the streamer does after a call that changed the picture)
+// starts a render long before the next tick; a viewer's ErrUnchanged does not end the
+// session, whose frames go on.
+func TestRenderNowAndErrUnchanged(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	fx := newFixture(t, Config{RenderRate: 0.2, FrameRate: 20}) // a render tick every 5 s
+	fx.mu.Lock()
+	fx.unchanged = true
+	fx.mu.Unlock()
+	c := newClient(t)
+	c.connect(t, fx, "demo", nil)
+	c.nextAU(t)
+	fx.mu.Lock()
+	viewer := fx.viewers[0]
+	fx.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for viewer.renders.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := viewer.renders.Load(); n != 1 {
+		t.Fatalf("%d renders before RenderNow, want 1 (the first)", n)
+	}
+	if a := c.call(t, 1, "renderNow"); a["ok"] != true {
+		t.Fatalf("call answer %v", a)
+	}
+	for deadline := time.Now().Add(2500 * time.Millisecond); viewer.renders.Load() < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("RenderNow did not start a render before the next tick (5 s)")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.nextAU(t) // ErrUnchanged did not end the session
+	if len(fx.srv.Sessions()) != 1 {
+		t.Fatal("the session ended")
 	}
 	c.pc.Close()
 	fx.http.Close()

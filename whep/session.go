@@ -104,6 +104,19 @@ func (s *Session) SetBitrate(bps int) error { return s.bitrate.setCeiling(bps) }
 // RequestKeyframe makes the next frame an IDR.
 func (s *Session) RequestKeyframe() { s.enc.RequestKeyframe() }
 
+// RenderNow asks for a render as soon as the render rate allows, because what the session
+// shows changed (a call): at once when no render is running, else right after the one
+// under way (pacer.Pacer.Kick). It does nothing before the peer is connected and never
+// blocks for long.
+func (s *Session) RenderNow() {
+	s.mu.Lock()
+	loops := s.loops
+	s.mu.Unlock()
+	if loops != nil {
+		loops.Kick()
+	}
+}
+
 // newSession builds a session for an offer: viewer, encoder, peer connection, answer with
 // every ICE candidate gathered.
 func (srv *Server) newSession(ctx context.Context, scene, peer, offer string) (_ *Session, err error) {

@@ -68,13 +68,13 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 			return nil, fmt.Errorf("-scene %s=%s: %w", sf.Name, sf.Path, err)
 		}
 	}
-	r, err := render.New(render.Config{Platform: cfg.GL, MSAA: cfg.MSAA, Logger: log.With("part", "render")})
+	r, err := render.New(render.Config{Platform: cfg.GL, MSAA: cfg.MSAA, Shading: renderShading(cfg.Shading), Logger: log.With("part", "render")})
 	if err != nil {
 		return nil, fmt.Errorf("-gl %q: %w", cfg.GL, err)
 	}
 	a.renderer = r
 	info := r.Info()
-	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version, "msaa", info.MSAA)
+	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version, "msaa", info.MSAA, "shading", info.Shading)
 
 	// Probe the encoder once: "auto" tries NVENC here, and every viewer then uses the
 	// encoder that opened, without probing again.
@@ -209,6 +209,15 @@ func (a *app) animate() bool {
 		return false
 	}
 	return !a.renderer.Info().Software
+}
+
+// renderShading maps -shading to render.Config.Shading: auto leaves the choice to the
+// renderer (fast on software renderers, pbr on GPUs).
+func renderShading(v string) render.Shading {
+	if v == "auto" {
+		return render.ShadingAuto
+	}
+	return render.Shading(v)
 }
 
 // info answers server.info.
@@ -358,9 +367,13 @@ func (a *app) handleRender(s *rtmpsrv.Stream) error {
 	if v == nil {
 		return nil
 	}
-	if err := v.sess.Render(); err != nil {
+	drawn, err := v.sess.RenderChanged()
+	if err != nil {
 		a.m.StreamFailures.WithLabelValues("render").Inc()
 		return err
+	}
+	if !drawn {
+		return rtmpsrv.ErrUnchanged // nothing new: the render rate is not spent
 	}
 	return nil
 }

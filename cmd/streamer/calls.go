@@ -45,6 +45,14 @@ func (t rtmpTransport) RequestKeyframe() {
 	}
 }
 
+// RenderNow implements session.Transport: a call changed the connection's views, whose
+// streams render at once when their render rate allows.
+func (t rtmpTransport) RenderNow() {
+	for _, s := range playingStreams(t.c) {
+		s.RenderNow()
+	}
+}
+
 // Stats implements session.Transport: the connection's figures and each stream's, with
 // its session's.
 func (t rtmpTransport) Stats() map[string]any {

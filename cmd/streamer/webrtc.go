@@ -126,11 +126,16 @@ func (w *webrtcViewers) shutdown(ctx context.Context) error {
 	return nil
 }
 
-// Render implements whep.Viewer.
+// Render implements whep.Viewer; a render with nothing new to draw is whep.ErrUnchanged,
+// so it does not use up the render rate.
 func (v *webViewer) Render() error {
-	if err := v.sess.Render(); err != nil {
+	drawn, err := v.sess.RenderChanged()
+	if err != nil {
 		v.a.m.StreamFailures.WithLabelValues("render").Inc()
 		return err
+	}
+	if !drawn {
+		return whep.ErrUnchanged
 	}
 	return nil
 }
@@ -179,6 +184,9 @@ func (t webTransport) SetBitrate(bps int) error { return t.v.ws.SetBitrate(bps) 
 
 // RequestKeyframe implements session.Transport.
 func (t webTransport) RequestKeyframe() { t.v.ws.RequestKeyframe() }
+
+// RenderNow implements session.Transport.
+func (t webTransport) RenderNow() { t.v.ws.RenderNow() }
 
 // Stats implements session.Transport, in the shape RTMP's stream.stats has.
 func (t webTransport) Stats() map[string]any {
