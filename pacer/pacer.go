@@ -229,6 +229,10 @@ func (p *Pacer) frameLoop(ctx context.Context) {
 	minGap := interval / 2
 	timer := time.NewTimer(interval)
 	defer timer.Stop()
+	// due is when the timer was set to fire. Repeats follow one another on a grid of
+	// intervals from it, so that a late wake-up (timer slack, a busy CPU) does not lower
+	// the frame rate of a still picture.
+	due := time.Now().Add(interval)
 	var last time.Time
 	repeated := false // the last frame re-encoded the canvas without a render
 	for {
@@ -244,6 +248,7 @@ func (p *Pacer) frameLoop(ctx context.Context) {
 				// the fresh canvas (one extra frame per render period when both loops
 				// run at the same rate) or hold it back.
 				timer.Reset(wait)
+				due = time.Now().Add(wait)
 				continue
 			}
 		}
@@ -257,7 +262,11 @@ func (p *Pacer) frameLoop(ctx context.Context) {
 			}
 		}
 		stopTimer(timer)
-		timer.Reset(interval)
+		now := time.Now()
+		if due = due.Add(interval); fresh || !due.After(now) {
+			due = now.Add(interval) // after a fresh canvas, or too late to keep the grid
+		}
+		timer.Reset(due.Sub(now))
 		if p.paused.Load() {
 			continue
 		}

@@ -112,7 +112,7 @@ func (a *app) encodeOptions(encoder string) encode.Options {
 	o := encode.Options{
 		Width: a.cfg.Width, Height: a.cfg.Height, FrameRate: a.cfg.FPS,
 		Bitrate: a.cfg.BitrateKbps * 1000, KeyframeInterval: a.cfg.GOP,
-		Encoder: encoder, Logger: a.log.With("part", "encode"),
+		Encoder: encoder, Threads: a.cfg.EncoderThreads, Logger: a.log.With("part", "encode"),
 	}
 	if a.cfg.Preset != "" {
 		if strings.HasPrefix(a.cfg.Preset, "p") && len(a.cfg.Preset) == 2 {

@@ -21,27 +21,28 @@ import (
 // config is the streamer's configuration. Sources, weakest first: defaults, the YAML file
 // named by -config (or STREAMER_CONFIG), STREAMER_* environment variables, flags.
 type config struct {
-	Listen      string
-	HTTP        string
-	Width       int
-	Height      int
-	FPS         float64
-	BitrateKbps int
-	Encoder     string
-	Preset      string
-	GOP         time.Duration
-	Scenes      []sceneFile
-	Token       string
-	MaxConns    int
-	LogLevel    slog.Level
-	LogFormat   string
-	Window      bool
-	GL          string
-	MSAA        int
-	Shading     string
-	Marker      bool
-	Animate     string
-	ConfigFile  string
+	Listen         string
+	HTTP           string
+	Width          int
+	Height         int
+	FPS            float64
+	BitrateKbps    int
+	Encoder        string
+	Preset         string
+	EncoderThreads int
+	GOP            time.Duration
+	Scenes         []sceneFile
+	Token          string
+	MaxConns       int
+	LogLevel       slog.Level
+	LogFormat      string
+	Window         bool
+	GL             string
+	MSAA           int
+	Shading        string
+	Marker         bool
+	Animate        string
+	ConfigFile     string
 	// WebRTC (WHEP) settings.
 	ICEServers    []whep.ICEServer
 	PublicIPs     []string
@@ -115,6 +116,14 @@ func options() []option {
 		}},
 		{name: "preset", def: "", usage: "encoder preset (x264: ultrafast..veryslow, default ultrafast; NVENC: p1..p7, default p1)", set: func(c *config, v string) error {
 			c.Preset = v
+			return nil
+		}},
+		{name: "encoder-threads", def: "0", usage: "threads of each viewer's x264 encoder (slice threads: no added latency); 0 lets x264 choose (one per core); 1 spends the least CPU per viewer when many viewers share the machine", set: func(c *config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 64 {
+				return fmt.Errorf("%q is not a thread count from 0 to 64", v)
+			}
+			c.EncoderThreads = n
 			return nil
 		}},
 		{name: "gop", def: "2s", usage: "keyframe interval (duration, e.g. 2s; or seconds)", set: func(c *config, v string) error {

@@ -20,6 +20,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	gl := fs.String("gl", "", "force the EGL platform: device or surfaceless")
 	msaa := fs.Int("msaa", 4, "multisample anti-aliasing samples (snapshots are not real-time: 4 by default)")
 	at := fs.Float64("t", 1, "animation time in seconds")
+	shading := fs.String("shading", "pbr", "pbr, fast (per-vertex, what software renderers stream by default) or auto (snapshots are not real-time: pbr by default)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -49,7 +50,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	if sc.Animate != nil {
 		sc.Animate(sc, *at)
 	}
-	r, err := render.New(render.Config{Platform: *gl, MSAA: *msaa, Logger: slog.New(slog.DiscardHandler)})
+	r, err := render.New(render.Config{Platform: *gl, MSAA: *msaa, Shading: renderShading(*shading), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Fprintln(stderr, "streamer snapshot:", err)
 		return 1
