@@ -125,21 +125,31 @@ func benchRender(b *testing.B, r *Renderer, size benchSize) {
 }
 
 // BenchmarkDraw is the scene pass alone, waited for with glFinish, for each shading
-// (pbr/720p, fast/360p, ...).
+// (pbr/720p, fast/360p, ...), then for fast shading with the demo at scenes.DetailLow, what
+// the streamer draws on software renderers (detail-low/fast/360p, ...; the first level
+// avoids "fast" and "pbr" so that -bench 'BenchmarkDraw/fast/' still selects full detail).
 func BenchmarkDraw(b *testing.B) {
 	sizes := append([]benchSize{shadingSizes[0]}, benchSizes...)
 	for _, sh := range shadingModes {
 		for _, size := range sizes {
 			b.Run(string(sh)+"/"+size.name, func(b *testing.B) {
-				benchDraw(b, newRenderer(b, Config{Shading: sh}), size)
+				benchDraw(b, newRenderer(b, Config{Shading: sh}), benchDemo(b), size)
 			})
 		}
 	}
+	for _, size := range shadingSizes {
+		b.Run("detail-low/"+string(ShadingFast)+"/"+size.name, func(b *testing.B) {
+			s, err := scenes.BuiltinDetail(scenes.DemoScene, scenes.DetailLow)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchDraw(b, newRenderer(b, Config{Shading: ShadingFast}), s, size)
+		})
+	}
 }
 
-func benchDraw(b *testing.B, r *Renderer, size benchSize) {
+func benchDraw(b *testing.B, r *Renderer, s *scenes.Scene, size benchSize) {
 	v := newView(b, r, size.w, size.h)
-	s := benchDemo(b)
 	drawFinish := func() error {
 		return r.do(func() error {
 			err := v.draw(s)

@@ -21,11 +21,11 @@ const (
 // builtins lists the built-in scenes and their constructors, sorted by name.
 func builtins() []struct {
 	name  string
-	build func() *Scene
+	build func(Detail) *Scene
 } {
 	return []struct {
 		name  string
-		build func() *Scene
+		build func(Detail) *Scene
 	}{{DemoScene, demoScene}, {TestcardScene, testcardScene}}
 }
 
@@ -44,10 +44,16 @@ func BuiltinNames() []string {
 // Every built-in scene keeps the top-left corner of the image (at least 32x32 pixels at
 // 640x360 and larger 16:9 sizes) free of geometry at its default camera, so that corner
 // always shows the background colour.
-func Builtin(name string) (*Scene, error) {
+func Builtin(name string) (*Scene, error) { return BuiltinDetail(name, DetailFull) }
+
+// BuiltinDetail is Builtin at level of detail d (see Detail): the same nodes, materials,
+// lights, camera and animation, with curved meshes tessellated at d. The corner guarantee
+// of Builtin holds at every level. The testcard scene ignores d: it has no curved shapes
+// and is cheap to draw.
+func BuiltinDetail(name string, d Detail) (*Scene, error) {
 	for _, b := range builtins() {
 		if b.name == name {
-			return b.build(), nil
+			return b.build(d), nil
 		}
 	}
 	return nil, fmt.Errorf("%w: no built-in scene %q (have %v)", ErrUnknownScene, name, BuiltinNames())
@@ -104,8 +110,9 @@ func studioLights(center mgl32.Vec3, size float32) []Light {
 
 func studioAmbient() mgl32.Vec3 { return mgl32.Vec3{0.035, 0.04, 0.05} }
 
-// demoScene: a round stage with a spinning gold torus over a plinth and coloured shapes.
-func demoScene() *Scene {
+// demoScene: a round stage with a spinning gold torus over a plinth and coloured shapes,
+// curved shapes tessellated at d.
+func demoScene(d Detail) *Scene {
 	s := &Scene{Name: DemoScene, Background: demoBackground(), Ambient: studioAmbient()}
 	b := sceneBuilder{s}
 	stage := b.material(Material{Name: "stage", BaseColor: srgb(0.36, 0.36, 0.39), Roughness: 0.75})
@@ -118,16 +125,17 @@ func demoScene() *Scene {
 	teal := b.material(Material{Name: "teal", BaseColor: srgb(0.10, 0.62, 0.62), Roughness: 0.4})
 	ivory := b.material(Material{Name: "ivory", BaseColor: srgb(0.90, 0.88, 0.82), Roughness: 0.45})
 
-	b.object("stage", Cylinder(4.2, 0.2, 128), stage, mgl32.Vec3{0, -0.1, 0})
-	b.object("plinth", Cylinder(0.6, 0.2, 48), marble, mgl32.Vec3{0, 0.1, 0})
-	torus := b.object("torus", Torus(0.85, 0.3, 96, 48), gold, mgl32.Vec3{0, 1.5, 0})
-	b.object("red-sphere", Sphere(0.55, 64, 32), red, mgl32.Vec3{-2.1, 0.55, 0.9})
-	b.object("blue-sphere", Sphere(0.42, 64, 32), blue, mgl32.Vec3{1.85, 0.42, 1.45})
-	b.object("green-sphere", Sphere(0.28, 48, 24), green, mgl32.Vec3{-0.75, 0.28, 2.1})
+	around, along := d.around, d.along
+	b.object("stage", Cylinder(4.2, 0.2, around(128)), stage, mgl32.Vec3{0, -0.1, 0})
+	b.object("plinth", Cylinder(0.6, 0.2, around(48)), marble, mgl32.Vec3{0, 0.1, 0})
+	torus := b.object("torus", Torus(0.85, 0.3, around(96), along(48)), gold, mgl32.Vec3{0, 1.5, 0})
+	b.object("red-sphere", Sphere(0.55, around(64), along(32)), red, mgl32.Vec3{-2.1, 0.55, 0.9})
+	b.object("blue-sphere", Sphere(0.42, around(64), along(32)), blue, mgl32.Vec3{1.85, 0.42, 1.45})
+	b.object("green-sphere", Sphere(0.28, around(48), along(24)), green, mgl32.Vec3{-0.75, 0.28, 2.1})
 	cube := b.object("cube", Box(1, 1, 1), ivory, mgl32.Vec3{2.2, 0.5, -0.9})
 	s.Nodes[cube].Rotation = mgl32.QuatRotate(mgl32.DegToRad(28), mgl32.Vec3{0, 1, 0})
-	b.object("copper-cylinder", Cylinder(0.42, 1.3, 64), copper, mgl32.Vec3{-2.0, 0.65, -1.5})
-	b.object("teal-cone", Cone(0.5, 1.1, 64), teal, mgl32.Vec3{0.5, 0.55, -2.4})
+	b.object("copper-cylinder", Cylinder(0.42, 1.3, around(64)), copper, mgl32.Vec3{-2.0, 0.65, -1.5})
+	b.object("teal-cone", Cone(0.5, 1.1, around(64)), teal, mgl32.Vec3{0.5, 0.55, -2.4})
 
 	upright := mgl32.QuatRotate(mgl32.DegToRad(90), mgl32.Vec3{1, 0, 0})
 	s.Nodes[torus].Rotation = upright
@@ -148,8 +156,8 @@ func demoScene() *Scene {
 
 // testcardScene: a flat chart facing the camera (16 x 9 world units fill a 16:9 frame) with
 // colour bars, a zone plate, a detail wedge, a grey ramp, a spinning checkered cube and a
-// bar sweeping over the ramp.
-func testcardScene() *Scene {
+// bar sweeping over the ramp. It has no curved shapes and ignores the level of detail.
+func testcardScene(Detail) *Scene {
 	s := &Scene{Name: TestcardScene, Background: mgl32.Vec3{0.11, 0.11, 0.11}, Ambient: mgl32.Vec3{0.25, 0.25, 0.25}}
 	b := sceneBuilder{s}
 	unlit := func(name string, c mgl32.Vec4) int {

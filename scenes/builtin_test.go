@@ -97,38 +97,130 @@ func screenBox(c Camera, b Bounds, w, h int) (r struct{ x0, y0, x1, y1 float32 }
 // reaches the top-left 32x32 pixels at its default camera: every primitive's world-space
 // bounding box, projected at several 16:9 sizes over 30 s of animation, stays clear.
 func TestBuiltinTopLeftIsBackground(t *testing.T) {
-	const corner = 32
 	for _, name := range BuiltinNames() {
 		t.Run(name, func(t *testing.T) {
 			s, err := Builtin(name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			closest := float32(math.Inf(1))
-			for step := range 601 {
-				tm := float64(step) * 0.05
-				if s.Animate != nil {
-					s.Animate(s, tm)
+			checkTopLeftClear(t, s)
+		})
+	}
+}
+
+// checkTopLeftClear fails if any primitive of s, over 30 s of animation, projects into the
+// top-left 32x32 pixels at its default camera (see TestBuiltinTopLeftIsBackground).
+func checkTopLeftClear(t *testing.T, s *Scene) {
+	t.Helper()
+	const corner = 32
+	closest := float32(math.Inf(1))
+	for step := range 601 {
+		tm := float64(step) * 0.05
+		if s.Animate != nil {
+			s.Animate(s, tm)
+		}
+		for _, d := range s.Draws() {
+			b := d.Primitive.Bounds().Transform(d.World)
+			for _, size := range [][2]int{{1280, 720}, {640, 360}, {1920, 1080}} {
+				r, ok := screenBox(s.Camera, b, size[0], size[1])
+				if !ok {
+					t.Fatalf("t=%.2f: mesh %q reaches behind the camera", tm, d.Mesh.Name)
 				}
-				for _, d := range s.Draws() {
-					b := d.Primitive.Bounds().Transform(d.World)
-					for _, size := range [][2]int{{1280, 720}, {640, 360}, {1920, 1080}} {
-						r, ok := screenBox(s.Camera, b, size[0], size[1])
-						if !ok {
-							t.Fatalf("t=%.2f: mesh %q reaches behind the camera", tm, d.Mesh.Name)
-						}
-						if r.x0 < corner && r.y0 < corner {
-							t.Fatalf("t=%.2f %dx%d: mesh %q covers (%.0f,%.0f)-(%.0f,%.0f), inside the top-left %dx%d",
-								tm, size[0], size[1], d.Mesh.Name, r.x0, r.y0, r.x1, r.y1, corner, corner)
-						}
-						if size[0] == 640 {
-							closest = min(closest, max(r.x0, r.y0))
-						}
-					}
+				if r.x0 < corner && r.y0 < corner {
+					t.Fatalf("t=%.2f %dx%d: mesh %q covers (%.0f,%.0f)-(%.0f,%.0f), inside the top-left %dx%d",
+						tm, size[0], size[1], d.Mesh.Name, r.x0, r.y0, r.x1, r.y1, corner, corner)
+				}
+				if size[0] == 640 {
+					closest = min(closest, max(r.x0, r.y0))
 				}
 			}
-			t.Logf("closest geometry at 640x360: %.0f px from the corner", closest)
+		}
+	}
+	t.Logf("closest geometry at 640x360: %.0f px from the corner", closest)
+}
+
+// triangles counts the triangles s draws.
+func triangles(s *Scene) int {
+	n := 0
+	for _, d := range s.Draws() {
+		n += len(d.Primitive.Indices) / 3
+	}
+	return n
+}
+
+// TestBuiltinDetail checks that DetailLow keeps every built-in scene's nodes, materials and
+// corner guarantee while drawing far fewer triangles in the demo.
+func TestBuiltinDetail(t *testing.T) {
+	for _, name := range BuiltinNames() {
+		t.Run(name, func(t *testing.T) {
+			full, err := BuiltinDetail(name, DetailFull)
+			if err != nil {
+				t.Fatal(err)
+			}
+			low, err := BuiltinDetail(name, DetailLow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkScene(t, low)
+			if !slices.Equal(low.NodeNames(), full.NodeNames()) {
+				t.Errorf("node names: low %v, full %v", low.NodeNames(), full.NodeNames())
+			}
+			if len(low.Materials) != len(full.Materials) {
+				t.Errorf("%d materials at low detail, %d at full", len(low.Materials), len(full.Materials))
+			}
+			for i, m := range low.Materials {
+				if m.Name != full.Materials[i].Name {
+					t.Errorf("material %d: %q at low detail, %q at full", i, m.Name, full.Materials[i].Name)
+				}
+			}
+			if low.Camera.Eye != full.Camera.Eye || low.Camera.Target != full.Camera.Target || len(low.Lights) != len(full.Lights) {
+				t.Error("camera or lights differ between detail levels")
+			}
+			nf, nl := triangles(full), triangles(low)
+			t.Logf("%d triangles at full detail, %d at low", nf, nl)
+			if b, _ := Builtin(name); triangles(b) != nf {
+				t.Errorf("Builtin draws %d triangles, BuiltinDetail(DetailFull) %d", triangles(b), nf)
+			}
+			switch name {
+			case DemoScene:
+				if nl*10 > nf*4 {
+					t.Errorf("demo: %d triangles at low detail, want at most 40%% of full (%d)", nl, nf)
+				}
+			case TestcardScene: // ignores detail
+				if nl != nf {
+					t.Errorf("testcard: %d triangles at low detail, %d at full", nl, nf)
+				}
+			}
+			checkTopLeftClear(t, low)
 		})
+	}
+}
+
+func TestDetailSegments(t *testing.T) {
+	tests := []struct {
+		d           Detail
+		n, around   int
+		rings, long int
+	}{
+		{DetailFull, 128, 128, 48, 48},
+		{DetailFull, 3, 3, 2, 2},
+		{DetailLow, 128, 64, 48, 24},
+		{DetailLow, 20, minSegments, 10, minRings},
+		{DetailLow, 8, 8, 4, 4}, // already below the minimum: unchanged
+		{Detail(7), 64, 64, 32, 32},
+	}
+	for _, tt := range tests {
+		if got := tt.d.around(tt.n); got != tt.around {
+			t.Errorf("%v.around(%d) = %d, want %d", tt.d, tt.n, got, tt.around)
+		}
+		if got := tt.d.along(tt.rings); got != tt.long {
+			t.Errorf("%v.along(%d) = %d, want %d", tt.d, tt.rings, got, tt.long)
+		}
+	}
+	for d, want := range map[Detail]string{DetailFull: "full", DetailLow: "low", Detail(7): "Detail(7)"} {
+		if d.String() != want {
+			t.Errorf("Detail(%d).String() = %q, want %q", int(d), d.String(), want)
+		}
 	}
 }
 

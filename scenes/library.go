@@ -17,11 +17,17 @@ type Library struct {
 	scenes map[string]*Scene
 }
 
-// NewLibrary returns a library holding the built-in scenes (see BuiltinNames).
-func NewLibrary() *Library {
+// NewLibrary returns a library holding the built-in scenes (see BuiltinNames) at full
+// detail.
+func NewLibrary() *Library { return NewLibraryDetail(DetailFull) }
+
+// NewLibraryDetail returns a library holding the built-in scenes built at level of detail
+// d (see BuiltinDetail); DetailLow suits software renderers. Scenes added later (Add,
+// AddScene) are kept as given.
+func NewLibraryDetail(d Detail) *Library {
 	l := &Library{scenes: map[string]*Scene{}}
 	for _, b := range builtins() {
-		l.scenes[b.name] = b.build()
+		l.scenes[b.name] = b.build(d)
 	}
 	return l
 }

@@ -94,3 +94,22 @@ func TestLibraryGetGivesIndependentClones(t *testing.T) {
 		}
 	}
 }
+
+func TestNewLibraryDetail(t *testing.T) {
+	for _, d := range []Detail{DetailFull, DetailLow} {
+		lib := NewLibraryDetail(d)
+		if got := lib.Names(); !slices.Equal(got, BuiltinNames()) {
+			t.Fatalf("%v: Names = %v", d, got)
+		}
+		for _, name := range BuiltinNames() {
+			got, err := lib.Get(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := BuiltinDetail(name, d)
+			if triangles(got) != triangles(want) {
+				t.Errorf("%v %s: library scene draws %d triangles, BuiltinDetail %d", d, name, triangles(got), triangles(want))
+			}
+		}
+	}
+}

@@ -62,19 +62,22 @@ type viewer struct {
 
 func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log, m: metrics.New(), sessions: map[viewerKey]*viewer{}, started: time.Now()}
-	a.lib = scenes.NewLibrary()
-	for _, sf := range cfg.Scenes {
-		if err := a.lib.Add(sf.Name, sf.Path); err != nil {
-			return nil, fmt.Errorf("-scene %s=%s: %w", sf.Name, sf.Path, err)
-		}
-	}
 	r, err := render.New(render.Config{Platform: cfg.GL, MSAA: cfg.MSAA, Shading: renderShading(cfg.Shading), Logger: log.With("part", "render")})
 	if err != nil {
 		return nil, fmt.Errorf("-gl %q: %w", cfg.GL, err)
 	}
 	a.renderer = r
 	info := r.Info()
-	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version, "msaa", info.MSAA, "shading", info.Shading)
+	// The library comes after the renderer: -detail auto depends on whether it is software.
+	detail := sceneDetail(cfg.Detail, info.Software)
+	a.lib = scenes.NewLibraryDetail(detail)
+	for _, sf := range cfg.Scenes {
+		if err := a.lib.Add(sf.Name, sf.Path); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("-scene %s=%s: %w", sf.Name, sf.Path, err)
+		}
+	}
+	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version, "msaa", info.MSAA, "shading", info.Shading, "detail", detail.String())
 
 	// Probe the encoder once: "auto" tries NVENC here, and every viewer then uses the
 	// encoder that opened, without probing again.
@@ -220,6 +223,15 @@ func renderShading(v string) render.Shading {
 	return render.Shading(v)
 }
 
+// sceneDetail maps -detail to the built-in scenes' level of detail: auto is low on software
+// renderers, where the triangle count is a main cost of the scene pass, and full on GPUs.
+func sceneDetail(v string, software bool) scenes.Detail {
+	if v == "low" || v == "auto" && software {
+		return scenes.DetailLow
+	}
+	return scenes.DetailFull
+}
+
 // info answers server.info.
 func (a *app) info() map[string]any {
 	gi := a.renderer.Info()
@@ -231,6 +243,8 @@ func (a *app) info() map[string]any {
 		"glVendor":       gi.Vendor,
 		"glVersion":      gi.Version,
 		"glPlatform":     gi.Platform,
+		"shading":        string(gi.Shading),
+		"detail":         sceneDetail(a.cfg.Detail, gi.Software).String(),
 		"size":           fmt.Sprintf("%dx%d", a.cfg.Width, a.cfg.Height),
 		"fps":            a.cfg.FPS,
 		"scenes":         a.lib.Names(),

@@ -128,6 +128,38 @@ func TestParseConfigPrecedence(t *testing.T) {
 	if _, err := parseConfig([]string{"-shading", "gouraud"}, func(string) string { return "" }, discard{}); err == nil || !strings.Contains(err.Error(), "-shading") {
 		t.Errorf("-shading gouraud: %v, want an error naming -shading", err)
 	}
+	if c.Detail != "auto" {
+		t.Errorf("default -detail %q, want auto", c.Detail)
+	}
+	if err := writeFile(dir+"/d.yaml", "detail: low\n"); err != nil {
+		t.Fatal(err)
+	}
+	detailEnv := map[string]string{"STREAMER_CONFIG": dir + "/d.yaml"}
+	if c, err := parseConfig(nil, func(k string) string { return detailEnv[k] }, discard{}); err != nil || c.Detail != "low" {
+		t.Errorf("detail from the config file: %+v %v", c, err)
+	}
+	detailEnv["STREAMER_DETAIL"] = "full"
+	if c, err := parseConfig(nil, func(k string) string { return detailEnv[k] }, discard{}); err != nil || c.Detail != "full" {
+		t.Errorf("STREAMER_DETAIL over the file: %+v %v", c, err)
+	}
+	if c, err := parseConfig([]string{"-detail", "low"}, func(k string) string { return detailEnv[k] }, discard{}); err != nil || c.Detail != "low" || sceneDetail(c.Detail, false) != scenes.DetailLow {
+		t.Errorf("-detail over STREAMER_DETAIL: %+v %v", c, err)
+	}
+	for _, tt := range []struct {
+		v        string
+		software bool
+		want     scenes.Detail
+	}{
+		{"auto", true, scenes.DetailLow}, {"auto", false, scenes.DetailFull},
+		{"full", true, scenes.DetailFull}, {"low", false, scenes.DetailLow},
+	} {
+		if got := sceneDetail(tt.v, tt.software); got != tt.want {
+			t.Errorf("sceneDetail(%q, software %v) = %v, want %v", tt.v, tt.software, got, tt.want)
+		}
+	}
+	if _, err := parseConfig([]string{"-detail", "medium"}, func(string) string { return "" }, discard{}); err == nil || !strings.Contains(err.Error(), "-detail") {
+		t.Errorf("-detail medium: %v, want an error naming -detail", err)
+	}
 	if _, err := parseConfig([]string{"-config", dir + "/missing.yaml"}, func(string) string { return "" }, discard{}); err == nil {
 		t.Fatal("missing config file accepted")
 	}

@@ -40,6 +40,7 @@ type config struct {
 	GL             string
 	MSAA           int
 	Shading        string
+	Detail         string
 	Marker         bool
 	Animate        string
 	ConfigFile     string
@@ -192,6 +193,13 @@ func options() []option {
 				return fmt.Errorf("%q is not auto, pbr or fast", v)
 			}
 			c.Shading = v
+			return nil
+		}},
+		{name: "detail", def: "auto", usage: "built-in scenes' geometry: full, low (half the segments of curved shapes each way, about a quarter of the demo's triangles: roughly half the scene pass's CPU time on software renderers), or auto (full on GPUs, low on software renderers); glTF scenes are unaffected", set: func(c *config, v string) error {
+			if v != "auto" && v != "full" && v != "low" {
+				return fmt.Errorf("%q is not auto, full or low", v)
+			}
+			c.Detail = v
 			return nil
 		}},
 		{name: "animate", def: "auto", usage: "play scene animations: on, off, or auto (on with a GPU, off on software renderers, where a still scene is drawn only when a call changes it)", set: func(c *config, v string) error {
