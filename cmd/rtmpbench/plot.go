@@ -112,13 +112,17 @@ func writePlots(dir string, r *Results) ([]string, error) {
 	}
 	// Density: the slowest viewer's rate against the number of viewers.
 	if len(r.Density) > 0 {
-		c := &plot.Chart{Title: "Slowest viewer's frame rate against concurrent viewers", XLabel: "viewers (each its own camera and encoder)", YLabel: "min fps", YMin: 0, YMax: 36}
+		c := &plot.Chart{Title: "Slowest viewer's frame rate against concurrent viewers (moving: new pictures)", XLabel: "viewers (each its own camera and encoder)", YLabel: "min fps", YMin: 0, YMax: 36}
 		for i, d := range r.Density {
 			steps := slices.Clone(d.Steps)
 			sort.Slice(steps, func(a, b int) bool { return steps[a].Viewers < steps[b].Viewers })
 			var xs, ys []float64
 			for _, s := range steps {
-				xs, ys = append(xs, float64(s.Viewers)), append(ys, math.Min(s.MinFPS, s.MinRenderFPS))
+				y := s.MinFPS
+				if d.motion() == motionMoving { // moving cameras must also render every frame
+					y = math.Min(y, s.MinRenderFPS)
+				}
+				xs, ys = append(xs, float64(s.Viewers)), append(ys, y)
 			}
 			c.Series = append(c.Series, plot.Series{Name: d.Size + ", cameras " + d.motion(), Color: plot.Palette[(i+1)%len(plot.Palette)], X: xs, Y: ys, Points: true})
 		}
