@@ -17,6 +17,7 @@ func TestMetricsExposition(t *testing.T) {
 	m.Call("camera.orbit", true, false)
 	m.Call("x.y.z.attacker-chosen", false, false)
 	m.Connections.Inc()
+	m.ViewersRefused.Inc()
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -31,6 +32,7 @@ func TestMetricsExposition(t *testing.T) {
 		`rendercast_calls_total{name="camera.orbit",result="error"} 1`,
 		`rendercast_calls_total{name="other",result="error"} 1`,
 		"rendercast_connections 1",
+		"rendercast_viewers_refused_total 1",
 		"go_goroutines",
 	} {
 		if !strings.Contains(text, want) {

@@ -44,6 +44,30 @@ type app struct {
 
 	mu       sync.Mutex
 	sessions map[viewerKey]*viewer
+	slots    int // viewers playing or being set up, both transports (-max-viewers)
+}
+
+// errFull refuses a viewer when -max-viewers are playing.
+var errFull = errors.New("server full")
+
+// reserve takes a viewer slot for a new RTMP play or WebRTC session; it fails (errFull,
+// counted) when -max-viewers are taken. Every successful reserve is matched by a release.
+func (a *app) reserve() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if limit := a.cfg.MaxViewers; limit > 0 && a.slots >= limit {
+		a.m.ViewersRefused.Inc()
+		return fmt.Errorf("%w: %d viewers playing, the most -max-viewers allows", errFull, a.slots)
+	}
+	a.slots++
+	return nil
+}
+
+// release gives back a slot taken by reserve.
+func (a *app) release() {
+	a.mu.Lock()
+	a.slots--
+	a.mu.Unlock()
 }
 
 type viewerKey struct {
@@ -342,12 +366,16 @@ func (a *app) handlePlay(s *rtmpsrv.Stream, play bool) (*rtmpsrv.VideoData, erro
 	if !a.lib.Has(name) {
 		return nil, fmt.Errorf("%w: scene %q (available: %s)", rtmpsrv.ErrStreamNotFound, name, strings.Join(a.lib.Names(), ", "))
 	}
+	a.dropViewer(key) // a second play on the same stream replaces the first (and frees its slot)
+	if err := a.reserve(); err != nil {
+		return nil, err
+	}
 	sess, err := session.New(a.viewers, name, session.Options{Width: a.cfg.Width, Height: a.cfg.Height, Marker: a.cfg.Marker, Animate: a.animate()})
 	if err != nil {
+		a.release()
 		a.m.StreamFailures.WithLabelValues("session").Inc()
 		return nil, fmt.Errorf("scene %q: %w", name, err)
 	}
-	a.dropViewer(key) // a second play on the same stream replaces the first
 	conn := s.Conn()
 	v := &viewer{sess: sess, peer: conn.PeerAddress(), app: conn.App(), scene: name, started: time.Now()}
 	a.mu.Lock()
@@ -365,6 +393,7 @@ func (a *app) dropViewer(key viewerKey) {
 	a.mu.Unlock()
 	if v != nil {
 		v.sess.Close()
+		a.release()
 		a.m.Streams.Dec()
 		a.log.Info("stop", "peer", v.peer, "app", v.app, "scene", v.scene, "seconds", time.Since(v.started).Round(time.Millisecond).Seconds())
 	}

@@ -34,6 +34,7 @@ type config struct {
 	Scenes         []sceneFile
 	Token          string
 	MaxConns       int
+	MaxViewers     int
 	LogLevel       slog.Level
 	LogFormat      string
 	Window         bool
@@ -160,6 +161,14 @@ func options() []option {
 				return fmt.Errorf("%q is not a number in 1..100000", v)
 			}
 			c.MaxConns = n
+			return nil
+		}},
+		{name: "max-viewers", def: "0", usage: "most viewers playing at once, RTMP and WebRTC together (0: no limit); more are refused (NetStream.Play.Failed, HTTP 503) so that those playing keep their frame rate (docs/PERFORMANCE.md measures what a machine holds)", set: func(c *config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100000 {
+				return fmt.Errorf("%q is not a number in 0..100000", v)
+			}
+			c.MaxViewers = n
 			return nil
 		}},
 		{name: "log-level", def: "info", usage: "log level: debug, info, warn, error", set: func(c *config, v string) error {

@@ -93,8 +93,12 @@ func (w *webrtcViewers) newViewer(ws *whep.Session) (whep.Viewer, error) {
 	if !a.lib.Has(name) {
 		return nil, fmt.Errorf("%w: %q (available: %v)", whep.ErrUnknownScene, name, a.lib.Names())
 	}
+	if err := a.reserve(); err != nil {
+		return nil, fmt.Errorf("%w (%w)", whep.ErrTooManySessions, err)
+	}
 	sess, err := session.New(a.viewers, name, session.Options{Width: a.cfg.Width, Height: a.cfg.Height, Marker: a.cfg.Marker, Animate: a.animate()})
 	if err != nil {
+		a.release()
 		a.m.StreamFailures.WithLabelValues("session").Inc()
 		return nil, fmt.Errorf("scene %q: %w", name, err)
 	}
@@ -167,6 +171,7 @@ func (v *webViewer) Close() {
 	delete(w.list, v.ws.ID())
 	w.mu.Unlock()
 	v.sess.Close()
+	v.a.release()
 	v.a.m.Streams.Dec()
 	v.a.log.Info("stop", "transport", "webrtc", "peer", v.ws.RemoteAddr(), "scene", v.sess.SceneName(),
 		"seconds", time.Since(v.started).Round(time.Millisecond).Seconds())
