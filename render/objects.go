@@ -76,61 +76,30 @@ func (o *glObjects) fence() uintptr {
 // The delete functions take pointers, delete non-zero names and zero them, so freeing twice
 // is harmless.
 
-func (o *glObjects) deleteBuffers(ids ...*uint32) {
-	for _, id := range ids {
-		if *id != 0 {
-			gl.DeleteBuffers(1, id)
-			o.buffers--
-			*id = 0
-		}
-	}
-}
+func (o *glObjects) deleteBuffers(ids ...*uint32) { deleteNames(gl.DeleteBuffers, &o.buffers, ids) }
 
-func (o *glObjects) deleteTextures(ids ...*uint32) {
-	for _, id := range ids {
-		if *id != 0 {
-			gl.DeleteTextures(1, id)
-			o.textures--
-			*id = 0
-		}
-	}
-}
+func (o *glObjects) deleteTextures(ids ...*uint32) { deleteNames(gl.DeleteTextures, &o.textures, ids) }
 
 func (o *glObjects) deleteFramebuffers(ids ...*uint32) {
-	for _, id := range ids {
-		if *id != 0 {
-			gl.DeleteFramebuffers(1, id)
-			o.framebuffers--
-			*id = 0
-		}
-	}
+	deleteNames(gl.DeleteFramebuffers, &o.framebuffers, ids)
 }
 
 func (o *glObjects) deleteRenderbuffers(ids ...*uint32) {
-	for _, id := range ids {
-		if *id != 0 {
-			gl.DeleteRenderbuffers(1, id)
-			o.renderbuffers--
-			*id = 0
-		}
-	}
+	deleteNames(gl.DeleteRenderbuffers, &o.renderbuffers, ids)
 }
 
 func (o *glObjects) deleteVertexArrays(ids ...*uint32) {
-	for _, id := range ids {
-		if *id != 0 {
-			gl.DeleteVertexArrays(1, id)
-			o.vertexArrays--
-			*id = 0
-		}
-	}
+	deleteNames(gl.DeleteVertexArrays, &o.vertexArrays, ids)
 }
 
-func (o *glObjects) deleteQueries(ids ...*uint32) {
+func (o *glObjects) deleteQueries(ids ...*uint32) { deleteNames(gl.DeleteQueries, &o.queries, ids) }
+
+// deleteNames deletes the non-zero names with del, counts them off *count and zeroes them.
+func deleteNames(del func(int32, *uint32), count *int, ids []*uint32) {
 	for _, id := range ids {
 		if *id != 0 {
-			gl.DeleteQueries(1, id)
-			o.queries--
+			del(1, id)
+			*count--
 			*id = 0
 		}
 	}
