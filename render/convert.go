@@ -89,19 +89,7 @@ func (v *View) readConvertCPU(dst *image.YCbCr) error {
 		slot, v.src.pix = s, pix
 		frame, version = s.frame, s.version
 	} else {
-		if !v.converted {
-			if len(v.rgba) != v.readBytes() {
-				v.rgba = make([]byte, v.readBytes())
-			}
-			// The read waits for the frame anyway; waiting with glFinish first also rules out
-			// the stale read llvmpipe showed in readRGBA (TestCPUConvertReadsNewFrame).
-			gl.Finish()
-			gl.BindFramebuffer(gl.READ_FRAMEBUFFER, v.fbo)
-			gl.ReadBuffer(gl.COLOR_ATTACHMENT0)
-			gl.ReadPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, unsafe.Pointer(&v.rgba[0]))
-			gl.BindFramebuffer(gl.READ_FRAMEBUFFER, 0)
-			v.converted = true
-		}
+		v.readRGBAOnce()
 		v.src.pix = v.rgba
 	}
 	v.lastRead = time.Since(start)
@@ -119,6 +107,58 @@ func (v *View) readConvertCPU(dst *image.YCbCr) error {
 		s.Convert, s.Readback = v.lastConvert, v.lastRead
 	})
 	return nil
+}
+
+// readRGBAOnce reads the frame last drawn into v.rgba, bottom-up, unless it holds it already
+// (ConvertCPU with sync read-back; GL goroutine).
+func (v *View) readRGBAOnce() {
+	if v.converted {
+		return
+	}
+	if len(v.rgba) != v.readBytes() {
+		v.rgba = make([]byte, v.readBytes())
+	}
+	// The read waits for the frame anyway; waiting with glFinish first also rules out the
+	// stale read llvmpipe showed in readRGBA (TestCPUConvertReadsNewFrame).
+	gl.Finish()
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, v.fbo)
+	gl.ReadBuffer(gl.COLOR_ATTACHMENT0)
+	gl.ReadPixels(0, 0, int32(v.width), int32(v.height), gl.RGBA, gl.UNSIGNED_BYTE, unsafe.Pointer(&v.rgba[0]))
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, 0)
+	v.converted = true
+}
+
+// convertsOffGL reports whether frames are converted off the GL goroutine: ConvertCPU with
+// sync read-back (software rasterisers). The GL goroutine then only draws and reads the
+// RGBA frame back, and the caller converts it (readConverted), so that with many views the
+// one GL goroutine is free for the next view's draw while this one's frame is converted.
+func (v *View) convertsOffGL() bool {
+	return v.r.info.Convert == ConvertCPU && v.r.info.Readback != ReadbackPBO
+}
+
+// readRGBAJob is the GL goroutine's part of a read when convertsOffGL: it reads the frame
+// last drawn into v.rgba and reports which frame that is and how long the read took.
+func (v *View) readRGBAJob(frame *uint64, version *uint32, read *time.Duration) error {
+	if v.drawn == 0 {
+		return ErrNoFrame
+	}
+	start := time.Now()
+	v.readRGBAOnce()
+	*frame, *version, *read = v.drawn, v.drawnVersion, time.Since(start)
+	return nil
+}
+
+// readConverted is the caller's part of a read when convertsOffGL: it converts v.rgba into
+// dst on the calling goroutine and records the frame's statistics. v.cpuMu must be held
+// across both parts, so that no other read of this view replaces v.rgba meanwhile.
+func (v *View) readConverted(dst *image.YCbCr, frame uint64, version uint32, read time.Duration) {
+	start := time.Now()
+	convertI420(dst, &rgbaFrame{pix: v.rgba, stride: v.width * 4, width: v.width, height: v.height, bottomUp: true})
+	conv := time.Since(start)
+	v.setStats(func(s *FrameStats) {
+		s.Frame, s.Version = frame, version
+		s.Convert, s.Readback = conv, read
+	})
 }
 
 // readSync reads the I420 target with glReadPixels: straight into dst's planes when they

@@ -1,10 +1,12 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/go-gl/mathgl/mgl32"
@@ -233,5 +235,74 @@ func TestRenderAllocations(t *testing.T) {
 	t.Logf("allocations per Render: %v", allocs)
 	if allocs[ConvertCPU] > allocs[ConvertGPU] {
 		t.Errorf("CPU conversion allocates %.1f times per frame, the GPU one %.1f", allocs[ConvertCPU], allocs[ConvertGPU])
+	}
+}
+
+// TestConvertOffGLConcurrentReads: with ConvertCPU and sync read-back the conversion runs on
+// the caller's goroutine. Renders and reads of one view from two goroutines, and renders of
+// other views meanwhile, must each get a whole frame of one background (the race detector
+// catches shared buffers; the colours catch a frame converted while it was replaced).
+func TestConvertOffGLConcurrentReads(t *testing.T) {
+	r := newRenderer(t, Config{Convert: ConvertCPU, Readback: ReadbackSync})
+	if !newView(t, r, 16, 16).convertsOffGL() {
+		t.Fatal("ConvertCPU with sync read-back does not convert off the GL goroutine")
+	}
+	// Big frames of background only: a frame replaced while it is converted shows both
+	// colours (its conversion takes about a millisecond).
+	const w, h = 1280, 720
+	v := newView(t, r, w, h)
+	red, blue := mgl32.Vec3{1, 0, 0}, mgl32.Vec3{0, 0, 1}
+	sRed, sBlue := testScene(), testScene()
+	sRed.Roots, sBlue.Roots = nil, nil
+	sRed.Background, sBlue.Background = red, blue
+	isBackground := func(img *image.YCbCr) bool {
+		rgba := YCbCrToRGBA(img)
+		a := rgba.RGBAAt(0, 0)
+		for _, p := range []image.Point{{w - 1, 0}, {w / 2, h / 2}, {0, h - 1}, {w - 1, h - 1}} {
+			if rgba.RGBAAt(p.X, p.Y) != a {
+				return false
+			}
+		}
+		return a.R > 240 && a.B < 15 || a.B > 240 && a.R < 15
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for g, s := range []*scenes.Scene{sRed, sBlue} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dst := NewFrame(w, h)
+			for i := range 20 {
+				img, err := v.Render(s, dst)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !isBackground(img) {
+					errs <- fmt.Errorf("goroutine %d, render %d: top-left %v, bottom-right %v: not one whole frame", g, i, YCbCrToRGBA(img).RGBAAt(0, 0), YCbCrToRGBA(img).RGBAAt(w-1, h-1))
+					return
+				}
+			}
+		}()
+	}
+	other := newView(t, r, 64, 48)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range 20 {
+			if _, err := other.Render(sBlue, nil); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := v.ReadYCbCr(nil); err != nil && !errors.Is(err, ErrNoFrame) {
+				errs <- err
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -53,6 +53,9 @@ type View struct {
 	mu     sync.Mutex // guards marker and stats (read from any goroutine)
 	marker bool
 	stats  FrameStats
+	// cpuMu is held by ReadYCbCr and Render across both parts of a read when the frame is
+	// converted off the GL goroutine (convertsOffGL): v.rgba belongs to that read.
+	cpuMu sync.Mutex
 
 	// GL goroutine only.
 	closed                          bool
@@ -279,6 +282,9 @@ func (v *View) ReadYCbCr(dst *image.YCbCr) (*image.YCbCr, error) {
 	if !v.fits(dst) {
 		dst = NewFrame(v.width, v.height)
 	}
+	if v.convertsOffGL() {
+		return v.renderOffGL(nil, dst)
+	}
 	err := v.r.do(func() error {
 		if v.closed {
 			return ErrClosed
@@ -291,6 +297,34 @@ func (v *View) ReadYCbCr(dst *image.YCbCr) (*image.YCbCr, error) {
 	return dst, nil
 }
 
+// renderOffGL draws s (unless nil) and reads the frame back on the GL goroutine, then
+// converts it to I420 into dst on the calling goroutine (convertsOffGL).
+func (v *View) renderOffGL(s *scenes.Scene, dst *image.YCbCr) (*image.YCbCr, error) {
+	v.cpuMu.Lock()
+	defer v.cpuMu.Unlock()
+	var (
+		frame   uint64
+		version uint32
+		read    time.Duration
+	)
+	err := v.r.do(func() error {
+		if v.closed {
+			return ErrClosed
+		}
+		if s != nil {
+			if err := v.draw(s); err != nil {
+				return err
+			}
+		}
+		return v.readRGBAJob(&frame, &version, &read)
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.readConverted(dst, frame, version, read)
+	return dst, nil
+}
+
 // Render draws s (see Draw) and reads the result as I420 (see ReadYCbCr) in one trip to
 // the GL goroutine: the streamer's per-frame call.
 func (v *View) Render(s *scenes.Scene, dst *image.YCbCr) (*image.YCbCr, error) {
@@ -299,6 +333,9 @@ func (v *View) Render(s *scenes.Scene, dst *image.YCbCr) (*image.YCbCr, error) {
 	}
 	if !v.fits(dst) {
 		dst = NewFrame(v.width, v.height)
+	}
+	if v.convertsOffGL() {
+		return v.renderOffGL(s, dst)
 	}
 	err := v.r.do(func() error {
 		if v.closed {
