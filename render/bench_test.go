@@ -52,8 +52,10 @@ func measure(b *testing.B, frame func(i int)) {
 }
 
 // convertVariants are the conversions the benchmarks compare: the shader, the Go converter
-// shared by conversionGoroutines() goroutines (what ConvertCPU does) and on the GL goroutine
-// alone.
+// shared by conversionGoroutines() goroutines and on the GL goroutine alone. With sync
+// read-back (llvmpipe) View.Render and View.ReadYCbCr convert on the caller's goroutine
+// instead (convertsOffGL), so in BenchmarkRender the two cpu variants run the same code;
+// BenchmarkConvert calls the GL-goroutine conversion directly and still tells them apart.
 var convertVariants = []struct {
 	name       string
 	convert    Convert
