@@ -21,7 +21,12 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	msaa := fs.Int("msaa", 4, "multisample anti-aliasing samples (snapshots are not real-time: 4 by default)")
 	at := fs.Float64("t", 1, "animation time in seconds")
 	shading := fs.String("shading", "pbr", "pbr, fast (per-vertex, what software renderers stream by default) or auto (snapshots are not real-time: pbr by default)")
+	detail := fs.String("detail", "full", "built-in scenes' level of detail: full, or low (what software renderers stream by default)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *detail != "full" && *detail != "low" {
+		fmt.Fprintf(stderr, "streamer snapshot: -detail %q: want full or low\n", *detail)
 		return 2
 	}
 	c := &config{}
@@ -33,7 +38,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	lib := scenes.NewLibrary()
+	lib := scenes.NewLibraryDetail(sceneDetail(*detail, false))
 	name := *scene
 	if n, p, ok := cut(name); ok {
 		if err := lib.Add(n, p); err != nil {
