@@ -21,45 +21,23 @@ func (o *glObjects) stats() Stats {
 	}
 }
 
-func (o *glObjects) genBuffer() uint32 {
-	var id uint32
-	gl.GenBuffers(1, &id)
-	o.buffers++
-	return id
-}
+func (o *glObjects) genBuffer() uint32 { return genName(gl.GenBuffers, &o.buffers) }
 
-func (o *glObjects) genTexture() uint32 {
-	var id uint32
-	gl.GenTextures(1, &id)
-	o.textures++
-	return id
-}
+func (o *glObjects) genTexture() uint32 { return genName(gl.GenTextures, &o.textures) }
 
-func (o *glObjects) genFramebuffer() uint32 {
-	var id uint32
-	gl.GenFramebuffers(1, &id)
-	o.framebuffers++
-	return id
-}
+func (o *glObjects) genFramebuffer() uint32 { return genName(gl.GenFramebuffers, &o.framebuffers) }
 
-func (o *glObjects) genRenderbuffer() uint32 {
-	var id uint32
-	gl.GenRenderbuffers(1, &id)
-	o.renderbuffers++
-	return id
-}
+func (o *glObjects) genRenderbuffer() uint32 { return genName(gl.GenRenderbuffers, &o.renderbuffers) }
 
-func (o *glObjects) genVertexArray() uint32 {
-	var id uint32
-	gl.GenVertexArrays(1, &id)
-	o.vertexArrays++
-	return id
-}
+func (o *glObjects) genVertexArray() uint32 { return genName(gl.GenVertexArrays, &o.vertexArrays) }
 
-func (o *glObjects) genQuery() uint32 {
+func (o *glObjects) genQuery() uint32 { return genName(gl.GenQueries, &o.queries) }
+
+// genName makes one name with gen and counts it in *count.
+func genName(gen func(int32, *uint32), count *int) uint32 {
 	var id uint32
-	gl.GenQueries(1, &id)
-	o.queries++
+	gen(1, &id)
+	*count++
 	return id
 }
 
