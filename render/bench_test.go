@@ -3,6 +3,8 @@ package render
 import (
 	"fmt"
 	"image"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -51,42 +53,21 @@ func measure(b *testing.B, frame func(i int)) {
 	b.ReportMetric(ms(cpuTime(b)-start, b.N), "cpu-ms/frame")
 }
 
-// convertVariants are the conversions the benchmarks compare: the shader, the Go converter
-// shared by conversionGoroutines() goroutines and on the GL goroutine alone. With sync
-// read-back (llvmpipe) View.Render and View.ReadYCbCr convert on the caller's goroutine
-// instead (convertsOffGL), so in BenchmarkRender the two cpu variants run the same code;
-// BenchmarkConvert calls the GL-goroutine conversion directly and still tells them apart.
-var convertVariants = []struct {
-	name       string
-	convert    Convert
-	goroutines int // 0: the renderer's choice
-}{{"gpu", ConvertGPU, 0}, {"cpu", ConvertCPU, 0}, {"cpu-1goroutine", ConvertCPU, 1}}
-
-// newBenchRenderer returns a renderer forced to the variant's conversion and to PBR shading
-// (so the conversion figures stay comparable with earlier ones).
-func newBenchRenderer(b *testing.B, convert Convert, goroutines int) *Renderer {
-	r := newRenderer(b, Config{Convert: convert, Shading: ShadingPBR})
-	if goroutines > 0 {
-		if err := r.do(func() error {
-			r.i420.close()
-			r.i420 = newI420Workers(goroutines)
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return r
+// newBenchRenderer returns a renderer forced to mode m and to PBR shading (so the
+// conversion figures stay comparable with earlier ones).
+func newBenchRenderer(b *testing.B, m mode) *Renderer {
+	return newRenderer(b, Config{Readback: m.readback, Convert: m.convert, Shading: ShadingPBR})
 }
 
 // BenchmarkRender is the streamer's per-frame call: draw the demo scene (animated), convert
 // to I420 (in the shader or in Go) and read it back into a reused frame. The conversion
-// variants (gpu, cpu, cpu-1goroutine) shade with PBR; shading/pbr and shading/fast compare
+// variants (read-back x conversion modes) shade with PBR; shading/pbr and shading/fast compare
 // the shadings with the default conversion.
 func BenchmarkRender(b *testing.B) {
-	for _, cv := range convertVariants {
+	for _, m := range allModes {
 		for _, size := range benchSizes {
-			b.Run(cv.name+"/"+size.name, func(b *testing.B) {
-				benchRender(b, newBenchRenderer(b, cv.convert, cv.goroutines), size)
+			b.Run(m.String()+"/"+size.name, func(b *testing.B) {
+				benchRender(b, newBenchRenderer(b, m), size)
 			})
 		}
 	}
@@ -172,29 +153,30 @@ func benchDraw(b *testing.B, r *Renderer, s *scenes.Scene, size benchSize) {
 	})
 }
 
-// BenchmarkConvert compares ways to get I420 out of a drawn frame (drawn once, converted
-// b.N times):
-//   - gpu: the yuv420.frag pass plus the I420 read-back (ConvertGPU),
-//   - cpu: the RGBA read-back plus the Go conversion (ConvertCPU: GOMAXPROCS goroutines, at
-//     most 4),
-//   - cpu-1goroutine: the same on the GL goroutine alone,
-//   - rgba-readback: the RGBA read-back alone (ReadRGBA, with its glFinish and row flip),
-//     the floor of any CPU-side conversion.
+// BenchmarkConvert compares ways to get I420 out of a drawn frame (drawn once, read b.N
+// times), for each read-back and conversion mode (sync-gpu: the yuv420.frag pass plus the
+// I420 read-back; sync-cpu: the RGBA read-back plus the Go conversion; pbo-*: the same
+// through a pixel buffer), and rgba-readback: the RGBA read-back alone (ReadRGBA, with its
+// glFinish and row flip), the floor of any CPU-side conversion.
 func BenchmarkConvert(b *testing.B) {
 	for _, size := range benchSizes {
-		for _, cv := range convertVariants {
-			b.Run(cv.name+"/"+size.name, func(b *testing.B) {
-				r := newBenchRenderer(b, cv.convert, cv.goroutines)
+		for _, m := range allModes {
+			b.Run(m.String()+"/"+size.name, func(b *testing.B) {
+				r := newBenchRenderer(b, m)
 				v := newView(b, r, size.w, size.h)
 				if err := v.Draw(benchDemo(b)); err != nil {
 					b.Fatal(err)
 				}
 				dst := NewFrame(size.w, size.h)
 				read := func() error {
-					return r.do(func() error {
+					if err := r.do(func() error {
 						v.converted = false // convert (GPU) or read (CPU) again
-						return v.readYCbCr(dst)
-					})
+						return nil
+					}); err != nil {
+						return err
+					}
+					_, err := v.ReadYCbCr(dst)
+					return err
 				}
 				if err := read(); err != nil {
 					b.Fatal(err)
@@ -228,6 +210,71 @@ func BenchmarkConvert(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkPool is many viewers rendering at once: 8 views of the demo (animated, each on
+// its own goroutine, as the streamer's render loops are) spread over a Pool of 1, 2 and 4
+// contexts, in the default modes (what the machine picks: on llvmpipe fast shading and low
+// detail, as the streamer draws there). frames/s is the pool's throughput.
+func BenchmarkPool(b *testing.B) {
+	const viewers = 8
+	for _, size := range []benchSize{{"360p", 640, 360}, {"720p", 1280, 720}} {
+		for _, n := range []int{1, 2, 4} {
+			b.Run(fmt.Sprintf("%s/contexts=%d", size.name, n), func(b *testing.B) {
+				p, err := NewPool(PoolConfig{Contexts: n, Config: Config{Logger: quietLogger(b)}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer p.Close()
+				detail := scenes.DetailFull
+				if p.Info().Software {
+					detail = scenes.DetailLow
+				}
+				views := make([]*View, viewers)
+				sc := make([]*scenes.Scene, viewers)
+				frames := make([]*image.YCbCr, viewers)
+				for i := range views {
+					if views[i], err = p.NewView(size.w, size.h); err != nil {
+						b.Fatal(err)
+					}
+					if sc[i], err = scenes.BuiltinDetail(scenes.DemoScene, detail); err != nil {
+						b.Fatal(err)
+					}
+					frames[i] = NewFrame(size.w, size.h)
+					if _, err := views[i].Render(sc[i], frames[i]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				var next atomic.Int64
+				b.ResetTimer()
+				start := cpuTime(b)
+				var wg sync.WaitGroup
+				errs := make(chan error, viewers)
+				for i := range views {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for k := next.Add(1); k <= int64(b.N); k = next.Add(1) {
+							sc[i].Animate(sc[i], float64(k)/30)
+							if _, err := views[i].Render(sc[i], frames[i]); err != nil {
+								errs <- err
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.StopTimer()
+				select {
+				case err := <-errs:
+					b.Fatal(err)
+				default:
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+				b.ReportMetric(ms(cpuTime(b)-start, b.N), "cpu-ms/frame")
+			})
+		}
 	}
 }
 

@@ -9,7 +9,8 @@ import (
 	"github.com/go-gl/gl/v3.3-core/gl"
 )
 
-// fenceTimeout bounds the wait for a read-back; a GPU that takes longer is hung.
+// fenceTimeout bounds the wait for a read-back; a GPU that takes longer is hung, and its
+// context is marked lost.
 const fenceTimeout = 5 * time.Second
 
 // convert runs the RGB to I420 pass on the frame last drawn, once per frame (ConvertGPU, GL
@@ -38,75 +39,127 @@ func (v *View) convert() {
 	v.lastConvert = time.Since(start)
 }
 
-// readYCbCr converts and reads the frame into dst (GL goroutine).
-func (v *View) readYCbCr(dst *image.YCbCr) error {
+// readResult is what the GL goroutine's part of a read hands the caller's part: which frame
+// was read and, when the caller copies or converts it (ConvertCPU, ReadbackPBO), where its
+// pixels are.
+type readResult struct {
+	frame   uint64
+	version uint32
+	start   time.Time
+	read    time.Duration
+	pix     []byte // nil: dst was filled on the GL goroutine
+	rgba    bool   // pix is the RGBA frame, bottom-up; else the padded I420 frame
+}
+
+// read reads the frame last drawn (GL goroutine). With ConvertGPU and sync read-back it
+// converts and reads into dst; with ConvertCPU and sync read-back it reads the RGBA frame
+// into the view's buffer; with ReadbackPBO it starts the transfer into the view's pixel
+// buffer and leaves the job waiting for its fence (the GL goroutine serves other jobs
+// meanwhile). The caller's part, finishRead, does the rest.
+func (v *View) read(dst *image.YCbCr, rd *readResult) error {
 	if v.drawn == 0 {
 		return ErrNoFrame
 	}
-	if v.r.info.Convert == ConvertCPU {
-		return v.readConvertCPU(dst)
+	rd.frame, rd.version, rd.start = v.drawn, v.drawnVersion, time.Now()
+	switch {
+	case v.r.info.Readback == ReadbackPBO:
+		return v.startRead(rd)
+	case v.r.info.Convert == ConvertCPU:
+		v.readRGBAOnce()
+		rd.pix, rd.rgba, rd.read = v.rgba, true, time.Since(rd.start)
+		return nil
 	}
 	v.convert()
 	start := time.Now()
 	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, v.yuvFBO)
 	gl.ReadBuffer(gl.COLOR_ATTACHMENT0)
-	frame, version := v.drawn, v.drawnVersion
-	var err error
-	if v.r.info.Readback == ReadbackPBO {
-		frame, version, err = v.readPBO(dst)
-	} else {
-		v.readSync(dst)
-	}
+	v.readSync(dst)
 	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, 0)
-	if err != nil {
-		return err
-	}
 	v.lastRead = time.Since(start)
 	v.setStats(func(s *FrameStats) {
-		s.Frame, s.Version = frame, version
+		s.Frame, s.Version = rd.frame, rd.version
 		s.Convert, s.Readback = v.lastConvert, v.lastRead
 	})
 	return nil
 }
 
-// readConvertCPU reads the frame as RGBA and converts it to I420 in Go into dst
-// (ConvertCPU, GL goroutine). Synchronously, the frame is read once into the view's buffer
-// (a second ReadYCbCr of the same frame converts it again without reading); with
-// ReadbackPBO the conversion reads the mapped buffer of the previous call's frame.
-func (v *View) readConvertCPU(dst *image.YCbCr) error {
-	start := time.Now()
-	frame, version := v.drawn, v.drawnVersion
+// startRead copies the frame last drawn into the view's pixel buffer (the I420 target,
+// converting first, with ConvertGPU; the colour texture with ConvertCPU), fences the copy
+// and makes the job wait for the fence; then the buffer is mapped for the caller
+// (ReadbackPBO, GL goroutine). The buffer stays mapped until the view's next read.
+func (v *View) startRead(rd *readResult) error {
+	v.unmap()
 	w, h := int32(v.width), int32(v.height)
-	var slot *pboSlot
-	if v.r.info.Readback == ReadbackPBO {
-		gl.BindFramebuffer(gl.READ_FRAMEBUFFER, v.fbo)
-		gl.ReadBuffer(gl.COLOR_ATTACHMENT0)
-		pix, s, err := v.mapPBO(w, h)
-		gl.BindFramebuffer(gl.READ_FRAMEBUFFER, 0)
-		if err != nil {
-			return err
+	fb := v.fbo
+	if v.r.info.Convert == ConvertGPU {
+		v.convert()
+		fb, w, h = v.yuvFBO, int32(v.wp/4), int32(v.hp*3/2)
+	} else if v.r.info.Software {
+		// llvmpipe (Mesa 22.3) can read a texture's previous contents unless the frame is
+		// finished first (TestCPUConvertReadsNewFrame); a software read waits anyway.
+		gl.Finish()
+	}
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, fb)
+	gl.ReadBuffer(gl.COLOR_ATTACHMENT0)
+	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, v.pbo)
+	gl.ReadPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, nil)
+	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, 0)
+	fence := v.r.objs.fence()
+	gl.Flush()
+	v.r.awaitFence(v, fence, func() error {
+		if v.closed {
+			return ErrClosed
 		}
-		slot, v.src.pix = s, pix
-		frame, version = s.frame, s.version
-	} else {
-		v.readRGBAOnce()
-		v.src.pix = v.rgba
-	}
-	v.lastRead = time.Since(start)
-
-	start = time.Now()
-	v.src.stride, v.src.width, v.src.height, v.src.bottomUp = v.width*4, v.width, v.height, true
-	v.r.i420.convert(dst, &v.src)
-	v.src.pix = nil
-	if slot != nil {
-		v.unmapPBO()
-	}
-	v.lastConvert = time.Since(start)
-	v.setStats(func(s *FrameStats) {
-		s.Frame, s.Version = frame, version
-		s.Convert, s.Readback = v.lastConvert, v.lastRead
+		size := v.readBytes()
+		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, v.pbo)
+		ptr := gl.MapBufferRange(gl.PIXEL_PACK_BUFFER, 0, size, gl.MAP_READ_BIT)
+		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
+		if ptr == nil {
+			return fmt.Errorf("%w: glMapBufferRange of a %d-byte read-back buffer failed", ErrGL, size)
+		}
+		v.mapped = unsafe.Slice((*byte)(ptr), size)
+		rd.pix, rd.rgba, rd.read = v.mapped, v.r.info.Convert == ConvertCPU, time.Since(rd.start)
+		return nil
 	})
 	return nil
+}
+
+// unmap releases the pixel buffer a previous read left mapped (GL goroutine).
+func (v *View) unmap() {
+	if v.mapped == nil {
+		return
+	}
+	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, v.pbo)
+	gl.UnmapBuffer(gl.PIXEL_PACK_BUFFER)
+	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
+	v.mapped = nil
+}
+
+// finishRead is the caller's part of a read: it converts (ConvertCPU) or copies
+// (ConvertGPU with ReadbackPBO) the pixels the GL goroutine read into dst and records the
+// frame's statistics. v.readMu must be held across both parts, so that no other read of
+// this view replaces the pixels meanwhile.
+func (v *View) finishRead(dst *image.YCbCr, rd *readResult) {
+	if rd.pix == nil {
+		return
+	}
+	start := time.Now()
+	if rd.rgba {
+		convertI420(dst, &rgbaFrame{pix: rd.pix, stride: v.width * 4, width: v.width, height: v.height, bottomUp: true})
+	} else {
+		v.copyI420(dst, rd.pix)
+	}
+	took := time.Since(start)
+	v.setStats(func(s *FrameStats) {
+		s.Frame, s.Version = rd.frame, rd.version
+		s.Readback = rd.read
+		if rd.rgba {
+			s.Convert = took
+		} else {
+			s.Convert, s.Readback = v.lastConvert, rd.read+took
+		}
+	})
 }
 
 // readRGBAOnce reads the frame last drawn into v.rgba, bottom-up, unless it holds it already
@@ -128,39 +181,6 @@ func (v *View) readRGBAOnce() {
 	v.converted = true
 }
 
-// convertsOffGL reports whether frames are converted off the GL goroutine: ConvertCPU with
-// sync read-back (software rasterisers). The GL goroutine then only draws and reads the
-// RGBA frame back, and the caller converts it (readConverted), so that with many views the
-// one GL goroutine is free for the next view's draw while this one's frame is converted.
-func (v *View) convertsOffGL() bool {
-	return v.r.info.Convert == ConvertCPU && v.r.info.Readback != ReadbackPBO
-}
-
-// readRGBAJob is the GL goroutine's part of a read when convertsOffGL: it reads the frame
-// last drawn into v.rgba and reports which frame that is and how long the read took.
-func (v *View) readRGBAJob(frame *uint64, version *uint32, read *time.Duration) error {
-	if v.drawn == 0 {
-		return ErrNoFrame
-	}
-	start := time.Now()
-	v.readRGBAOnce()
-	*frame, *version, *read = v.drawn, v.drawnVersion, time.Since(start)
-	return nil
-}
-
-// readConverted is the caller's part of a read when convertsOffGL: it converts v.rgba into
-// dst on the calling goroutine and records the frame's statistics. v.cpuMu must be held
-// across both parts, so that no other read of this view replaces v.rgba meanwhile.
-func (v *View) readConverted(dst *image.YCbCr, frame uint64, version uint32, read time.Duration) {
-	start := time.Now()
-	convertI420(dst, &rgbaFrame{pix: v.rgba, stride: v.width * 4, width: v.width, height: v.height, bottomUp: true})
-	conv := time.Since(start)
-	v.setStats(func(s *FrameStats) {
-		s.Frame, s.Version = frame, version
-		s.Convert, s.Readback = conv, read
-	})
-}
-
 // readSync reads the I420 target with glReadPixels: straight into dst's planes when they
 // have the padded layout, else through a scratch buffer.
 func (v *View) readSync(dst *image.YCbCr) {
@@ -177,63 +197,6 @@ func (v *View) readSync(dst *image.YCbCr) {
 	}
 	gl.ReadPixels(0, 0, tw, hp*3/2, gl.RGBA, gl.UNSIGNED_BYTE, unsafe.Pointer(&v.scratch[0]))
 	v.copyI420(dst, v.scratch)
-}
-
-// readPBO starts the transfer of the current I420 frame into one pixel buffer and copies
-// out the frame the other one holds (see ReadbackPBO). It returns the number and scene
-// version of the frame copied.
-func (v *View) readPBO(dst *image.YCbCr) (uint64, uint32, error) {
-	pix, slot, err := v.mapPBO(int32(v.wp/4), int32(v.hp*3/2))
-	if err != nil {
-		return 0, 0, err
-	}
-	v.copyI420(dst, pix)
-	v.unmapPBO()
-	return slot.frame, slot.version, nil
-}
-
-// mapPBO reads the bound read framebuffer (w x h RGBA8 texels, the current frame) into one
-// pixel buffer and maps the other, which holds the previous call's frame (on the first call,
-// the current frame's), for reading: the caller reads the pixels, then calls unmapPBO. It
-// returns the pixels and the slot they belong to.
-func (v *View) mapPBO(w, h int32) ([]byte, *pboSlot, error) {
-	o := &v.r.objs
-	cur, other := &v.pbos[v.nextPBO], &v.pbos[v.nextPBO^1]
-	v.nextPBO ^= 1
-	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, cur.buf)
-	gl.ReadPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, nil)
-	o.deleteSync(&cur.fence)
-	cur.fence = o.fence()
-	gl.Flush()
-	cur.pending, cur.frame, cur.version = true, v.drawn, v.drawnVersion
-
-	src := other
-	if !other.pending {
-		src = cur // first frame: nothing older to return
-	}
-	switch gl.ClientWaitSync(src.fence, gl.SYNC_FLUSH_COMMANDS_BIT, uint64(fenceTimeout)) {
-	case gl.ALREADY_SIGNALED, gl.CONDITION_SATISFIED:
-	default:
-		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
-		return nil, nil, fmt.Errorf("%w: read-back of frame %d did not finish within %v", ErrGL, src.frame, fenceTimeout)
-	}
-	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, src.buf)
-	size := v.readBytes()
-	ptr := gl.MapBufferRange(gl.PIXEL_PACK_BUFFER, 0, size, gl.MAP_READ_BIT)
-	if ptr == nil {
-		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
-		return nil, nil, fmt.Errorf("%w: glMapBufferRange of a %d-byte read-back buffer failed", ErrGL, size)
-	}
-	if src == other {
-		other.pending = false // on the first call cur stays pending: the next call returns it again
-	}
-	return unsafe.Slice((*byte)(ptr), size), src, nil
-}
-
-// unmapPBO releases the buffer mapPBO mapped.
-func (v *View) unmapPBO() {
-	gl.UnmapBuffer(gl.PIXEL_PACK_BUFFER)
-	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
 }
 
 // directLayout reports whether dst's planes have exactly the padded layout of the I420

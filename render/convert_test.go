@@ -14,19 +14,23 @@ import (
 	"github.com/rendercast/rendercast/scenes"
 )
 
-// convertModes are the conversions tests run in, forced (on llvmpipe the default is CPU).
+// convertModes are the conversions tests run in, forced (on llvmpipe the default is CPU);
+// forEachConvert runs a test in every read-back and conversion mode.
 var convertModes = []Convert{ConvertGPU, ConvertCPU}
 
 // forEachConvert runs f as a subtest per conversion mode, with a renderer forced to it.
 func forEachConvert(t *testing.T, cfg Config, f func(t *testing.T, r *Renderer)) {
 	t.Helper()
-	for _, c := range convertModes {
-		t.Run(string(c), func(t *testing.T) {
+	for _, m := range allModes {
+		if cfg.Readback != ReadbackAuto && cfg.Readback != m.readback {
+			continue
+		}
+		t.Run(m.String(), func(t *testing.T) {
 			cfg := cfg
-			cfg.Convert = c
+			cfg.Readback, cfg.Convert = m.readback, m.convert
 			r := newRenderer(t, cfg)
-			if got := r.Info().Convert; got != c {
-				t.Fatalf("Info().Convert = %q, want %q", got, c)
+			if info := r.Info(); info.Convert != m.convert || info.Readback != m.readback {
+				t.Fatalf("Info() Readback %q Convert %q, want %s", info.Readback, info.Convert, m)
 			}
 			f(t, r)
 		})
@@ -149,13 +153,15 @@ func TestConvertAuto(t *testing.T) {
 	}
 }
 
-// TestCPUConvertReadsNewFrame: the CPU path reads the frame just drawn, never the one
-// before (glReadPixels of the colour texture right after drawing it; see the Mesa note in
-// readRGBA). Backgrounds alternate: frames rendered back to back, frames read twice, a
-// frame drawn twice before one read, and reads interleaved with ReadRGBA and with a second
-// view drawing in between.
-func TestCPUConvertReadsNewFrame(t *testing.T) {
-	r := newRenderer(t, Config{Convert: ConvertCPU, Readback: ReadbackSync})
+// TestCPUConvertReadsNewFrame: every mode reads the frame just drawn, never the one
+// before (glReadPixels of the colour texture right after drawing it, see the Mesa note in
+// readRGBA; a pixel buffer read back a frame late, as PBO read-back once did). Backgrounds
+// alternate: frames rendered back to back, frames read twice, a frame drawn twice before
+// one read, and reads interleaved with ReadRGBA and with a second view drawing in between.
+func TestCPUConvertReadsNewFrame(t *testing.T) { forModes(t, allModes, testReadsNewFrame) }
+
+func testReadsNewFrame(t *testing.T) {
+	r := newRenderer(t, Config{})
 	v := newView(t, r, 160, 90)
 	other := newView(t, r, 64, 48)
 	s := testScene()
@@ -209,7 +215,7 @@ func TestCPUConvertReadsNewFrame(t *testing.T) {
 			}
 		}
 		if st := v.Stats(); st.Frame != st.Drawn {
-			t.Errorf("frame %d: Stats.Frame %d, Drawn %d: synchronous reads return the frame drawn", i, st.Frame, st.Drawn)
+			t.Errorf("frame %d: Stats.Frame %d, Drawn %d: reads return the frame drawn", i, st.Frame, st.Drawn)
 		}
 	}
 }
@@ -238,15 +244,15 @@ func TestRenderAllocations(t *testing.T) {
 	}
 }
 
-// TestConvertOffGLConcurrentReads: with ConvertCPU and sync read-back the conversion runs on
-// the caller's goroutine. Renders and reads of one view from two goroutines, and renders of
-// other views meanwhile, must each get a whole frame of one background (the race detector
-// catches shared buffers; the colours catch a frame converted while it was replaced).
-func TestConvertOffGLConcurrentReads(t *testing.T) {
-	r := newRenderer(t, Config{Convert: ConvertCPU, Readback: ReadbackSync})
-	if !newView(t, r, 16, 16).convertsOffGL() {
-		t.Fatal("ConvertCPU with sync read-back does not convert off the GL goroutine")
-	}
+// TestConvertOffGLConcurrentReads: with ConvertCPU or ReadbackPBO the pixels are converted
+// or copied on the caller's goroutine. Renders and reads of one view from two goroutines,
+// and renders of other views meanwhile, must each get a whole frame of one background (the
+// race detector catches shared buffers; the colours catch a frame converted while it was
+// replaced, or a pixel buffer unmapped under the copy).
+func TestConvertOffGLConcurrentReads(t *testing.T) { forModes(t, allModes, testConcurrentReads) }
+
+func testConcurrentReads(t *testing.T) {
+	r := newRenderer(t, Config{})
 	// Big frames of background only: a frame replaced while it is converted shows both
 	// colours (its conversion takes about a millisecond).
 	const w, h = 1280, 720

@@ -95,6 +95,9 @@ import "C"
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"unsafe"
@@ -125,26 +128,27 @@ type eglContext struct {
 	surface  C.EGLSurface // EGL_NO_SURFACE unless the display lacks surfaceless contexts
 	platform string
 	device   string // device description (extensions or DRM node); empty for surfaceless
+	gpu      int    // GPU number (nvidia-smi order); -1 for software devices and surfaceless
 	version  string // "4.5 core"
 }
 
 // openEGL creates an OpenGL core context and makes it current on the calling (locked) OS
 // thread. It tries the platforms platform allows, in order, and every device of the device
-// platform; the error lists each attempt.
-func openEGL(platform string, log *slog.Logger) (*eglContext, error) {
+// platform (only GPU gpu when gpu >= 0); the error lists each attempt.
+func openEGL(platform string, gpu int, log *slog.Logger) (*eglContext, error) {
 	clientExt := C.GoString(C.rc_client_extensions())
 	var tried []string
 	fail := func(what string, err error) {
 		tried = append(tried, what+": "+err.Error())
 		log.Debug("render: EGL attempt failed", "attempt", what, "err", err)
 	}
-	if platform == PlatformAuto || platform == PlatformDevice {
-		ctx, err := openDevices(clientExt, log, fail)
+	if platform == PlatformAuto || platform == PlatformDevice || gpu >= 0 {
+		ctx, err := openDevices(clientExt, gpu, log, fail)
 		if err == nil {
 			return ctx, nil
 		}
 	}
-	if platform == PlatformAuto || platform == PlatformSurfaceless {
+	if gpu < 0 && (platform == PlatformAuto || platform == PlatformSurfaceless) {
 		if !hasExtension(clientExt, "EGL_MESA_platform_surfaceless") {
 			fail("EGL surfaceless platform", fmt.Errorf("EGL_MESA_platform_surfaceless not offered (client extensions: %q)", clientExt))
 		} else {
@@ -152,6 +156,7 @@ func openEGL(platform string, log *slog.Logger) (*eglContext, error) {
 			if ctx, err := openDisplay(d, PlatformSurfaceless, ""); err != nil {
 				fail("EGL surfaceless platform", err)
 			} else {
+				ctx.gpu = -1
 				return ctx, nil
 			}
 		}
@@ -159,50 +164,125 @@ func openEGL(platform string, log *slog.Logger) (*eglContext, error) {
 	return nil, &NoContextError{Tried: tried, Hint: installHint}
 }
 
-// openDevices tries every EGL device, hardware ones first.
-func openDevices(clientExt string, log *slog.Logger, fail func(string, error)) (*eglContext, error) {
+// Device is an EGL device: a GPU or Mesa's software rasteriser.
+type Device struct {
+	// GPU is the GPU's number, counted as nvidia-smi counts them (by PCI bus address when
+	// every GPU has one, else in EGL's order); -1 for a software device.
+	GPU int
+	// Software reports a software rasteriser (EGL_MESA_device_software).
+	Software bool
+	// Name is the DRM node (/dev/dri/cardN), "software", or the device's extensions.
+	Name string
+	// PCI is the PCI bus address ("0000:3b:00.0"), when the DRM node leads to one.
+	PCI string
+	// egl is the index in eglQueryDevicesEXT's list.
+	egl int
+}
+
+// Devices lists the EGL devices, GPUs first in nvidia-smi's order, then software devices.
+// It needs no context.
+func Devices() ([]Device, error) {
+	clientExt := C.GoString(C.rc_client_extensions())
 	if !hasExtension(clientExt, "EGL_EXT_platform_device") || !hasExtension(clientExt, "EGL_EXT_device_enumeration") && !hasExtension(clientExt, "EGL_EXT_device_base") {
-		err := fmt.Errorf("EGL_EXT_platform_device or EGL_EXT_device_enumeration not offered (client extensions: %q)", clientExt)
+		return nil, fmt.Errorf("%w: EGL_EXT_platform_device or EGL_EXT_device_enumeration not offered (client extensions: %q)", ErrNoContext, clientExt)
+	}
+	devs, n, free := queryDevices()
+	defer free()
+	if n <= 0 {
+		return nil, fmt.Errorf("%w: eglQueryDevicesEXT found no device (%d, %s)", ErrNoContext, n, eglError())
+	}
+	var gpus, soft []Device
+	for i := 0; i < n; i++ {
+		d := Device{GPU: -1, Name: describeDevice(devs, i), egl: i}
+		if d.Name == "software" {
+			d.Software = true
+			soft = append(soft, d)
+			continue
+		}
+		if strings.HasPrefix(d.Name, "/dev/dri/") {
+			d.PCI = pciAddress(d.Name)
+		}
+		gpus = append(gpus, d)
+	}
+	byPCI := true
+	for _, g := range gpus {
+		byPCI = byPCI && g.PCI != ""
+	}
+	if byPCI {
+		sort.SliceStable(gpus, func(a, b int) bool { return gpus[a].PCI < gpus[b].PCI })
+	}
+	for i := range gpus {
+		gpus[i].GPU = i
+	}
+	return append(gpus, soft...), nil
+}
+
+// pciAddress returns the PCI bus address behind a DRM node, from sysfs ("" if unknown).
+func pciAddress(node string) string {
+	link, err := os.Readlink(filepath.Join("/sys/class/drm", filepath.Base(node), "device"))
+	if err != nil {
+		return ""
+	}
+	return filepath.Base(link)
+}
+
+// queryDevices returns EGL's device list (n < 0: the query failed) and a function that frees it.
+func queryDevices() (*[maxDevices]C.EGLDeviceEXT, int, func()) {
+	devs := (*[maxDevices]C.EGLDeviceEXT)(C.malloc(C.size_t(maxDevices * unsafe.Sizeof(C.EGLDeviceEXT(nil)))))
+	n := int(C.rc_query_devices(&devs[0], maxDevices))
+	return devs, n, func() { C.free(unsafe.Pointer(devs)) }
+}
+
+const maxDevices = 16
+
+// openDevices tries every EGL device, GPUs first, or only GPU gpu when gpu >= 0.
+func openDevices(clientExt string, gpu int, log *slog.Logger, fail func(string, error)) (*eglContext, error) {
+	list, err := Devices()
+	if err != nil {
 		fail("EGL device platform", err)
 		return nil, err
 	}
-	const maxDevices = 16
-	devs := (*[maxDevices]C.EGLDeviceEXT)(C.malloc(C.size_t(maxDevices * unsafe.Sizeof(C.EGLDeviceEXT(nil)))))
-	defer C.free(unsafe.Pointer(devs))
-	n := int(C.rc_query_devices(&devs[0], maxDevices))
+	devs, n, free := queryDevices()
+	defer free()
 	if n <= 0 {
 		err := fmt.Errorf("eglQueryDevicesEXT found no device (%d, %s)", n, eglError())
 		fail("EGL device platform", err)
 		return nil, err
 	}
-	// Hardware devices first: Mesa also lists a software device (EGL_MESA_device_software).
-	order := make([]int, 0, n)
-	for pass := 0; pass < 2; pass++ {
-		for i := 0; i < n; i++ {
-			soft := hasExtension(deviceString(devs, i, C.EGL_EXTENSIONS), "EGL_MESA_device_software")
-			if soft == (pass == 1) {
-				order = append(order, i)
-			}
+	var lastErr error = fmt.Errorf("%w: GPU %d (found %d GPUs)", ErrNoGPU, gpu, countGPUs(list))
+	for _, dev := range list {
+		if gpu >= 0 && dev.GPU != gpu || dev.egl >= n {
+			continue
 		}
-	}
-	var lastErr error
-	for _, i := range order {
-		desc := describeDevice(devs, i)
-		what := fmt.Sprintf("EGL device %d (%s)", i, desc)
-		d := C.rc_device_display(&devs[0], C.int(i))
-		ctx, err := openDisplay(d, PlatformDevice, desc)
+		what := fmt.Sprintf("EGL device %d (%s)", dev.egl, dev.Name)
+		d := C.rc_device_display(&devs[0], C.int(dev.egl))
+		ctx, err := openDisplay(d, PlatformDevice, dev.Name)
 		if err != nil {
 			fail(what, err)
 			lastErr = err
 			continue
 		}
-		log.Debug("render: EGL device selected", "device", i, "desc", desc)
+		ctx.gpu = dev.GPU
+		log.Debug("render: EGL device selected", "device", dev.egl, "gpu", dev.GPU, "desc", dev.Name)
 		return ctx, nil
+	}
+	if gpu >= 0 && len(list) > 0 {
+		fail(fmt.Sprintf("GPU %d", gpu), lastErr)
 	}
 	return nil, lastErr
 }
 
-func deviceString(devs *[16]C.EGLDeviceEXT, i int, name C.EGLint) string {
+func countGPUs(list []Device) int {
+	n := 0
+	for _, d := range list {
+		if !d.Software {
+			n++
+		}
+	}
+	return n
+}
+
+func deviceString(devs *[maxDevices]C.EGLDeviceEXT, i int, name C.EGLint) string {
 	s := C.rc_device_string(devs[i], name)
 	if s == nil {
 		return ""
@@ -210,7 +290,7 @@ func deviceString(devs *[16]C.EGLDeviceEXT, i int, name C.EGLint) string {
 	return C.GoString(s)
 }
 
-func describeDevice(devs *[16]C.EGLDeviceEXT, i int) string {
+func describeDevice(devs *[maxDevices]C.EGLDeviceEXT, i int) string {
 	ext := deviceString(devs, i, C.EGL_EXTENSIONS)
 	if hasExtension(ext, "EGL_MESA_device_software") {
 		return "software"

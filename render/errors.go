@@ -28,6 +28,13 @@ var (
 	ErrNoScene = errors.New("render: nil scene")
 	// ErrNoFrame is returned by ReadYCbCr and ReadRGBA before anything was drawn.
 	ErrNoFrame = errors.New("render: nothing drawn yet")
+	// ErrContextLost is returned by every call on a context that stopped working (the GPU
+	// hung or was reset, the driver lost the context). Only the views of that context are
+	// affected; a Pool places new views on the contexts that still work.
+	ErrContextLost = errors.New("render: OpenGL context lost")
+	// ErrNoGPU is returned by NewPool when GPUs are asked for by number and none (or not
+	// that one) is present.
+	ErrNoGPU = errors.New("render: GPU not found")
 )
 
 // NoContextError lists what New tried before giving up and what to install.

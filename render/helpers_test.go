@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/go-gl/mathgl/mgl32"
@@ -25,11 +26,60 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// newRenderer returns a renderer closed at the end of the test.
+// mode is a read-back and conversion mode; empty fields leave the choice to the renderer.
+type mode struct {
+	readback Readback
+	convert  Convert
+}
+
+func (m mode) String() string {
+	if m.readback == ReadbackAuto && m.convert == ConvertAuto {
+		return "auto"
+	}
+	return string(m.readback) + "-" + string(m.convert)
+}
+
+// allModes are the four read-back x conversion modes, forced: every cheap test runs in
+// each, so that a machine with software GL exercises what GPUs run (pbo-gpu) too.
+var allModes = []mode{{ReadbackSync, ConvertCPU}, {ReadbackSync, ConvertGPU}, {ReadbackPBO, ConvertCPU}, {ReadbackPBO, ConvertGPU}}
+
+// slowModes are the modes slow tests run in: the machine's own choice and the GPUs' default.
+var slowModes = []mode{{}, {ReadbackPBO, ConvertGPU}}
+
+// forModes runs f as a subtest per mode; newRenderer applies the mode named in the test's
+// name to renderers whose Config leaves read-back and conversion to the renderer.
+func forModes(t *testing.T, modes []mode, f func(t *testing.T)) {
+	t.Helper()
+	for _, m := range modes {
+		t.Run(m.String(), f)
+	}
+}
+
+// testMode finds the mode forModes put in the test's name.
+func testMode(name string) (mode, bool) {
+	for _, part := range strings.Split(name, "/") {
+		for _, m := range append(allModes, mode{}) {
+			if part == m.String() {
+				return m, true
+			}
+		}
+	}
+	return mode{}, false
+}
+
+func quietLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// newRenderer returns a renderer closed at the end of the test, in the mode of the
+// forModes subtest it runs in (unless cfg sets one).
 func newRenderer(t testing.TB, cfg Config) *Renderer {
 	t.Helper()
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		cfg.Logger = quietLogger(t)
+	}
+	if m, ok := testMode(t.Name()); ok && cfg.Readback == ReadbackAuto && cfg.Convert == ConvertAuto {
+		cfg.Readback, cfg.Convert = m.readback, m.convert
 	}
 	r, err := New(cfg)
 	if err != nil {

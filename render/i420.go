@@ -3,8 +3,6 @@ package render
 import (
 	"encoding/binary"
 	"image"
-	"sync"
-	"sync/atomic"
 )
 
 // The CPU conversion: RGB (the sRGB-encoded bytes the scene pass stores) to I420, BT.709
@@ -26,11 +24,6 @@ const (
 	crR, crG, crB = 28784, -26145, -2639
 	cBias         = 128<<18 + 1<<17
 )
-
-// minParallelPixels is the frame size from which a conversion is shared between
-// goroutines. Measured on 2 cores, sharing a 320x180 frame (0.09 ms of work) made it slower
-// (0.12 ms), a 640x360 one broke about even, a 1280x720 one took 1.2 ms instead of 1.4.
-const minParallelPixels = 640 * 360
 
 // rgbaFrame describes packed RGBA pixels to convert: width*4 bytes per row, stride bytes
 // apart. With bottomUp the first row in memory is the image's last (glReadPixels' order).
@@ -131,118 +124,4 @@ func convertBlocks(s0, s1, d0, d1, cb, cr []byte, half int) {
 		c := cR2*r + cG2*g + cB2*b + cBias2 // Cb low lane, Cr high lane, 2.18
 		cb[i], cr[i] = uint8(c>>18), uint8(c>>50)
 	}
-}
-
-// i420Workers converts frames on the calling goroutine (the GL goroutine) and helper
-// goroutines started once, so a frame allocates nothing and starts no goroutine. A frame
-// is cut into chunks of chunkRows chroma rows (32 image rows); the caller and the helpers
-// claim chunks until none is left. The caller never waits for a helper that has not
-// started: on a busy machine where no helper gets a core, it converts every chunk itself,
-// and otherwise waits at most for the chunks helpers have claimed. One frame at a time:
-// the GL goroutine is the only caller.
-type i420Workers struct {
-	helpers  int
-	wake     chan struct{} // one token per helper per frame; buffered, never blocks
-	finished chan struct{} // the helper converting a frame's last chunk signals the caller
-	exit     sync.WaitGroup
-
-	// The frame in progress, written by the caller before it publishes the frame in
-	// state, read by a helper only after it has claimed a chunk (so before the frame ends).
-	dst *image.YCbCr
-	src *rgbaFrame
-	// state is chunks<<32 | next chunk to claim. Claiming is a compare-and-swap on both, so
-	// a helper still holding a previous frame's state can only claim a chunk that is
-	// unclaimed in the current frame.
-	state atomic.Uint64
-	done  atomic.Uint64 // chunks converted
-}
-
-// chunkRows is the number of chroma rows (twice as many image rows) per chunk: about 40,000
-// pixels at 720p, 0.1 ms of work, small enough that waiting for a helper's last chunk
-// costs little, large enough that claiming one costs nothing measurable.
-const chunkRows = 16
-
-// newI420Workers starts n-1 helper goroutines (none for n <= 1).
-func newI420Workers(n int) *i420Workers {
-	w := &i420Workers{helpers: max(n-1, 0), finished: make(chan struct{}, 1)}
-	w.wake = make(chan struct{}, w.helpers)
-	w.exit.Add(w.helpers)
-	for i := 0; i < w.helpers; i++ {
-		go w.helper()
-	}
-	return w
-}
-
-func (w *i420Workers) helper() {
-	defer w.exit.Done()
-	for range w.wake {
-		for {
-			k, chunks, ok := w.claim()
-			if !ok {
-				break
-			}
-			w.convertChunk(k)
-			if w.done.Add(1) == chunks {
-				w.finished <- struct{}{}
-			}
-		}
-	}
-}
-
-// claim takes the next chunk of the frame in progress: its index and the frame's number of
-// chunks, or ok false when every chunk is taken.
-func (w *i420Workers) claim() (k, chunks uint64, ok bool) {
-	for {
-		s := w.state.Load()
-		chunks, k = s>>32, s&(1<<32-1)
-		if k >= chunks {
-			return 0, 0, false
-		}
-		if w.state.CompareAndSwap(s, s+1) {
-			return k, chunks, true
-		}
-	}
-}
-
-// convert is convertI420, shared with the helpers. dst and src are not kept.
-func (w *i420Workers) convert(dst *image.YCbCr, src *rgbaFrame) {
-	ch := (src.height + 1) / 2
-	if w.helpers == 0 || src.width*src.height < minParallelPixels {
-		convertChromaRows(dst, src, 0, ch)
-		return
-	}
-	w.dst, w.src = dst, src
-	w.done.Store(0)
-	w.state.Store(uint64((ch+chunkRows-1)/chunkRows) << 32) // publishes the frame
-	for i := 0; i < w.helpers; i++ {
-		select {
-		case w.wake <- struct{}{}:
-		default: // a helper has not taken its last token yet; it will find this frame
-		}
-	}
-	lastMine := false
-	for {
-		k, chunks, ok := w.claim()
-		if !ok {
-			break
-		}
-		w.convertChunk(k)
-		lastMine = w.done.Add(1) == chunks
-	}
-	if !lastMine {
-		<-w.finished // a helper converts the last chunk
-	}
-	w.dst, w.src = nil, nil
-}
-
-func (w *i420Workers) convertChunk(k uint64) {
-	ch := (w.src.height + 1) / 2
-	cy0 := int(k) * chunkRows
-	convertChromaRows(w.dst, w.src, cy0, min(cy0+chunkRows, ch))
-}
-
-// close stops the helpers and waits for them to exit.
-func (w *i420Workers) close() {
-	close(w.wake)
-	w.exit.Wait()
 }

@@ -54,7 +54,7 @@ func TestConvertI420MatchesReference(t *testing.T) {
 				if bottomUp {
 					frame = bottomUpCopy(src)
 				}
-				for _, workers := range []int{1, 2, 3} {
+				{
 					for k, newDst := range []func() *image.YCbCr{
 						func() *image.YCbCr { return NewFrame(w, h) },
 						func() *image.YCbCr { return image.NewYCbCr(src.Rect, image.YCbCrSubsampleRatio420) },
@@ -62,7 +62,7 @@ func TestConvertI420MatchesReference(t *testing.T) {
 						if w*h > 320*180 && (extra != 0 || k != 0) {
 							continue // large frames: one layout is enough (keeps -race fast)
 						}
-						name := fmt.Sprintf("%dx%d/stride+%d/bottomUp=%v/workers=%d", w, h, extra, bottomUp, workers)
+						name := fmt.Sprintf("%dx%d/stride+%d/bottomUp=%v", w, h, extra, bottomUp)
 						dst := newDst()
 						const canary = 0xa5
 						for _, p := range [][]byte{dst.Y, dst.Cb, dst.Cr} {
@@ -70,9 +70,7 @@ func TestConvertI420MatchesReference(t *testing.T) {
 								p[i] = canary
 							}
 						}
-						wk := newI420Workers(workers)
-						wk.convert(dst, frame)
-						wk.close()
+						convertI420(dst, frame)
 						if d := planeDiff(dst, want); d != "" {
 							t.Fatalf("%s: %s", name, d)
 						}
@@ -204,62 +202,27 @@ func absInt(x int) int {
 	return x
 }
 
-// TestI420WorkersManyFrames converts frames of alternating sizes back to back on several
-// goroutines (run with -race): every frame is complete and right, whoever converts what.
-func TestI420WorkersManyFrames(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 10))
-	var frames []*rgbaFrame
-	var want []*image.YCbCr
-	for _, sz := range [][2]int{{640, 360}, {801, 451}, {1281, 181}} { // all shared (minParallelPixels)
-		src := randomRGBA(rng, sz[0], sz[1], 4*sz[0])
-		ref := image.NewYCbCr(src.Rect, image.YCbCrSubsampleRatio420)
-		cpuI420(src, ref)
-		frames = append(frames, bottomUpCopy(src))
-		want = append(want, ref)
-	}
-	for _, n := range []int{2, 4} {
-		wk := newI420Workers(n)
-		for i := 0; i < 30; i++ {
-			f := frames[i%len(frames)]
-			dst := NewFrame(f.width, f.height)
-			wk.convert(dst, f)
-			if d := planeDiff(dst, want[i%len(frames)]); d != "" {
-				t.Fatalf("%d goroutines, frame %d (%dx%d): %s", n, i, f.width, f.height, d)
-			}
-		}
-		wk.close()
-	}
-}
-
-// TestI420WorkersNoAlloc: converting a frame allocates nothing, on one goroutine or several.
-func TestI420WorkersNoAlloc(t *testing.T) {
+// TestI420NoAlloc: converting a frame allocates nothing.
+func TestI420NoAlloc(t *testing.T) {
 	src := randomRGBA(rand.New(rand.NewPCG(5, 6)), 640, 360, 640*4)
 	frame := &rgbaFrame{pix: src.Pix, stride: src.Stride, width: 640, height: 360, bottomUp: true}
 	dst := NewFrame(640, 360)
-	for _, n := range []int{1, 2} {
-		wk := newI420Workers(n)
-		if a := testing.AllocsPerRun(20, func() { wk.convert(dst, frame) }); a != 0 {
-			t.Errorf("%d workers: %.1f allocations per frame", n, a)
-		}
-		wk.close()
+	if a := testing.AllocsPerRun(20, func() { convertI420(dst, frame) }); a != 0 {
+		t.Errorf("%.1f allocations per frame", a)
 	}
 }
 
 // BenchmarkI420 is the Go conversion alone (a bottom-up RGBA frame in memory, as the
-// read-back leaves it), on one goroutine and shared by conversionGoroutines() goroutines.
+// read-back leaves it), against the straightforward reference conversion.
 func BenchmarkI420(b *testing.B) {
 	for _, size := range benchSizes {
 		src := randomRGBA(rand.New(rand.NewPCG(7, 8)), size.w, size.h, size.w*4)
 		frame := &rgbaFrame{pix: src.Pix, stride: src.Stride, width: size.w, height: size.h, bottomUp: true}
 		dst := NewFrame(size.w, size.h)
-		for _, n := range []int{1, conversionGoroutines()} {
-			b.Run(fmt.Sprintf("%s/goroutines=%d", size.name, n), func(b *testing.B) {
-				wk := newI420Workers(n)
-				defer wk.close()
-				b.SetBytes(int64(size.w * size.h * 4))
-				measure(b, func(int) { wk.convert(dst, frame) })
-			})
-		}
+		b.Run(size.name, func(b *testing.B) {
+			b.SetBytes(int64(size.w * size.h * 4))
+			measure(b, func(int) { convertI420(dst, frame) })
+		})
 		b.Run(size.name+"/reference", func(b *testing.B) {
 			ref := image.NewYCbCr(src.Rect, image.YCbCrSubsampleRatio420)
 			b.SetBytes(int64(size.w * size.h * 4))

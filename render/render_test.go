@@ -107,7 +107,9 @@ func TestNoContext(t *testing.T) {
 	}
 }
 
-func TestGoldenTestScene(t *testing.T) {
+func TestGoldenTestScene(t *testing.T) { forModes(t, slowModes, testGoldenTestScene) }
+
+func testGoldenTestScene(t *testing.T) {
 	r := newRenderer(t, Config{Shading: ShadingPBR})
 	v := newView(t, r, 320, 180)
 	checkGolden(t, "testscene_320x180", drawRGBA(t, v, testScene()))
@@ -115,7 +117,9 @@ func TestGoldenTestScene(t *testing.T) {
 
 // TestOrbitMirrors orbits the camera 180° around the target: the flat "L" must appear
 // mirrored left to right.
-func TestOrbitMirrors(t *testing.T) {
+func TestOrbitMirrors(t *testing.T) { forModes(t, allModes, testOrbitMirrors) }
+
+func testOrbitMirrors(t *testing.T) {
 	r := newRenderer(t, Config{})
 	const w, h = 160, 120
 	v := newView(t, r, w, h)
@@ -159,7 +163,9 @@ func TestOrbitMirrors(t *testing.T) {
 }
 
 // TestZoomGrows zooms in by 1.5: the silhouette's area grows by about 1.5².
-func TestZoomGrows(t *testing.T) {
+func TestZoomGrows(t *testing.T) { forModes(t, allModes, testZoomGrows) }
+
+func testZoomGrows(t *testing.T) {
 	r := newRenderer(t, Config{})
 	v := newView(t, r, 160, 120)
 	s := silhouetteScene()
@@ -176,7 +182,9 @@ func TestZoomGrows(t *testing.T) {
 
 // TestBackgroundCorner changes the background and checks the top-left 32x32 pixels in the
 // RGBA and the I420 read-back.
-func TestBackgroundCorner(t *testing.T) {
+func TestBackgroundCorner(t *testing.T) { forModes(t, allModes, testBackgroundCorner) }
+
+func testBackgroundCorner(t *testing.T) {
 	r := newRenderer(t, Config{})
 	v := newView(t, r, 320, 180)
 	s := testScene()
@@ -221,13 +229,9 @@ func checkCorner(t *testing.T, v *View, s *scenes.Scene) {
 
 // TestYCbCrMatchesCPU checks each conversion against cpuI420 of the RGBA read-back of the
 // same frame, within 2 levels (the CPU one exactly), for padded and unpadded sizes and
-// destinations, reading synchronously and through pixel buffers (a view's first PBO read
-// returns its own frame).
+// destinations, reading synchronously and through pixel buffers.
 func TestYCbCrMatchesCPU(t *testing.T) {
-	forEachConvert(t, Config{Readback: ReadbackSync}, testYCbCrMatchesCPU)
-	t.Run("pbo", func(t *testing.T) {
-		forEachConvert(t, Config{Readback: ReadbackPBO}, testYCbCrMatchesCPU)
-	})
+	forEachConvert(t, Config{}, testYCbCrMatchesCPU)
 }
 
 func testYCbCrMatchesCPU(t *testing.T, r *Renderer) {
@@ -332,7 +336,8 @@ func testRenderReusesFrame(t *testing.T, r *Renderer) {
 }
 
 // TestPBOReadback forces pixel buffer objects (GPU mode) on llvmpipe, with either
-// conversion: each call returns the previous call's frame, the first one its own.
+// conversion: every call returns the frame it drew, also while another view's read-backs
+// are in flight on the same context (the asynchrony is across views).
 func TestPBOReadback(t *testing.T) {
 	forEachConvert(t, Config{Readback: ReadbackPBO}, testPBOReadback)
 }
@@ -345,9 +350,32 @@ func testPBOReadback(t *testing.T, r *Renderer) {
 	s := testScene()
 	palette := []mgl32.Vec3{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 1}}
 	colors := append(append([]mgl32.Vec3{}, palette...), palette...) // 8 calls
-	// Call i (from 0) returns frame wantFrame(i) (from 1): its own on the first call, then
-	// the previous call's.
-	wantFrame := func(i int) uint64 { return uint64(max(i, 1)) }
+	// Another view renders all along from another goroutine, so that this view's read-backs
+	// wait while the other's are in flight.
+	other := newView(t, r, 320, 180)
+	stop := make(chan struct{})
+	otherDone := make(chan error, 1)
+	go func() {
+		os := testScene()
+		for {
+			select {
+			case <-stop:
+				otherDone <- nil
+				return
+			default:
+			}
+			if _, err := other.Render(os, nil); err != nil {
+				otherDone <- err
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		if err := <-otherDone; err != nil {
+			t.Errorf("the other view: %v", err)
+		}
+	}()
 	for i, c := range colors {
 		s.Background = c
 		s.Version = uint32(100 + i)
@@ -356,15 +384,13 @@ func testPBOReadback(t *testing.T, r *Renderer) {
 			t.Fatal(err)
 		}
 		st := v.Stats()
-		wf := wantFrame(i)
-		if st.Frame != wf || st.Drawn != uint64(i+1) || st.Version != uint32(100+wf-1) {
-			t.Errorf("call %d: stats %+v, want frame %d", i+1, st, wf)
+		if st.Frame != uint64(i+1) || st.Drawn != uint64(i+1) || st.Version != uint32(100+i) {
+			t.Errorf("call %d: stats %+v, want frame %d version %d", i+1, st, i+1, 100+i)
 		}
 		got := YCbCrToRGBA(img).RGBAAt(0, 0)
-		wc := colors[wf-1]
-		want := color.RGBA{srgbByte(wc[0]), srgbByte(wc[1]), srgbByte(wc[2]), 255}
+		want := color.RGBA{srgbByte(c[0]), srgbByte(c[1]), srgbByte(c[2]), 255}
 		if d := max(absDiff(got.R, want.R), absDiff(got.G, want.G), absDiff(got.B, want.B)); d > 4 {
-			t.Errorf("call %d: corner %v, want %v (frame %d)", i+1, got, want, wf)
+			t.Errorf("call %d: corner %v, want %v (the frame just drawn)", i+1, got, want)
 		}
 	}
 }
@@ -509,7 +535,9 @@ func TestBadShader(t *testing.T) {
 	}
 }
 
-func TestClosed(t *testing.T) {
+func TestClosed(t *testing.T) { forModes(t, allModes, testClosed) }
+
+func testClosed(t *testing.T) {
 	r, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -561,7 +589,9 @@ func TestBadSize(t *testing.T) {
 
 // TestBadPrimitiveSkipped: a primitive with an index out of range is skipped (and logged);
 // the rest of the scene still draws.
-func TestBadPrimitiveSkipped(t *testing.T) {
+func TestBadPrimitiveSkipped(t *testing.T) { forModes(t, allModes, testBadPrimitiveSkipped) }
+
+func testBadPrimitiveSkipped(t *testing.T) {
 	r := newRenderer(t, Config{})
 	v := newView(t, r, 160, 120)
 	s := silhouetteScene()
@@ -745,7 +775,9 @@ func testMarker(t *testing.T, r *Renderer) {
 // TestBuiltinScenes renders each built-in scene at its default camera (t = 0) with PBR
 // shading: it matches its golden image, and the top-left 32x32 pixels show the background
 // colour, also after the background is changed. (TestGoldenFast covers the fast shading.)
-func TestBuiltinScenes(t *testing.T) {
+func TestBuiltinScenes(t *testing.T) { forModes(t, slowModes, testBuiltinScenes) }
+
+func testBuiltinScenes(t *testing.T) {
 	r := newRenderer(t, Config{Shading: ShadingPBR})
 	for _, name := range scenes.BuiltinNames() {
 		t.Run(name, func(t *testing.T) {
@@ -769,7 +801,9 @@ func TestBuiltinScenes(t *testing.T) {
 
 // TestBadCamera: a camera that gives no projection (eye on the target) draws the background
 // only, without an error.
-func TestBadCamera(t *testing.T) {
+func TestBadCamera(t *testing.T) { forModes(t, allModes, testBadCamera) }
+
+func testBadCamera(t *testing.T) {
 	r := newRenderer(t, Config{})
 	v := newView(t, r, 64, 48)
 	s := testScene()
@@ -822,7 +856,9 @@ func testFrameStats(t *testing.T, r *Renderer) {
 }
 
 // TestCacheEviction: geometry no view draws for cacheIdleFrames frames is freed.
-func TestCacheEviction(t *testing.T) {
+func TestCacheEviction(t *testing.T) { forModes(t, allModes, testCacheEviction) }
+
+func testCacheEviction(t *testing.T) {
 	r := newRenderer(t, Config{})
 	v := newView(t, r, 8, 8)
 	big, small := testScene(), silhouetteScene()
@@ -841,12 +877,15 @@ func TestCacheEviction(t *testing.T) {
 			before.CachedPrimitives, before.CachedTextures, cacheIdleFrames+sweepEvery, after.CachedPrimitives, after.CachedTextures)
 	}
 	// Two buffers (vertices, indices) and a vertex array per cached primitive, plus the GPU
-	// conversion pass's vertex array.
-	passVAO := 0
+	// conversion pass's vertex array and the view's read-back buffer.
+	passVAO, pbo := 0, 0
 	if r.Info().Convert == ConvertGPU {
 		passVAO = 1
 	}
-	if after.Buffers != 2*2 || after.VertexArrays != 2+passVAO || after.Textures != before.Textures-1 {
+	if r.Info().Readback == ReadbackPBO {
+		pbo = 1
+	}
+	if after.Buffers != 2*2+pbo || after.VertexArrays != 2+passVAO || after.Textures != before.Textures-1 {
 		t.Errorf("evicted objects not freed: before %+v, after %+v", before, after)
 	}
 }
@@ -854,7 +893,9 @@ func TestCacheEviction(t *testing.T) {
 // TestGLTFModels renders good glTF models from Debian's assimp-testmodels (skipped when the
 // package is missing): each covers a fair part of the frame, and the textured box shows its
 // texture (many distinct colours).
-func TestGLTFModels(t *testing.T) {
+func TestGLTFModels(t *testing.T) { forModes(t, slowModes, testGLTFModels) }
+
+func testGLTFModels(t *testing.T) {
 	const dir = "/usr/share/assimp/models/glTF2/"
 	r := newRenderer(t, Config{})
 	v := newView(t, r, 320, 180)
@@ -893,7 +934,9 @@ func TestGLTFModels(t *testing.T) {
 
 // TestMirroredNode: a single-sided quad facing the camera stays visible when its node
 // mirrors it (scale -1 on x), which reverses its winding.
-func TestMirroredNode(t *testing.T) {
+func TestMirroredNode(t *testing.T) { forModes(t, allModes, testMirroredNode) }
+
+func testMirroredNode(t *testing.T) {
 	r := newRenderer(t, Config{})
 	v := newView(t, r, 160, 120)
 	s := silhouetteScene()

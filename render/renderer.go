@@ -27,9 +27,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"runtime"
+	"slices"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 
@@ -50,10 +53,11 @@ const (
 	ReadbackAuto Readback = ""
 	// ReadbackSync reads the frame just drawn with glReadPixels, waiting for the GPU.
 	ReadbackSync Readback = "sync"
-	// ReadbackPBO reads into double-buffered pixel buffer objects: each call starts the
-	// transfer of the frame it drew and returns the frame of the previous call, so the CPU
-	// never waits for the frame just drawn. The first call returns its own frame; the second
-	// returns the first one again. On llvmpipe it only adds a copy.
+	// ReadbackPBO reads into a pixel buffer object of the view and fences it: while the GPU
+	// finishes the frame and copies it, the GL goroutine goes on with other views' draws and
+	// read-backs, and the pixels are copied (or converted) out of the mapped buffer on the
+	// caller's goroutine. Every call still returns the frame it drew: the asynchrony is
+	// across views, never across frames of one view. On llvmpipe it only adds a copy.
 	ReadbackPBO Readback = "pbo"
 )
 
@@ -68,8 +72,8 @@ const (
 	// ConvertGPU converts in a shader (shaders/yuv420.frag) and reads back the I420 planes
 	// (1.5 bytes per pixel).
 	ConvertGPU Convert = "gpu"
-	// ConvertCPU reads the frame back as RGBA (4 bytes per pixel) and converts it in Go,
-	// shared by up to GOMAXPROCS goroutines (at most 4) while the GL goroutine waits. On
+	// ConvertCPU reads the frame back as RGBA (4 bytes per pixel) and converts it in Go on
+	// the caller's goroutine, so that the GL goroutine is free for other views meanwhile. On
 	// llvmpipe it costs about a quarter of the shader's CPU time.
 	ConvertCPU Convert = "cpu"
 )
@@ -125,6 +129,11 @@ type Info struct {
 	// Device describes the EGL device ("software", a DRM node, or its extensions); empty
 	// on the surfaceless platform.
 	Device string
+	// GPU is the GPU's number as nvidia-smi counts them; -1 on a software device or the
+	// surfaceless platform.
+	GPU int
+	// Contexts is the number of OpenGL contexts rendering (1 for a Renderer; a Pool's count).
+	Contexts int
 	// Context is the profile asked for and granted, e.g. "4.5 core".
 	Context string
 	// Vendor, Renderer, Version and GLSL are GL_VENDOR, GL_RENDERER, GL_VERSION and
@@ -183,10 +192,23 @@ type Renderer struct {
 	fastTexP *sceneProgram // the same with TEXTURED; ShadingFast only
 	yuvP     *yuvProgram   // ConvertGPU only
 	emptyVAO uint32        // ConvertGPU only
-	i420     *i420Workers  // ConvertCPU only
 	cache    gpuCache
 	views    map[*View]struct{}
 	frames   uint64
+	// reads are the read-backs in flight (ReadbackPBO): jobs whose GPU work is fenced and
+	// whose callers wait until the fence signals, while other jobs run.
+	reads []*pendingRead
+	// await is set by a job that left a read-back in flight (GL goroutine only).
+	await *pendingRead
+
+	// place says where the context is (pool index, GPU); set before the GL goroutine
+	// starts, read-only afterwards.
+	place Placement
+	// pixels is the sum of width*height of the open views: the load a Pool balances.
+	pixels atomic.Int64
+	// lost is set when the context stops working (GPU hung or reset, context lost); every
+	// later call returns it.
+	lost atomic.Pointer[error]
 }
 
 type job struct {
@@ -194,10 +216,29 @@ type job struct {
 	done chan error
 }
 
+// pendingRead is a job whose result waits for a fence (ReadbackPBO): finish runs on the GL
+// goroutine once the GPU has passed fence, then the job's caller gets its error.
+type pendingRead struct {
+	view     *View
+	fence    uintptr
+	finish   func() error
+	deadline time.Time
+	done     chan error
+}
+
+// readWaitSlice is how long the idle GL goroutine waits on the oldest read-back before it
+// looks for new jobs again.
+const readWaitSlice = 250 * time.Microsecond
+
 // New creates the OpenGL context, compiles the shaders and starts the GL goroutine. When no
 // context can be had, the error is a *NoContextError (errors.Is ErrNoContext) listing what
 // was tried and what to install.
 func New(cfg Config) (*Renderer, error) {
+	return openRenderer(cfg, -1, 0)
+}
+
+// openRenderer is New on GPU gpu (any device when gpu < 0), as context number index of a Pool.
+func openRenderer(cfg Config, gpu, index int) (*Renderer, error) {
 	switch cfg.Platform {
 	case PlatformAuto, PlatformDevice, PlatformSurfaceless:
 	default:
@@ -236,6 +277,7 @@ func New(cfg Config) (*Renderer, error) {
 		done:  make(chan struct{}),
 		views: map[*View]struct{}{},
 		cache: newGPUCache(),
+		place: Placement{Context: index, GPU: gpu},
 	}
 	ready := make(chan error, 1)
 	go r.loop(ready)
@@ -243,7 +285,7 @@ func New(cfg Config) (*Renderer, error) {
 		<-r.done
 		return nil, err
 	}
-	log.Info("render: OpenGL ready", "platform", r.info.Platform, "device", r.info.Device,
+	log.Info("render: OpenGL ready", "context", index, "gpu", r.info.GPU, "platform", r.info.Platform, "device", r.info.Device,
 		"context", r.info.Context, "renderer", r.info.Renderer, "version", r.info.Version,
 		"msaa", r.info.MSAA, "readback", r.info.Readback, "convert", r.info.Convert,
 		"shading", r.info.Shading)
@@ -262,18 +304,135 @@ func (r *Renderer) loop(ready chan<- error) {
 	}
 	ready <- nil
 	for {
+		if len(r.reads) == 0 {
+			select {
+			case j := <-r.jobs:
+				r.handle(j)
+			case <-r.quit:
+				r.teardown()
+				return
+			}
+			continue
+		}
+		// Read-backs in flight: serve new jobs first (other views' draws overlap the
+		// transfers), finish the read-backs whose fences have signalled, and wait on the
+		// oldest only when there is nothing else to do.
 		select {
 		case j := <-r.jobs:
-			j.done <- r.run(j.fn)
+			r.handle(j)
+			r.finishReads(0)
 		case <-r.quit:
 			r.teardown()
 			return
+		default:
+			r.finishReads(readWaitSlice)
 		}
 	}
 }
 
+// handle runs a job and answers its caller, or keeps it waiting for its read-back.
+func (r *Renderer) handle(j job) {
+	if err := r.lostErr(); err != nil {
+		j.done <- err
+		return
+	}
+	err := r.run(j.fn)
+	p := r.await
+	r.await = nil
+	if err != nil || p == nil {
+		if p != nil {
+			r.objs.deleteSync(&p.fence)
+		}
+		j.done <- err
+		return
+	}
+	p.done = j.done
+	p.deadline = time.Now().Add(fenceTimeout)
+	r.reads = append(r.reads, p)
+}
+
+// awaitFence makes the running job wait for fence: finish runs once the GPU has passed it,
+// and only then does the job's caller get an answer. The fence then belongs to the
+// renderer. GL goroutine, from inside a job.
+func (r *Renderer) awaitFence(v *View, fence uintptr, finish func() error) {
+	r.await = &pendingRead{view: v, fence: fence, finish: finish}
+}
+
+// finishReads completes the read-backs whose fences have signalled, waiting up to wait on
+// the oldest when none has. A read-back that passes its deadline means the GPU is hung:
+// the context is marked lost.
+func (r *Renderer) finishReads(wait time.Duration) {
+	done := 0
+	for i, p := range r.reads {
+		timeout := uint64(0)
+		if i == 0 && wait > 0 {
+			timeout = uint64(wait)
+		}
+		switch gl.ClientWaitSync(p.fence, gl.SYNC_FLUSH_COMMANDS_BIT, timeout) {
+		case gl.ALREADY_SIGNALED, gl.CONDITION_SATISFIED:
+			r.objs.deleteSync(&p.fence)
+			p.done <- r.run(p.finish)
+			r.reads[i] = nil
+			done++
+		case gl.TIMEOUT_EXPIRED:
+			if time.Now().After(p.deadline) {
+				r.markLost(fmt.Sprintf("read-back of a %dx%d frame did not finish within %v", p.view.width, p.view.height, fenceTimeout))
+				r.failReads(r.lostErr())
+				return
+			}
+		default: // WAIT_FAILED
+			err := glErrors()
+			r.objs.deleteSync(&p.fence)
+			p.done <- fmt.Errorf("%w: waiting for a read-back failed: %v", ErrGL, err)
+			r.reads[i] = nil
+			done++
+		}
+		if done > 0 && wait > 0 {
+			wait = 0 // something finished: back to the jobs
+		}
+	}
+	if done > 0 {
+		r.reads = slices.DeleteFunc(r.reads, func(p *pendingRead) bool { return p == nil })
+	}
+}
+
+// failReads answers every read-back in flight (of view v, or all when v is nil) with err.
+func (r *Renderer) failReadsOf(v *View, err error) {
+	r.reads = slices.DeleteFunc(r.reads, func(p *pendingRead) bool {
+		if v != nil && p.view != v {
+			return false
+		}
+		r.objs.deleteSync(&p.fence)
+		p.done <- err
+		return true
+	})
+}
+
+func (r *Renderer) failReads(err error) { r.failReadsOf(nil, err) }
+
+// markLost records that the context stopped working; later calls return ErrContextLost.
+func (r *Renderer) markLost(why string) {
+	err := fmt.Errorf("%w: %s (%s)", ErrContextLost, why, r.place)
+	if r.lost.CompareAndSwap(nil, &err) {
+		r.log.Error("render: OpenGL context lost; its views fail", "why", why, "context", r.place.String())
+	}
+}
+
+// lostErr returns the error a lost context answers with, or nil.
+func (r *Renderer) lostErr() error {
+	if p := r.lost.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Lost returns nil while the context works, else the error (errors.Is ErrContextLost) its
+// calls return.
+func (r *Renderer) Lost() error { return r.lostErr() }
+
 // run calls fn on the GL goroutine, turning a panic into an error so one bad frame does not
-// take the renderer down, and reports OpenGL errors fn left behind.
+// take the renderer down, and reports OpenGL errors fn left behind. GL_CONTEXT_LOST marks
+// the context lost.
 func (r *Renderer) run(fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -285,11 +444,19 @@ func (r *Renderer) run(fn func() error) (err error) {
 	if e := glErrors(); e != nil && err == nil {
 		err = e
 	}
+	if err != nil && strings.Contains(err.Error(), "GL_CONTEXT_LOST") {
+		r.markLost("the driver reported GL_CONTEXT_LOST")
+		err = r.lostErr()
+	}
 	return err
 }
 
-// do runs fn on the GL goroutine and returns its error, or ErrClosed.
+// do runs fn on the GL goroutine and returns its error, or ErrClosed, or the lost context's
+// error.
 func (r *Renderer) do(fn func() error) error {
+	if err := r.lostErr(); err != nil {
+		return err
+	}
 	done := make(chan error, 1)
 	select {
 	case r.jobs <- job{fn: fn, done: done}:
@@ -301,11 +468,15 @@ func (r *Renderer) do(fn func() error) error {
 
 // setup runs on the GL goroutine: context, function pointers, capabilities, programs.
 func (r *Renderer) setup() error {
-	ctx, err := openEGL(r.cfg.Platform, r.log)
+	ctx, err := openEGL(r.cfg.Platform, r.place.GPU, r.log)
 	if err != nil {
 		return err
 	}
 	r.egl = ctx
+	r.place.GPU, r.place.Device = ctx.gpu, ctx.device
+	if r.place.Device == "" {
+		r.place.Device = ctx.platform
+	}
 	if err := glload.Load(); err != nil {
 		return fmt.Errorf("%w: loading OpenGL functions: %v", ErrNoContext, err)
 	}
@@ -317,6 +488,8 @@ func (r *Renderer) setup() error {
 		Renderer: glString(gl.RENDERER),
 		Version:  glString(gl.VERSION),
 		GLSL:     glString(gl.SHADING_LANGUAGE_VERSION),
+		GPU:      ctx.gpu,
+		Contexts: 1,
 	}
 	info.Software = isSoftware(info.Renderer)
 	var maxSamples, maxTex, maxRB int32
@@ -382,8 +555,6 @@ func (r *Renderer) setup() error {
 			return err
 		}
 		r.emptyVAO = r.objs.genVertexArray()
-	} else {
-		r.i420 = newI420Workers(conversionGoroutines())
 	}
 	gl.PixelStorei(gl.PACK_ALIGNMENT, 1)
 	gl.PixelStorei(gl.UNPACK_ALIGNMENT, 1)
@@ -395,6 +566,7 @@ func (r *Renderer) teardown() {
 	if r.egl == nil {
 		return
 	}
+	r.failReads(ErrClosed)
 	for v := range r.views {
 		v.free()
 	}
@@ -408,10 +580,6 @@ func (r *Renderer) teardown() {
 		r.objs.deleteProgram(&r.yuvP.id)
 	}
 	r.objs.deleteVertexArrays(&r.emptyVAO)
-	if r.i420 != nil {
-		r.i420.close()
-		r.i420 = nil
-	}
 	gl.Finish()
 	if n := r.objs.live(); n != 0 {
 		r.log.Warn("render: GL objects still counted at close", "live", n)
@@ -419,17 +587,6 @@ func (r *Renderer) teardown() {
 	r.egl.close()
 	r.egl = nil
 }
-
-// maxConversionGoroutines caps the goroutines sharing a CPU conversion: each one woken
-// costs CPU time, and a 1080p frame is 34 chunks of 0.1 ms.
-const maxConversionGoroutines = 4
-
-// conversionGoroutines is how many goroutines a CPU conversion is shared by, the GL
-// goroutine included: one per processor Go may use, at most maxConversionGoroutines. On
-// the 2-core CI machine two took 10-16% off the conversion in View.Render (0.2 ms at 720p,
-// 0.7 at 1080p) for about 0.3 cpu-ms a frame (docs/perf-render.md); set
-// maxConversionGoroutines to 1 to convert on the GL goroutine alone.
-func conversionGoroutines() int { return min(runtime.GOMAXPROCS(0), maxConversionGoroutines) }
 
 // scenePrograms lists the scene pass's programs; those not built are nil.
 func (r *Renderer) scenePrograms() []*sceneProgram {
@@ -539,6 +696,12 @@ func glErrorName(e uint32) string {
 		return "GL_INVALID_FRAMEBUFFER_OPERATION"
 	case gl.OUT_OF_MEMORY:
 		return "GL_OUT_OF_MEMORY"
+	case glContextLost:
+		return "GL_CONTEXT_LOST"
 	}
 	return fmt.Sprintf("GL error 0x%x", e)
 }
+
+// glContextLost is GL_CONTEXT_LOST (OpenGL 4.5, KHR_robustness), missing from the 3.3
+// bindings.
+const glContextLost = 0x0507

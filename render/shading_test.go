@@ -69,7 +69,9 @@ func TestShadingAuto(t *testing.T) {
 }
 
 // TestGoldenFast compares the fast shading's demo and test scene with their goldens.
-func TestGoldenFast(t *testing.T) {
+func TestGoldenFast(t *testing.T) { forModes(t, slowModes, testGoldenFast) }
+
+func testGoldenFast(t *testing.T) {
 	r := newRenderer(t, Config{Shading: ShadingFast})
 	demo := benchDemo(t)
 	demo.Animate(demo, 0)
@@ -80,7 +82,9 @@ func TestGoldenFast(t *testing.T) {
 // TestShadingFastCloseToPBR: the fast shading shows the same scene as PBR (the mean
 // difference is bounded, see fastMaxMean), unlit colours come out exactly (white is 255) and
 // the background corner is exact in RGBA and I420.
-func TestShadingFastCloseToPBR(t *testing.T) {
+func TestShadingFastCloseToPBR(t *testing.T) { forModes(t, slowModes, testShadingFastCloseToPBR) }
+
+func testShadingFastCloseToPBR(t *testing.T) {
 	pbr := newRenderer(t, Config{Shading: ShadingPBR})
 	fast := newRenderer(t, Config{Shading: ShadingFast})
 	for _, tc := range []struct {

@@ -21,7 +21,7 @@ import (
 // Convert is the Go conversion alone. Draw+Convert+Readback is the frame's cost.
 type FrameStats struct {
 	// Frame is the number (from 1) of the frame in the image last returned by ReadYCbCr or
-	// Render; with ReadbackPBO it is one behind the frame last drawn.
+	// Render: the frame last drawn, in every read-back and conversion mode.
 	Frame uint64
 	// Version is the scenes.Scene.Version drawn in that frame.
 	Version uint32
@@ -32,7 +32,8 @@ type FrameStats struct {
 	// of the shader pass, with ConvertCPU the Go conversion into the caller's image.
 	// Readback is the last read-back, waiting for the GPU and copying: with ConvertGPU of
 	// the I420 planes into the caller's image, with ConvertCPU of the RGBA frame into the
-	// view's buffer (or, with ReadbackPBO, mapping it).
+	// view's buffer; with ReadbackPBO it runs from the start of the transfer to the mapped
+	// buffer, other views' work included.
 	Draw, Convert, Readback time.Duration
 	// GPUDraw and GPUConvert are GPU times measured with timer queries, a frame or two old
 	// (results are collected without waiting); zero when unsupported or not yet available.
@@ -53,17 +54,18 @@ type View struct {
 	mu     sync.Mutex // guards marker and stats (read from any goroutine)
 	marker bool
 	stats  FrameStats
-	// cpuMu is held by ReadYCbCr and Render across both parts of a read when the frame is
-	// converted off the GL goroutine (convertsOffGL): v.rgba belongs to that read.
-	cpuMu sync.Mutex
+	// readMu is held by ReadYCbCr and Render across both parts of a read whose pixels are
+	// copied or converted off the GL goroutine (ConvertCPU, ReadbackPBO): v.rgba and the
+	// mapped read-back buffer belong to that read.
+	readMu sync.Mutex
 
 	// GL goroutine only.
 	closed                          bool
 	msaaFBO, msaaColor, msaaDepth   uint32
 	fbo, color, depth               uint32
 	yuvFBO, yuvTex                  uint32 // ConvertGPU
-	pbos                            [2]pboSlot
-	nextPBO                         int
+	pbo                             uint32 // ReadbackPBO: the frame's read-back buffer
+	mapped                          []byte // ReadbackPBO: pbo mapped for the caller, until the next read
 	timers                          [2][2]timerQuery // [draw, convert][slot]
 	nextTimer                       [2]int
 	drawn                           uint64
@@ -71,19 +73,8 @@ type View struct {
 	converted                       bool // the I420 target (ConvertCPU: rgba) holds the last frame
 	badCamera                       bool // the last frame's camera was unusable (warned)
 	scratch                         []byte
-	rgba                            []byte    // ConvertCPU, sync: the frame last read, bottom-up
-	src                             rgbaFrame // ConvertCPU: what the conversion reads
+	rgba                            []byte // ConvertCPU, sync: the frame last read, bottom-up
 	lastDraw, lastConvert, lastRead time.Duration
-}
-
-// pboSlot is one pixel pack buffer holding a frame in flight: I420 (ConvertGPU) or RGBA
-// (ConvertCPU).
-type pboSlot struct {
-	buf     uint32
-	fence   uintptr
-	pending bool // holds a frame not yet returned
-	frame   uint64
-	version uint32
 }
 
 type timerQuery struct {
@@ -114,6 +105,7 @@ func (r *Renderer) NewView(width, height int) (*View, error) {
 			return err
 		}
 		r.views[v] = struct{}{}
+		r.pixels.Add(int64(width * height))
 		return nil
 	})
 	if err != nil {
@@ -181,12 +173,9 @@ func (v *View) allocate() error {
 	gl.BindRenderbuffer(gl.RENDERBUFFER, 0)
 
 	if r.info.Readback == ReadbackPBO {
-		size := v.readBytes()
-		for i := range v.pbos {
-			v.pbos[i].buf = o.genBuffer()
-			gl.BindBuffer(gl.PIXEL_PACK_BUFFER, v.pbos[i].buf)
-			gl.BufferData(gl.PIXEL_PACK_BUFFER, size, nil, gl.STREAM_READ)
-		}
+		v.pbo = o.genBuffer()
+		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, v.pbo)
+		gl.BufferData(gl.PIXEL_PACK_BUFFER, v.readBytes(), nil, gl.STREAM_READ)
 		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
 	}
 	if r.info.TimerQueries {
@@ -205,18 +194,19 @@ func (v *View) free() {
 	o.deleteFramebuffers(&v.fbo, &v.msaaFBO, &v.yuvFBO)
 	o.deleteTextures(&v.color, &v.yuvTex)
 	o.deleteRenderbuffers(&v.depth, &v.msaaColor, &v.msaaDepth)
-	for i := range v.pbos {
-		o.deleteSync(&v.pbos[i].fence)
-		o.deleteBuffers(&v.pbos[i].buf)
-		v.pbos[i].pending = false
-	}
+	v.r.failReadsOf(v, ErrClosed)
+	v.unmap()
+	o.deleteBuffers(&v.pbo)
 	for p := range v.timers {
 		for s := range v.timers[p] {
 			o.deleteQueries(&v.timers[p][s].id)
 		}
 	}
 	v.closed = true
-	delete(v.r.views, v)
+	if _, ok := v.r.views[v]; ok {
+		delete(v.r.views, v)
+		v.r.pixels.Add(-int64(v.width * v.height))
+	}
 }
 
 // Close frees the view's GL objects. Later calls on the view return ErrClosed.
@@ -276,53 +266,12 @@ func (v *View) Draw(s *scenes.Scene) error {
 // before and after. Converting on the GPU and reading synchronously, frames from NewFrame,
 // or image.NewYCbCr at sizes that are multiples of 8 x 4, are filled without a copy; the
 // CPU conversion writes into any fitting dst directly, the image area only (not a
-// NewFrame's padding). With ReadbackPBO the image is the frame of the previous call (see
-// ReadbackPBO); FrameStats.Frame says which.
+// NewFrame's padding). In every mode the image is the frame last drawn.
 func (v *View) ReadYCbCr(dst *image.YCbCr) (*image.YCbCr, error) {
 	if !v.fits(dst) {
 		dst = NewFrame(v.width, v.height)
 	}
-	if v.convertsOffGL() {
-		return v.renderOffGL(nil, dst)
-	}
-	err := v.r.do(func() error {
-		if v.closed {
-			return ErrClosed
-		}
-		return v.readYCbCr(dst)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return dst, nil
-}
-
-// renderOffGL draws s (unless nil) and reads the frame back on the GL goroutine, then
-// converts it to I420 into dst on the calling goroutine (convertsOffGL).
-func (v *View) renderOffGL(s *scenes.Scene, dst *image.YCbCr) (*image.YCbCr, error) {
-	v.cpuMu.Lock()
-	defer v.cpuMu.Unlock()
-	var (
-		frame   uint64
-		version uint32
-		read    time.Duration
-	)
-	err := v.r.do(func() error {
-		if v.closed {
-			return ErrClosed
-		}
-		if s != nil {
-			if err := v.draw(s); err != nil {
-				return err
-			}
-		}
-		return v.readRGBAJob(&frame, &version, &read)
-	})
-	if err != nil {
-		return nil, err
-	}
-	v.readConverted(dst, frame, version, read)
-	return dst, nil
+	return v.render(nil, dst)
 }
 
 // Render draws s (see Draw) and reads the result as I420 (see ReadYCbCr) in one trip to
@@ -334,20 +283,35 @@ func (v *View) Render(s *scenes.Scene, dst *image.YCbCr) (*image.YCbCr, error) {
 	if !v.fits(dst) {
 		dst = NewFrame(v.width, v.height)
 	}
-	if v.convertsOffGL() {
-		return v.renderOffGL(s, dst)
+	return v.render(s, dst)
+}
+
+// render draws s (unless nil) and reads the frame into dst. The GL goroutine does the GL
+// work; pixels that need copying or converting (ConvertCPU, ReadbackPBO) are handled on the
+// calling goroutine afterwards, so the GL goroutine is free for other views meanwhile.
+func (v *View) render(s *scenes.Scene, dst *image.YCbCr) (*image.YCbCr, error) {
+	offGL := v.r.info.Convert == ConvertCPU || v.r.info.Readback == ReadbackPBO
+	if offGL {
+		v.readMu.Lock()
+		defer v.readMu.Unlock()
 	}
+	var rd readResult
 	err := v.r.do(func() error {
 		if v.closed {
 			return ErrClosed
 		}
-		if err := v.draw(s); err != nil {
-			return err
+		if s != nil {
+			if err := v.draw(s); err != nil {
+				return err
+			}
 		}
-		return v.readYCbCr(dst)
+		return v.read(dst, &rd)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if offGL {
+		v.finishRead(dst, &rd)
 	}
 	return dst, nil
 }

@@ -1,0 +1,311 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Placement says which OpenGL context (and which device) serves a view.
+type Placement struct {
+	// Context is the context's number in its Pool (0 for a lone Renderer).
+	Context int
+	// GPU is the GPU's number as nvidia-smi counts them, -1 on a software device.
+	GPU int
+	// Device is the EGL device: a DRM node, "software", or the platform's name.
+	Device string
+}
+
+// String describes the placement, e.g. "context 1 on GPU 0 (/dev/dri/card1)".
+func (p Placement) String() string {
+	if p.GPU < 0 {
+		return fmt.Sprintf("context %d on %s", p.Context, p.Device)
+	}
+	return fmt.Sprintf("context %d on GPU %d (%s)", p.Context, p.GPU, p.Device)
+}
+
+// Placement returns where the renderer's context is.
+func (r *Renderer) Placement() Placement { return r.place }
+
+// Placement returns which context and device draw the view.
+func (v *View) Placement() Placement { return v.r.place }
+
+// PoolConfig configures a Pool. The zero value opens the automatic number of contexts on
+// every GPU, or on the software device when there is no GPU, with Config's defaults.
+type PoolConfig struct {
+	// Config is every context's configuration.
+	Config
+	// Contexts is the number of OpenGL contexts per device, each on its own OS thread;
+	// 0 chooses (AutoContexts).
+	Contexts int
+	// GPUs lists the GPUs to render on, numbered as nvidia-smi numbers them (Devices);
+	// empty uses every GPU, or the software device when there is none. Software devices
+	// are used only when no GPU is present or when Config.Platform asks for a platform.
+	GPUs []int
+}
+
+// MaxContexts bounds PoolConfig.Contexts.
+const MaxContexts = 64
+
+// AutoContexts is the number of contexts per device a Pool opens when PoolConfig.Contexts
+// is 0: on a GPU one per four CPU cores (shared among the GPUs), from 1 to 8, so that the
+// CPU side of drawing (command submission, read-back copies) runs on several threads; on
+// a software rasteriser one, since llvmpipe already spreads a frame over every core and
+// more contexts gained nothing on a 2-core machine (docs/perf-render.md).
+func AutoContexts(software bool, gpus int) int {
+	if software {
+		return 1
+	}
+	return min(max(runtime.NumCPU()/4/max(gpus, 1), 1), 8)
+}
+
+// Pool is several OpenGL contexts, each a Renderer on its own locked OS thread, on one or
+// more devices. NewView places each view on the working context with the least load (the
+// fewest pixels in open views), so that many viewers draw in parallel. Resources (meshes,
+// textures) are cached per context. A context that fails ends only its own views; new
+// views go to the others. Its methods are safe for concurrent use.
+type Pool struct {
+	ctxs []*Renderer
+	mu   sync.Mutex // serialises placement
+}
+
+// NewPool opens the contexts. An invalid GPU number or count is ErrBadConfig or ErrNoGPU;
+// a context that cannot be created fails the whole pool (nothing is left open).
+func NewPool(cfg PoolConfig) (*Pool, error) {
+	if cfg.Contexts < 0 || cfg.Contexts > MaxContexts {
+		return nil, fmt.Errorf("%w: %d contexts (want 0 for automatic, or 1 to %d)", ErrBadConfig, cfg.Contexts, MaxContexts)
+	}
+	gpus, err := poolGPUs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{}
+	open := func(gpu int) error {
+		r, err := openRenderer(cfg.Config, gpu, len(p.ctxs))
+		if err != nil {
+			return err
+		}
+		p.ctxs = append(p.ctxs, r)
+		return nil
+	}
+	// The first context says whether the device is a software one, which sets the
+	// automatic count.
+	first := -1
+	if len(gpus) > 0 {
+		first = gpus[0]
+	}
+	if err := open(first); err != nil {
+		return nil, err
+	}
+	per := cfg.Contexts
+	if per == 0 {
+		per = AutoContexts(p.ctxs[0].info.Software, max(len(gpus), 1))
+	}
+	devices := []int{first}
+	if len(gpus) > 1 {
+		devices = gpus
+	}
+	for i, gpu := range devices {
+		for k := 0; k < per; k++ {
+			if i == 0 && k == 0 {
+				continue
+			}
+			if err := open(gpu); err != nil {
+				p.Close()
+				return nil, fmt.Errorf("context %d on GPU %d: %w", len(p.ctxs), gpu, err)
+			}
+		}
+	}
+	return p, nil
+}
+
+// poolGPUs resolves PoolConfig.GPUs against the devices present: the GPUs to open (empty:
+// any device, the platform's automatic choice).
+func poolGPUs(cfg PoolConfig) ([]int, error) {
+	if cfg.Platform == PlatformSurfaceless {
+		if len(cfg.GPUs) > 0 {
+			return nil, fmt.Errorf("%w: GPUs %v with the surfaceless platform (it has no devices to choose)", ErrBadConfig, cfg.GPUs)
+		}
+		return nil, nil
+	}
+	devs, err := Devices()
+	if err != nil {
+		if len(cfg.GPUs) > 0 {
+			return nil, fmt.Errorf("%w: GPUs %v asked for, but the devices cannot be listed: %v", ErrNoGPU, cfg.GPUs, err)
+		}
+		return nil, nil // let New try the surfaceless platform and report every attempt
+	}
+	var present []int
+	for _, d := range devs {
+		if !d.Software {
+			present = append(present, d.GPU)
+		}
+	}
+	if len(cfg.GPUs) == 0 {
+		return present, nil
+	}
+	seen := map[int]bool{}
+	for _, g := range cfg.GPUs {
+		if g < 0 {
+			return nil, fmt.Errorf("%w: GPU %d (GPUs are numbered from 0)", ErrBadConfig, g)
+		}
+		if seen[g] {
+			return nil, fmt.Errorf("%w: GPU %d listed twice", ErrBadConfig, g)
+		}
+		seen[g] = true
+		if !slices.Contains(present, g) {
+			return nil, fmt.Errorf("%w: GPU %d; present: %s", ErrNoGPU, g, describeGPUs(devs))
+		}
+	}
+	return cfg.GPUs, nil
+}
+
+func describeGPUs(devs []Device) string {
+	var s []string
+	for _, d := range devs {
+		if d.Software {
+			s = append(s, "software device ("+d.Name+")")
+		} else {
+			s = append(s, fmt.Sprintf("GPU %d (%s)", d.GPU, d.Name))
+		}
+	}
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// NewView creates a view on the working context with the least load. It fails with
+// ErrContextLost when no context works.
+func (p *Pool) NewView(width, height int) (*View, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var lastErr error
+	for _, r := range p.byLoad() {
+		v, err := r.NewView(width, height)
+		if err == nil {
+			return v, nil
+		}
+		if !errors.Is(err, ErrContextLost) && !errors.Is(err, ErrClosed) {
+			return nil, err // a bad size fails the same everywhere
+		}
+		lastErr = err
+	}
+	if lastErr == nil {
+		lastErr = fmt.Errorf("%w: no context works", ErrContextLost)
+	}
+	return nil, lastErr
+}
+
+// byLoad returns the working contexts, least loaded first.
+func (p *Pool) byLoad() []*Renderer {
+	live := make([]*Renderer, 0, len(p.ctxs))
+	for _, r := range p.ctxs {
+		if r.Lost() == nil {
+			live = append(live, r)
+		}
+	}
+	sort.SliceStable(live, func(a, b int) bool { return live[a].pixels.Load() < live[b].pixels.Load() })
+	return live
+}
+
+// Info describes the first working context (every context has the same configuration),
+// with Contexts the number of contexts in the pool.
+func (p *Pool) Info() Info {
+	info := p.ctxs[0].Info()
+	for _, r := range p.ctxs {
+		if r.Lost() == nil {
+			info = r.Info()
+			break
+		}
+	}
+	info.Contexts = len(p.ctxs)
+	return info
+}
+
+// ContextStatus is one context of a Pool.
+type ContextStatus struct {
+	Placement
+	// Renderer is GL_RENDERER.
+	Renderer string
+	// Views is the number of open views; Pixels their area.
+	Views  int
+	Pixels int64
+	// Lost is nil while the context works.
+	Lost error
+}
+
+// Contexts describes every context: where it is, its load, whether it works.
+func (p *Pool) Contexts() []ContextStatus {
+	out := make([]ContextStatus, 0, len(p.ctxs))
+	for _, r := range p.ctxs {
+		st := ContextStatus{Placement: r.place, Renderer: r.info.Renderer, Pixels: r.pixels.Load(), Lost: r.Lost()}
+		if s, err := r.Stats(); err == nil {
+			st.Views = s.Views
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Working returns the number of contexts that still work.
+func (p *Pool) Working() int {
+	n := 0
+	for _, r := range p.ctxs {
+		if r.Lost() == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Stats adds up the working contexts' statistics.
+func (p *Pool) Stats() (Stats, error) {
+	var sum Stats
+	for _, r := range p.ctxs {
+		if r.Lost() != nil {
+			continue
+		}
+		s, err := r.Stats()
+		if err != nil {
+			return sum, err
+		}
+		sum.LiveObjects += s.LiveObjects
+		sum.Buffers += s.Buffers
+		sum.Textures += s.Textures
+		sum.Framebuffers += s.Framebuffers
+		sum.Renderbuffers += s.Renderbuffers
+		sum.VertexArrays += s.VertexArrays
+		sum.Programs += s.Programs
+		sum.Queries += s.Queries
+		sum.Syncs += s.Syncs
+		sum.Views += s.Views
+		sum.CachedPrimitives += s.CachedPrimitives
+		sum.CachedTextures += s.CachedTextures
+		sum.Frames += s.Frames
+	}
+	return sum, nil
+}
+
+// ReleaseCache frees every working context's cached meshes and textures.
+func (p *Pool) ReleaseCache() error {
+	var errs []error
+	for _, r := range p.ctxs {
+		if r.Lost() == nil {
+			errs = append(errs, r.ReleaseCache())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes every context (and so every view). Safe to call more than once.
+func (p *Pool) Close() error {
+	for _, r := range p.ctxs {
+		r.Close()
+	}
+	return nil
+}
