@@ -149,7 +149,7 @@ func poolGPUs(cfg PoolConfig) ([]int, error) {
 		return present, nil
 	}
 	seen := map[int]bool{}
-	for _, g := range cfg.GPUs {
+	for _, g := range cfg.GPUs { // numbers first: a typo is not a missing GPU
 		if g < 0 {
 			return nil, fmt.Errorf("%w: GPU %d (GPUs are numbered from 0)", ErrBadConfig, g)
 		}
@@ -157,6 +157,8 @@ func poolGPUs(cfg PoolConfig) ([]int, error) {
 			return nil, fmt.Errorf("%w: GPU %d listed twice", ErrBadConfig, g)
 		}
 		seen[g] = true
+	}
+	for _, g := range cfg.GPUs {
 		if !slices.Contains(present, g) {
 			return nil, fmt.Errorf("%w: GPU %d; present: %s", ErrNoGPU, g, describeGPUs(devs))
 		}
