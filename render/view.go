@@ -63,9 +63,9 @@ type View struct {
 	closed                          bool
 	msaaFBO, msaaColor, msaaDepth   uint32
 	fbo, color, depth               uint32
-	yuvFBO, yuvTex                  uint32 // ConvertGPU
-	pbo                             uint32 // ReadbackPBO: the frame's read-back buffer
-	mapped                          []byte // ReadbackPBO: pbo mapped for the caller, until the next read
+	yuvFBO, yuvTex                  uint32           // ConvertGPU
+	pbo                             uint32           // ReadbackPBO: the frame's read-back buffer
+	mapped                          []byte           // ReadbackPBO: pbo mapped for the caller, until the next read
 	timers                          [2][2]timerQuery // [draw, convert][slot]
 	nextTimer                       [2]int
 	drawn                           uint64
