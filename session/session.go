@@ -40,9 +40,15 @@ type Observer interface {
 	CallToFrame(d time.Duration)
 }
 
+// Renderer makes the views sessions draw into: a *render.Pool (several GL contexts) or a
+// lone *render.Renderer.
+type Renderer interface {
+	NewView(width, height int) (*render.View, error)
+}
+
 // Viewers is the renderer and scenes sessions draw from; shared by all sessions.
 type Viewers struct {
-	Renderer *render.Renderer
+	Renderer Renderer
 	Library  *scenes.Library
 	Observer Observer
 	Logger   *slog.Logger
@@ -89,8 +95,6 @@ type Session struct {
 	drawn        bool
 	drawnSeq     uint64
 	drawnVersion uint32
-	prevSeq      uint64 // edit sequence of the frame drawn before the latest
-	caughtUp     bool   // the latest canvas is the latest frame drawn
 
 	// canvasMu guards the canvases: the render loop draws into back and swaps it with
 	// front; the frame loop encodes front while holding canvasMu, so a swap never hands the
@@ -112,7 +116,7 @@ type pointerState struct {
 
 // New makes a session showing the named scene.
 func New(v *Viewers, sceneName string, opts Options) (*Session, error) {
-	if v == nil || v.Renderer == nil || v.Library == nil {
+	if v == nil || v.Renderer == nil || v.Library == nil || isNilRenderer(v.Renderer) {
 		return nil, errors.New("session: Viewers needs a Renderer and a Library")
 	}
 	sc, err := v.Library.Get(sceneName)
@@ -170,7 +174,7 @@ func (s *Session) RenderChanged() (drawn bool, err error) {
 	}
 	animating := s.opts.Animate && s.scene.Animate != nil
 	moving := s.opts.Marker || animating
-	if !moving && s.drawn && s.caughtUp && s.drawnSeq == s.editSeq && s.drawnVersion == s.scene.Version {
+	if !moving && s.drawn && s.drawnSeq == s.editSeq && s.drawnVersion == s.scene.Version {
 		s.mu.Unlock()
 		return false, nil // nothing changed since the last frame drawn
 	}
@@ -187,18 +191,8 @@ func (s *Session) RenderChanged() (drawn bool, err error) {
 
 	s.mu.Lock()
 	if err == nil {
+		// The image is the frame just drawn, in every read-back mode: it shows seq.
 		s.drawn, s.drawnSeq, s.drawnVersion = true, seq, version
-		// With pixel-buffer read-back (GPUs) the image returned is the previous frame
-		// drawn: it shows the previous frame's edits, and one more draw is needed before
-		// the canvas has caught up with the scene.
-		st := s.view.Stats()
-		shown := seq
-		if st.Frame < st.Drawn {
-			shown = s.prevSeq
-		}
-		s.prevSeq = seq
-		s.caughtUp = st.Frame == st.Drawn
-		seq = shown
 	}
 	closed := s.closed
 	s.mu.Unlock()
@@ -295,6 +289,7 @@ func (s *Session) Stats() map[string]any {
 		"convert_ms":    ms(st.Convert),
 		"readback_ms":   ms(st.Readback),
 		"scene_version": st.Version,
+		"gl_context":    s.view.Placement().String(),
 		"uptime_s":      time.Since(s.born).Seconds(),
 	}
 }
@@ -325,3 +320,14 @@ func (s *Session) edited() {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// isNilRenderer catches a typed nil in the Renderer interface.
+func isNilRenderer(r Renderer) bool {
+	switch r := r.(type) {
+	case *render.Pool:
+		return r == nil
+	case *render.Renderer:
+		return r == nil
+	}
+	return false
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,7 +33,7 @@ type app struct {
 	cfg      *config
 	log      *slog.Logger
 	m        *metrics.Metrics
-	renderer *render.Renderer
+	renderer *render.Pool
 	lib      *scenes.Library
 	viewers  *session.Viewers
 	choice   encode.Choice
@@ -86,9 +87,17 @@ type viewer struct {
 
 func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log, m: metrics.New(), sessions: map[viewerKey]*viewer{}, started: time.Now()}
-	r, err := render.New(render.Config{Platform: cfg.GL, MSAA: cfg.MSAA, Shading: renderShading(cfg.Shading), Logger: log.With("part", "render")})
+	r, err := render.NewPool(render.PoolConfig{
+		Config: render.Config{
+			Platform: cfg.GL, MSAA: cfg.MSAA, Shading: renderShading(cfg.Shading),
+			Readback: renderReadback(cfg.Readback), Convert: renderConvert(cfg.Convert),
+			Logger: log.With("part", "render"),
+		},
+		Contexts: cfg.GLContexts,
+		GPUs:     cfg.GPUs,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("-gl %q: %w", cfg.GL, err)
+		return nil, fmt.Errorf("-gl %q -gpu %s -gl-contexts %d: %w", cfg.GL, gpuList(cfg.GPUs), cfg.GLContexts, err)
 	}
 	a.renderer = r
 	info := r.Info()
@@ -101,7 +110,9 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 			return nil, fmt.Errorf("-scene %s=%s: %w", sf.Name, sf.Path, err)
 		}
 	}
-	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version, "msaa", info.MSAA, "shading", info.Shading, "detail", detail.String())
+	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version,
+		"contexts", info.Contexts, "gpu", gpuList(cfg.GPUs), "readback", info.Readback, "convert", info.Convert,
+		"msaa", info.MSAA, "shading", info.Shading, "detail", detail.String())
 
 	// Probe the encoder once: "auto" tries NVENC here, and every viewer then uses the
 	// encoder that opened, without probing again.
@@ -247,6 +258,50 @@ func renderShading(v string) render.Shading {
 	return render.Shading(v)
 }
 
+// renderReadback maps -readback to render.Config.Readback (auto: the renderer's choice).
+func renderReadback(v string) render.Readback {
+	if v == "auto" {
+		return render.ReadbackAuto
+	}
+	return render.Readback(v)
+}
+
+// renderConvert maps -convert to render.Config.Convert (auto: the renderer's choice).
+func renderConvert(v string) render.Convert {
+	if v == "auto" {
+		return render.ConvertAuto
+	}
+	return render.Convert(v)
+}
+
+// gpuList writes -gpu back: "all" or the numbers.
+func gpuList(gpus []int) string {
+	if gpus == nil {
+		return "all"
+	}
+	s := make([]string, len(gpus))
+	for i, g := range gpus {
+		s[i] = strconv.Itoa(g)
+	}
+	return strings.Join(s, ",")
+}
+
+// glContexts describes the renderer's contexts for server.info and /status.json.
+func (a *app) glContexts() []map[string]any {
+	var out []map[string]any
+	for _, c := range a.renderer.Contexts() {
+		m := map[string]any{
+			"context": c.Context, "gpu": c.GPU, "device": c.Device, "renderer": c.Renderer,
+			"views": c.Views, "working": c.Lost == nil,
+		}
+		if c.Lost != nil {
+			m["error"] = c.Lost.Error()
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 // sceneDetail maps -detail to the built-in scenes' level of detail: auto is low on software
 // renderers, where the triangle count is a main cost of the scene pass, and full on GPUs.
 func sceneDetail(v string, software bool) scenes.Detail {
@@ -267,6 +322,9 @@ func (a *app) info() map[string]any {
 		"glVendor":       gi.Vendor,
 		"glVersion":      gi.Version,
 		"glPlatform":     gi.Platform,
+		"glContexts":     a.glContexts(),
+		"readback":       string(gi.Readback),
+		"convert":        string(gi.Convert),
 		"shading":        string(gi.Shading),
 		"detail":         sceneDetail(a.cfg.Detail, gi.Software).String(),
 		"size":           fmt.Sprintf("%dx%d", a.cfg.Width, a.cfg.Height),

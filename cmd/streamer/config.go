@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/rendercast/rendercast/render"
 	"github.com/rendercast/rendercast/whep"
 )
 
@@ -39,6 +40,10 @@ type config struct {
 	LogFormat      string
 	Window         bool
 	GL             string
+	GPUs           []int // nil: all
+	GLContexts     int
+	Readback       string
+	Convert        string
 	MSAA           int
 	Shading        string
 	Detail         string
@@ -187,6 +192,36 @@ func options() []option {
 				return fmt.Errorf("%q is not device or surfaceless", v)
 			}
 			c.GL = v
+			return nil
+		}},
+		{name: "gpu", def: "all", usage: "GPUs to render on, numbered as nvidia-smi numbers them: all, or a list such as 0,1 (software devices such as Mesa's are used only when no GPU is present, or with -gl)", set: func(c *config, v string) error {
+			gpus, err := parseGPUs(v)
+			if err != nil {
+				return err
+			}
+			c.GPUs = gpus
+			return nil
+		}},
+		{name: "gl-contexts", def: "0", usage: "OpenGL contexts per device, each on its own thread, viewers spread across them; 0 chooses (one per four cores on GPUs, at most 8; one on software renderers)", set: func(c *config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > render.MaxContexts {
+				return fmt.Errorf("%q is not a number from 0 to %d", v, render.MaxContexts)
+			}
+			c.GLContexts = n
+			return nil
+		}},
+		{name: "readback", def: "auto", usage: "how frames come back from the GPU: sync (wait for the frame), pbo (through a pixel buffer, overlapping other viewers' work), or auto (pbo on GPUs, sync on software renderers)", set: func(c *config, v string) error {
+			if v != "auto" && v != "sync" && v != "pbo" {
+				return fmt.Errorf("%q is not auto, sync or pbo", v)
+			}
+			c.Readback = v
+			return nil
+		}},
+		{name: "convert", def: "auto", usage: "where RGB becomes I420: gpu (a shader), cpu (in Go, off the GL thread), or auto (gpu on GPUs, cpu on software renderers)", set: func(c *config, v string) error {
+			if v != "auto" && v != "gpu" && v != "cpu" {
+				return fmt.Errorf("%q is not auto, gpu or cpu", v)
+			}
+			c.Convert = v
 			return nil
 		}},
 		{name: "msaa", def: "-1", usage: "multisample anti-aliasing samples: 0, 2, 4, 8; -1 picks 4 on GPUs, 0 on software renderers", set: func(c *config, v string) error {
@@ -472,4 +507,26 @@ func applyFile(c *config, path string, byName map[string]option) error {
 		}
 	}
 	return nil
+}
+
+// parseGPUs parses -gpu: "all" (nil) or a comma-separated list of distinct GPU numbers.
+func parseGPUs(v string) ([]int, error) {
+	v = strings.TrimSpace(v)
+	if v == "all" || v == "" {
+		return nil, nil
+	}
+	var gpus []int
+	seen := map[int]bool{}
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not all or a list of GPU numbers such as 0,1", v)
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("GPU %d listed twice in %q", n, v)
+		}
+		seen[n] = true
+		gpus = append(gpus, n)
+	}
+	return gpus, nil
 }

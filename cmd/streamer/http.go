@@ -28,7 +28,7 @@ func (a *app) httpHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		// GL and the encoder were proven at start (the process does not listen otherwise);
 		// the RTMP listener must still be up.
-		ready := a.srv.ListenAddr() != nil && a.renderer != nil
+		ready := a.srv.ListenAddr() != nil && a.renderer != nil && a.renderer.Working() > 0
 		w.Header().Set("Content-Type", "application/json")
 		if !ready {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -62,6 +62,7 @@ type status struct {
 	Encoder  string             `json:"encoder"`
 	Reason   string             `json:"encoderReason"`
 	GL       string             `json:"gl"`
+	Contexts []map[string]any   `json:"glContexts"`
 	Uptime   string             `json:"uptime"`
 	Server   map[string]float64 `json:"server"`
 	WebRTC   map[string]float64 `json:"webrtc"`
@@ -114,7 +115,7 @@ func (a *app) status() status {
 	sort.Slice(list, func(i, j int) bool { return list[i].Peer < list[j].Peer })
 	return status{
 		Version: version, Encoder: a.choice.Encoder, Reason: a.choice.Reason, GL: a.renderer.Info().Renderer,
-		Uptime: time.Since(a.started).Round(time.Second).String(), Server: a.srv.Statistics(),
+		Contexts: a.glContexts(), Uptime: time.Since(a.started).Round(time.Second).String(), Server: a.srv.Statistics(),
 		WebRTC: a.web.srv.Statistics(), Sessions: list, Scenes: a.lib.Names(), TokenRequired: a.cfg.Token != "",
 	}
 }
@@ -127,9 +128,13 @@ td,th{border-bottom:1px solid #ddd;padding:.3em .8em;text-align:left}code{backgr
 <h1>Rendercast {{.Version}}</h1>
 <p>Encoder <b>{{.Encoder}}</b> ({{.Reason}}) &middot; OpenGL <b>{{.GL}}</b> &middot; up {{.Uptime}}</p>
 <p>Scenes: {{range .Scenes}}<code>{{.}}</code> {{end}} &middot; watch with <code>ffplay {{if .RTMPURL}}{{.RTMPURL}}{{else}}rtmp://HOST:PORT/live/{{end}}demo</code> or in a browser at <a href="/">/</a></p>
+<h2>OpenGL contexts ({{len .Contexts}})</h2>
+<table><tr><th>context</th><th>GPU</th><th>device</th><th>renderer</th><th>views</th><th>working</th></tr>
+{{range .Contexts}}<tr><td>{{index . "context"}}</td><td>{{index . "gpu"}}</td><td>{{index . "device"}}</td><td>{{index . "renderer"}}</td><td>{{index . "views"}}</td><td>{{index . "working"}} {{index . "error"}}</td></tr>
+{{end}}</table>
 <h2>Sessions ({{len .Sessions}})</h2>
-<table><tr><th>transport</th><th>peer</th><th>app</th><th>scene</th><th>seconds</th><th>renders</th><th>encodes</th></tr>
-{{range .Sessions}}<tr><td>{{.Transport}}</td><td>{{.Peer}}</td><td>{{.App}}</td><td>{{.Scene}}</td><td>{{.Seconds}}</td><td>{{index .Stats "renders"}}</td><td>{{index .Stats "encodes"}}</td></tr>
+<table><tr><th>transport</th><th>peer</th><th>app</th><th>scene</th><th>seconds</th><th>renders</th><th>encodes</th><th>GL context</th></tr>
+{{range .Sessions}}<tr><td>{{.Transport}}</td><td>{{.Peer}}</td><td>{{.App}}</td><td>{{.Scene}}</td><td>{{.Seconds}}</td><td>{{index .Stats "renders"}}</td><td>{{index .Stats "encodes"}}</td><td>{{index .Stats "gl_context"}}</td></tr>
 {{end}}</table>
 <p><a href="/">browser viewer</a> &middot; <a href="/metrics">metrics</a> &middot; <a href="/status.json">status.json</a> &middot; <a href="/healthz">healthz</a> &middot; <a href="/readyz">readyz</a></p>
 </body></html>

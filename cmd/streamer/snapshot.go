@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 
@@ -22,6 +23,9 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	at := fs.Float64("t", 1, "animation time in seconds")
 	shading := fs.String("shading", "pbr", "pbr, fast (per-vertex, what software renderers stream by default) or auto (snapshots are not real-time: pbr by default)")
 	detail := fs.String("detail", "full", "built-in scenes' level of detail: full, or low (what software renderers stream by default)")
+	readback := fs.String("readback", "", "read the frame back as viewers get it (I420), through this read-back: auto, sync or pbo (default: the exact RGBA frame)")
+	convert := fs.String("convert", "", "read the frame back as viewers get it (I420), converted here: auto, gpu or cpu (default: the exact RGBA frame)")
+	gpu := fs.String("gpu", "all", "GPU to render on (nvidia-smi numbering): all (the first), or a number")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -29,14 +33,21 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "streamer snapshot: -detail %q: want full or low\n", *detail)
 		return 2
 	}
-	c := &config{}
+	c := &config{Readback: "auto", Convert: "auto"}
+	viaI420 := *readback != "" || *convert != ""
 	for _, o := range options() {
-		if o.name == "size" {
-			if err := o.set(c, *size); err != nil {
-				fmt.Fprintln(stderr, "streamer snapshot: -size:", err)
-				return 2
-			}
+		v, ok := map[string]string{"size": *size, "readback": *readback, "convert": *convert, "gpu": *gpu}[o.name]
+		if !ok || v == "" {
+			continue
 		}
+		if err := o.set(c, v); err != nil {
+			fmt.Fprintf(stderr, "streamer snapshot: -%s: %v\n", o.name, err)
+			return 2
+		}
+	}
+	if len(c.GPUs) > 1 {
+		fmt.Fprintf(stderr, "streamer snapshot: -gpu %s: one GPU renders a snapshot\n", *gpu)
+		return 2
 	}
 	lib := scenes.NewLibraryDetail(sceneDetail(*detail, false))
 	name := *scene
@@ -55,7 +66,11 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	if sc.Animate != nil {
 		sc.Animate(sc, *at)
 	}
-	r, err := render.New(render.Config{Platform: *gl, MSAA: *msaa, Shading: renderShading(*shading), Logger: slog.New(slog.DiscardHandler)})
+	r, err := render.NewPool(render.PoolConfig{Contexts: 1, GPUs: c.GPUs, Config: render.Config{
+		Platform: *gl, MSAA: *msaa, Shading: renderShading(*shading),
+		Readback: renderReadback(c.Readback), Convert: renderConvert(c.Convert),
+		Logger: slog.New(slog.DiscardHandler),
+	}})
 	if err != nil {
 		fmt.Fprintln(stderr, "streamer snapshot:", err)
 		return 1
@@ -67,11 +82,16 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer v.Close()
-	if err := v.Draw(sc); err != nil {
-		fmt.Fprintln(stderr, "streamer snapshot:", err)
-		return 1
+	var img *image.RGBA
+	if viaI420 {
+		// What a viewer's encoder gets: the I420 frame, shown as RGBA.
+		var yuv *image.YCbCr
+		if yuv, err = v.Render(sc, nil); err == nil {
+			img = render.YCbCrToRGBA(yuv)
+		}
+	} else if err = v.Draw(sc); err == nil {
+		img, err = v.ReadRGBA(nil)
 	}
-	img, err := v.ReadRGBA(nil)
 	if err == nil {
 		err = render.SavePNG(*out, img)
 	}
