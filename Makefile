@@ -5,7 +5,7 @@ GO ?= go
 GOFLAGS_EGL := -tags egl
 BIN := bin
 
-.PHONY: all setup build run test test-short vet fmt bench fuzz soak clean
+.PHONY: all setup build run test test-short vet fmt bench fuzz soak gpu-bundle clean
 
 all: build
 
@@ -37,6 +37,11 @@ fuzz: setup
 # Long run under load (SOAK_DURATION, default 10m): fails on growth; writes out/soak/.
 soak: setup
 	@bash scripts/soak.sh
+
+# Binaries, test binaries and their libraries for a GPU host with only the NVIDIA driver
+# (scripts/gpu/README.md): bash .gpu/run-checks.sh OUTDIR there.
+gpu-bundle: setup
+	@bash scripts/gpu/bundle.sh .gpu
 
 clean:
 	rm -rf $(BIN)
