@@ -68,6 +68,7 @@ type Results struct {
 // options are the command-line settings.
 type options struct {
 	streamer, url, httpAddr string
+	streamerExtra           []string // -streamer-args
 	pid                     int
 	size                    string
 	width, height           int
@@ -151,6 +152,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	o := &options{}
 	fs.StringVar(&o.streamer, "streamer", "bin/streamer", "streamer binary to start (make build makes bin/streamer)")
+	extra := fs.String("streamer-args", "", "more flags for every streamer the harness starts, space-separated, e.g. \"-readback pbo -convert gpu -gl-contexts 2\"")
 	fs.StringVar(&o.url, "url", "", "measure a running streamer at this rtmp://HOST:PORT/APP/SCENE instead of starting one (runs ttff, latency, pacing and, with -pid, density)")
 	fs.IntVar(&o.pid, "pid", 0, "with -url: the streamer's process id, for CPU and memory")
 	fs.StringVar(&o.httpAddr, "http", "", "with -url: the streamer's HTTP address (host:port), for its metrics")
@@ -187,6 +189,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	o.streamerExtra = strings.Fields(*extra)
 	if *quick {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -272,8 +275,9 @@ func parseSize(s string) (int, int, error) {
 // streamerArgs are the flags of every streamer the harness starts, at a size; marker adds
 // the frame marker, which also makes every session render a new picture for every frame.
 func (o *options) streamerArgs(size string, maxConns int, marker bool) []string {
-	return []string{"-size", size, "-fps", fmt.Sprint(o.fps), "-bitrate", fmt.Sprint(o.bitrate),
+	args := []string{"-size", size, "-fps", fmt.Sprint(o.fps), "-bitrate", fmt.Sprint(o.bitrate),
 		"-encoder", o.encoder, "-gop", "2s", fmt.Sprintf("-marker=%v", marker), "-max-conns", fmt.Sprint(maxConns)}
+	return append(args, o.streamerExtra...)
 }
 
 // runSuites runs the selected measurements; a failing one is reported in Errors and the
