@@ -3,7 +3,13 @@
 // A Renderer owns one headless OpenGL context (EGL: device platform, then Mesa's surfaceless
 // platform) and one goroutine, locked to its OS thread, that makes every GL call. Views (one
 // per viewer: own size, framebuffers and read-back buffers) share it; their methods may be
-// called from any goroutine and are serialised on the GL goroutine.
+// called from any goroutine and are serialised on the GL goroutine. A Pool holds several
+// Renderers, on one or more GPUs, and spreads views across them so that many viewers draw
+// in parallel.
+//
+// Every read returns the frame just drawn. With pixel-buffer read-back (GPUs) the GL
+// goroutine starts a view's transfer, fences it and serves other views while the GPU
+// finishes; pixels are copied or converted on the caller's goroutine.
 //
 // The streamer's path is View.Render: draw the scene, convert RGB to I420 (BT.709, limited
 // range) and read it back into an *image.YCbCr (4:2:0, top-down rows). On GPUs a shader
