@@ -257,3 +257,55 @@ func TestAutoContexts(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseWhileRendering closes views and then the renderer while other goroutines render
+// into them: every call ends with a frame or ErrClosed, never a crash (with ReadbackPBO a
+// caller may be copying out of a mapped buffer when the close comes).
+func TestCloseWhileRendering(t *testing.T) { forModes(t, allModes, testCloseWhileRendering) }
+
+func testCloseWhileRendering(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	m, _ := testMode(t.Name())
+	r, err := New(Config{Readback: m.readback, Convert: m.convert, Logger: quietLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := make([]*View, 4)
+	for i := range views {
+		if views[i], err = r.NewView(640, 360); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(views))
+	started := make(chan struct{}, len(views))
+	for _, v := range views {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := testScene()
+			for i := 0; ; i++ {
+				if _, err := v.Render(s, nil); err != nil {
+					if !errors.Is(err, ErrClosed) {
+						errs <- err
+					}
+					return
+				}
+				if i == 1 {
+					started <- struct{}{}
+				}
+			}
+		}()
+	}
+	for range views {
+		<-started
+	}
+	views[0].Close()
+	views[1].Close()
+	r.Close()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("render during close: %v", err)
+	}
+}

@@ -395,7 +395,9 @@ func testPBOReadback(t *testing.T, r *Renderer) {
 	}
 }
 
-func TestMSAAForced(t *testing.T) {
+func TestMSAAForced(t *testing.T) { forModes(t, allModes, testMSAAForced) }
+
+func testMSAAForced(t *testing.T) {
 	r := newRenderer(t, Config{MSAA: 4})
 	if r.Info().MSAA != 4 {
 		t.Fatalf("MSAA = %d, want 4", r.Info().MSAA)
@@ -412,14 +414,14 @@ func TestMSAAForced(t *testing.T) {
 // TestViewsNoLeak creates and destroys many views: the GL object count returns to what it
 // was and no goroutine (the CPU conversion's helpers included) is left behind.
 func TestViewsNoLeak(t *testing.T) {
-	for _, c := range convertModes {
-		t.Run(string(c), func(t *testing.T) { testViewsNoLeak(t, c) })
+	for _, m := range allModes {
+		t.Run(m.String(), func(t *testing.T) { testViewsNoLeak(t, m) })
 	}
 }
 
-func testViewsNoLeak(t *testing.T, c Convert) {
+func testViewsNoLeak(t *testing.T, m mode) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	r, err := New(Config{Convert: c})
+	r, err := New(Config{Readback: m.readback, Convert: m.convert})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +471,7 @@ func testViewsNoLeak(t *testing.T, c Convert) {
 	if r.Info().Shading == ShadingFast {
 		programs += 2
 	}
-	if c == ConvertGPU {
+	if m.convert == ConvertGPU {
 		programs, vaos = programs+1, 1
 	}
 	if empty.LiveObjects != programs+vaos || empty.Programs != programs || empty.VertexArrays != vaos || empty.CachedPrimitives != 0 {

@@ -370,6 +370,9 @@ func (r *Renderer) awaitFence(v *View, fence uintptr, finish func() error) {
 func (r *Renderer) finishReads(wait time.Duration) {
 	done := 0
 	for i, p := range r.reads {
+		if p == nil {
+			continue
+		}
 		timeout := uint64(0)
 		if i == 0 && wait > 0 {
 			timeout = uint64(wait)
@@ -382,6 +385,7 @@ func (r *Renderer) finishReads(wait time.Duration) {
 			done++
 		case gl.TIMEOUT_EXPIRED:
 			if time.Now().After(p.deadline) {
+				r.compactReads()
 				r.markLost(fmt.Sprintf("read-back of a %dx%d frame did not finish within %v", p.view.width, p.view.height, fenceTimeout))
 				r.failReads(r.lostErr())
 				return
@@ -397,9 +401,12 @@ func (r *Renderer) finishReads(wait time.Duration) {
 			wait = 0 // something finished: back to the jobs
 		}
 	}
-	if done > 0 {
-		r.reads = slices.DeleteFunc(r.reads, func(p *pendingRead) bool { return p == nil })
-	}
+	r.compactReads()
+}
+
+// compactReads drops the finished read-backs (nil entries) from r.reads.
+func (r *Renderer) compactReads() {
+	r.reads = slices.DeleteFunc(r.reads, func(p *pendingRead) bool { return p == nil })
 }
 
 // failReads answers every read-back in flight (of view v, or all when v is nil) with err.
@@ -574,7 +581,12 @@ func (r *Renderer) teardown() {
 	}
 	r.failReads(ErrClosed)
 	for v := range r.views {
+		// A caller may still be copying out of the view's mapped buffer (its job has
+		// finished); wait for it before the buffer goes. No job runs any more, so no
+		// holder of readMu waits for this goroutine.
+		v.readMu.Lock()
 		v.free()
+		v.readMu.Unlock()
 	}
 	r.cache.releaseAll(&r.objs)
 	for _, p := range r.scenePrograms() {

@@ -209,8 +209,11 @@ func (v *View) free() {
 	}
 }
 
-// Close frees the view's GL objects. Later calls on the view return ErrClosed.
+// Close frees the view's GL objects. Later calls on the view return ErrClosed. It waits for
+// a read in progress on another goroutine.
 func (v *View) Close() error {
+	v.readMu.Lock()
+	defer v.readMu.Unlock()
 	err := v.r.do(func() error {
 		if !v.closed {
 			v.free()
