@@ -18,7 +18,12 @@ for round in $(seq "$ROUNDS"); do
 		rb=${m%:*}; cv=${m#*:}
 		bin/rtmpbench -q -json -suites latency -calls "$CALLS" -size "$SIZE" \
 			-streamer-args "-readback $rb -convert $cv ${EXTRA:-}" >"$out/$rb-$cv-$round.json"
-		p=$(python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["latency"]["call_to_frame"]; print(f"{l[\"p50_ms\"]:.1f} {l[\"p95_ms\"]:.1f} {l[\"p99_ms\"]:.1f}")' "$out/$rb-$cv-$round.json" 2>/dev/null || echo "? ? ?")
+		p=$(python3 - "$out/$rb-$cv-$round.json" <<'PY' 2>/dev/null || echo "? ? ?"
+import json, sys
+l = json.load(open(sys.argv[1]))["latency"]["call_to_frame"]
+print("%.1f %.1f %.1f" % (l["p50_ms"], l["p95_ms"], l["p99_ms"]))
+PY
+)
 		echo "round $round $rb-$cv p50/p95/p99 ms: $p (load $(cut -d' ' -f1 /proc/loadavg))"
 		echo "$rb-$cv ${p%% *}" >>"$out/p50"
 	done
