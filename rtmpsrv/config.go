@@ -71,7 +71,8 @@ type Config struct {
 	// TLS configures the RTMPS listener started by Server.StartTLS: a certificate
 	// (Certificates, or GetCertificate such as a CertSource's, to replace it while the server
 	// runs) and anything else crypto/tls offers. The server keeps a copy, with MinVersion
-	// raised to TLS 1.2 when lower. Nil: no RTMPS (StartTLS fails with ErrNoCertificate).
+	// raised to TLS 1.2 when lower and session tickets off (librtmp-based clients fail on a
+	// TLS 1.3 ticket). Nil: no RTMPS (StartTLS fails with ErrNoCertificate).
 	TLS *tls.Config
 
 	// RenderRate is the default render_rate of a stream (calls per second). Default 30.

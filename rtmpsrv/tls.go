@@ -17,7 +17,10 @@ import (
 // client that stopped reading must not hold up Close (and so Shutdown).
 const closeNotifyTimeout = 250 * time.Millisecond
 
-// tlsConfig returns a copy of cfg fit for the server: TLS 1.2 at least.
+// tlsConfig returns a copy of cfg fit for the server: TLS 1.2 at least, and no session
+// tickets: librtmp (rtmpdump and the players built on it) reads a TLS 1.3 NewSessionTicket
+// arriving after the handshake as a failed read and drops the connection, and RTMP
+// connections last too long for resumption to matter.
 func tlsConfig(cfg *tls.Config) (*tls.Config, error) {
 	if cfg.GetCertificate == nil && cfg.GetConfigForClient == nil && len(cfg.Certificates) == 0 {
 		return nil, fmt.Errorf("%w: TLS config has no certificate (set Certificates or GetCertificate)", ErrNoCertificate)
@@ -26,6 +29,7 @@ func tlsConfig(cfg *tls.Config) (*tls.Config, error) {
 	if c.MinVersion < tls.VersionTLS12 {
 		c.MinVersion = tls.VersionTLS12
 	}
+	c.SessionTicketsDisabled = true
 	return c, nil
 }
 
@@ -103,5 +107,5 @@ func (s *CertSource) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, err
 // TLSConfig returns a server TLS configuration (TLS 1.2 or newer) that serves the source's
 // current certificate, for Config.TLS.
 func (s *CertSource) TLSConfig() *tls.Config {
-	return &tls.Config{GetCertificate: s.GetCertificate, MinVersion: tls.VersionTLS12}
+	return &tls.Config{GetCertificate: s.GetCertificate, MinVersion: tls.VersionTLS12, SessionTicketsDisabled: true}
 }
