@@ -16,10 +16,11 @@ PACKAGES=(
   # a virtual display for the preview window test
   xvfb xauth
   # real RTMP clients for tests (the compatibility matrix): librtmp's rtmpdump, GStreamer's
-  # rtmp2src with its H.264 decoder, VLC (its RTMP access and TS muxer are in
+  # rtmp2src (bad) with flvdemux (good), h264parse (bad) and avdec_h264 (libav), VLC (its RTMP access and TS muxer are in
   # vlc-plugin-base), python3-librtmp for remote calls
   rtmpdump
-  gstreamer1.0-tools gstreamer1.0-plugins-bad gstreamer1.0-plugins-base gstreamer1.0-libav
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-libav
   vlc-bin vlc-plugin-base
   python3 python3-librtmp
   # glTF test models (good and broken)

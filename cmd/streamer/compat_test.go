@@ -193,11 +193,11 @@ func TestCompatibilityMatrix(t *testing.T) {
 
 	t.Run("gstreamer-rtmp2src", func(t *testing.T) {
 		needClient(t, "gst-launch-1.0", "gstreamer1.0-tools")
-		if out, err := exec.Command("gst-inspect-1.0", "rtmp2src").CombinedOutput(); err != nil {
-			t.Fatalf("GStreamer has no rtmp2src: install the Debian package gstreamer1.0-plugins-bad (scripts/setup.sh does)\n%s", out)
-		}
-		if out, err := exec.Command("gst-inspect-1.0", "avdec_h264").CombinedOutput(); err != nil {
-			t.Fatalf("GStreamer has no avdec_h264: install the Debian package gstreamer1.0-libav (scripts/setup.sh does)\n%s", out)
+		for _, e := range [][2]string{{"rtmp2src", "gstreamer1.0-plugins-bad"}, {"flvdemux", "gstreamer1.0-plugins-good"},
+			{"h264parse", "gstreamer1.0-plugins-bad"}, {"avdec_h264", "gstreamer1.0-libav"}, {"videoconvert", "gstreamer1.0-plugins-base"}} {
+			if out, err := exec.Command("gst-inspect-1.0", e[0]).CombinedOutput(); err != nil {
+				t.Fatalf("GStreamer has no %s: install the Debian package %s (scripts/setup.sh does)\n%s", e[0], e[1], out)
+			}
 		}
 		path := filepath.Join(t.TempDir(), "frames.gray")
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
