@@ -224,6 +224,7 @@ func TestTLSHostileClients(t *testing.T) {
 
 	// MaxConns (3) covers TLS connections: three stalled handshakes fill the server, a
 	// fourth is closed at once, and once they time out a viewer is served.
+	waitFor(t, 10*time.Second, "the earlier connections to end", func() bool { return f.srv.NumConns() == 0 })
 	var stalled []net.Conn
 	for range 3 {
 		nc, err := net.Dial("tcp", f.tlsAddr)
