@@ -2,6 +2,7 @@ package rtmpclient
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +74,10 @@ type Options struct {
 	// When it is full the oldest event is dropped (counted in Stats.EventsDropped): events
 	// never block the reader.
 	EventBuffer int
+	// TLSConfig configures TLS for rtmps:// URLs. Nil verifies the server's certificate
+	// against the system's roots for the URL's host name; a config without ServerName gets
+	// the URL's host. Ignored for rtmp:// URLs.
+	TLSConfig *tls.Config
 	// Logger receives debug logs (ignored messages, the end of the connection); nil
 	// discards them.
 	Logger *slog.Logger
@@ -168,7 +173,7 @@ type Client struct {
 }
 
 // Dial connects to an RTMP URL (rtmp://host[:port]/app[/...]/stream[?query], see ParseURL):
-// TCP, plain handshake, set chunk size, then connect with the standard properties, the
+// TCP (and TLS for rtmps://, see Options.TLSConfig), plain handshake, set chunk size, then connect with the standard properties, the
 // caller's ConnectProperties and ConnectArgs. It returns once the server accepted the
 // connect. A refused connect returns a *StatusError (Code "NetConnection.Connect.Rejected"
 // for a server that says why). The whole of Dial is bounded by ctx and Options.Timeout.
@@ -188,6 +193,11 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	conn, err := d.DialContext(ctx, "tcp", u.Host)
 	if err != nil {
 		return nil, fmt.Errorf("rtmpclient: dial %s: %w", u.Host, err)
+	}
+	if u.TLS {
+		if conn, err = dialTLS(ctx, conn, u, opts.TLSConfig); err != nil {
+			return nil, err
+		}
 	}
 	c := &Client{
 		opts:    opts,
@@ -215,6 +225,23 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// dialTLS runs the TLS client handshake on conn under ctx; it closes conn on failure.
+func dialTLS(ctx context.Context, conn net.Conn, u *URL, cfg *tls.Config) (net.Conn, error) {
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg = cfg.Clone()
+		cfg.ServerName, _, _ = net.SplitHostPort(u.Host)
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("rtmpclient: TLS handshake with %s: %w", u.Host, err)
+	}
+	return tc, nil
 }
 
 // boundContext applies the Options.Timeout bound to ctx (the earlier deadline wins).

@@ -13,14 +13,16 @@ func TestParseURL(t *testing.T) {
 	for _, tc := range []struct {
 		in                           string
 		host, app, stream, tc, query string
-		err                          bool
+		tls, err                     bool
 	}{
 		{in: "rtmp://127.0.0.1:1936/app/stream", host: "127.0.0.1:1936", app: "app", stream: "stream", tc: "rtmp://127.0.0.1:1936/app"},
 		{in: "rtmp://example.com/live", host: "example.com:1935", app: "live", tc: "rtmp://example.com:1935/live"},
 		{in: "rtmp://h/app/inst/name?token=x&y=1", host: "h:1935", app: "app/inst", stream: "name", query: "token=x&y=1", tc: "rtmp://h:1935/app/inst?token=x&y=1"},
 		{in: "rtmp://[::1]:2000/a/b/", host: "[::1]:2000", app: "a", stream: "b", tc: "rtmp://[::1]:2000/a"},
 		{in: "rtmp://h//app//s", host: "h:1935", app: "app", stream: "s", tc: "rtmp://h:1935/app"},
-		{in: "rtmps://h/app/s", err: true},
+		{in: "rtmps://h/app/s", host: "h:443", app: "app", stream: "s", tc: "rtmps://h:443/app", tls: true},
+		{in: "rtmps://127.0.0.1:1936/live/demo?token=t", host: "127.0.0.1:1936", app: "live", stream: "demo", query: "token=t", tc: "rtmps://127.0.0.1:1936/live?token=t", tls: true},
+		{in: "rtmpt://h/app/s", err: true},
 		{in: "http://h/app/s", err: true},
 		{in: "rtmp:///app/s", err: true},
 		{in: "rtmp://h", err: true},
@@ -40,7 +42,7 @@ func TestParseURL(t *testing.T) {
 			t.Errorf("ParseURL(%q): %v", tc.in, err)
 			continue
 		}
-		if u.Host != tc.host || u.App != tc.app || u.Stream != tc.stream || u.TCURL != tc.tc || u.Query != tc.query {
+		if u.Host != tc.host || u.App != tc.app || u.Stream != tc.stream || u.TCURL != tc.tc || u.Query != tc.query || u.TLS != tc.tls {
 			t.Errorf("ParseURL(%q) = %+v", tc.in, u)
 		}
 	}

@@ -1,6 +1,7 @@
 package rtmpclient
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,9 +33,21 @@ type fakeConn struct {
 // deadline so that a test that goes wrong cannot hang.
 func startFakeServer(t *testing.T, serve func(fc *fakeConn) error) (url string) {
 	t.Helper()
+	return startFakeServerTLS(t, nil, serve)
+}
+
+// startFakeServerTLS is startFakeServer behind TLS with tc (an rtmps:// URL), or plain when
+// tc is nil.
+func startFakeServerTLS(t *testing.T, tc *tls.Config, serve func(fc *fakeConn) error) (url string) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	scheme := "rtmp://"
+	if tc != nil {
+		l = tls.NewListener(l, tc)
+		scheme = "rtmps://"
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -64,7 +77,7 @@ func startFakeServer(t *testing.T, serve func(fc *fakeConn) error) (url string) 
 		l.Close()
 		wg.Wait()
 	})
-	return "rtmp://" + l.Addr().String() + "/app/stream"
+	return scheme + l.Addr().String() + "/app/stream"
 }
 
 // next returns the next message, applying the client's chunk size changes.

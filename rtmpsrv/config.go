@@ -1,6 +1,7 @@
 package rtmpsrv
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"math"
@@ -67,6 +68,13 @@ type Config struct {
 	SendQueueFrames int
 	SendQueueBytes  int
 
+	// TLS configures the RTMPS listener started by Server.StartTLS: a certificate
+	// (Certificates, or GetCertificate such as a CertSource's, to replace it while the server
+	// runs) and anything else crypto/tls offers. The server keeps a copy, with MinVersion
+	// raised to TLS 1.2 when lower and session tickets off (librtmp-based clients fail on a
+	// TLS 1.3 ticket). Nil: no RTMPS (StartTLS fails with ErrNoCertificate).
+	TLS *tls.Config
+
 	// RenderRate is the default render_rate of a stream (calls per second). Default 30.
 	RenderRate float64
 	// FrameRate is the video frame rate: the frame loop runs at least this often while a
@@ -126,6 +134,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.FrameRate == 0 {
 		c.FrameRate = 30
+	}
+	if c.TLS != nil {
+		tc, err := tlsConfig(c.TLS)
+		if err != nil {
+			return c, err
+		}
+		c.TLS = tc
 	}
 	switch {
 	case c.MaxConns < 0, c.MaxStreamsPerConn < 0, c.MaxMessageSize < 0, c.MaxChunkStreams < 0,

@@ -273,10 +273,14 @@ func (c *Conn) Streams() []*Stream {
 func (c *Conn) serve() {
 	defer c.nc.Close()
 	c.nc.SetDeadline(time.Now().Add(c.srv.cfg.HandshakeTimeout))
-	digest, err := serverHandshake(struct {
-		io.Reader
-		io.Writer
-	}{c.bcr, c.bcw})
+	var digest bool
+	err := c.tlsHandshake() // RTMPS: TLS first, under the same deadline
+	if err == nil {
+		digest, err = serverHandshake(struct {
+			io.Reader
+			io.Writer
+		}{c.bcr, c.bcw})
+	}
 	if err != nil {
 		c.log.Debug("rtmp handshake failed", "err", err)
 		c.cancel()

@@ -24,6 +24,9 @@ var (
 	ErrUnsupportedCodec = errors.New("rtmpsrv: unsupported codec")
 	// ErrHandshake wraps handshake failures.
 	ErrHandshake = errors.New("rtmpsrv: handshake failed")
+	// ErrNoCertificate is returned by NewServer for a Config.TLS without a certificate, and
+	// by StartTLS without Config.TLS.
+	ErrNoCertificate = errors.New("rtmpsrv: no TLS certificate")
 	// ErrProtocol wraps violations of the RTMP protocol by a client.
 	ErrProtocol = errors.New("rtmpsrv: protocol error")
 	// ErrLimit wraps a client exceeding a configured limit.

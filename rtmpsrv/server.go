@@ -18,6 +18,7 @@ package rtmpsrv
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -37,8 +38,10 @@ type Server struct {
 	mu       sync.Mutex
 	handlers []ConnectHandler
 	ln       net.Listener
+	tlsLn    net.Listener
 	conns    map[*Conn]struct{}
 	started  bool
+	tlsOn    bool
 	closed   bool
 	nextID   atomic.Uint64
 	connWG   sync.WaitGroup
@@ -48,6 +51,8 @@ type Server struct {
 	// Totals of closed connections, for Statistics.
 	closedTotals map[string]float64
 	accepted     atomic.Uint64
+	acceptedTLS  atomic.Uint64
+	tlsFailed    atomic.Uint64
 }
 
 // NewServer returns a server configured by cfg (zero fields take their defaults).
@@ -105,30 +110,54 @@ func (s *Server) connectHandlers() []ConnectHandler {
 	return append([]ConnectHandler(nil), s.handlers...)
 }
 
-// Start listens on address (e.g. "0.0.0.0:1935", "127.0.0.1:0") and serves in the
-// background. A failure to listen is returned at once.
+// Start listens on address (e.g. "0.0.0.0:1935", "127.0.0.1:0") for plain RTMP and serves
+// in the background. A failure to listen is returned at once. Start and StartTLS may be
+// used together or alone, each once.
 func (s *Server) Start(address string) error {
+	return s.listen(address, false)
+}
+
+// StartTLS listens on address for RTMPS (RTMP over TLS 1.2 or newer, with Config.TLS) and
+// serves in the background, beside or instead of Start's plain listener. TLS connections
+// share the plain ones' limits (MaxConns counts both), handlers and statistics; the TLS
+// handshake is bounded by HandshakeTimeout like the RTMP one. Without Config.TLS it returns
+// ErrNoCertificate.
+func (s *Server) StartTLS(address string) error {
+	return s.listen(address, true)
+}
+
+func (s *Server) listen(address string, useTLS bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrServerClosed
 	}
-	if s.started {
+	if (!useTLS && s.started) || (useTLS && s.tlsOn) {
 		return ErrServerStarted
+	}
+	if useTLS && s.cfg.TLS == nil {
+		return fmt.Errorf("%w: Config.TLS is nil", ErrNoCertificate)
 	}
 	ln, err := net.Listen("tcp", address)
 	if err != nil {
 		return fmt.Errorf("rtmpsrv: listen on %q: %w", address, err)
 	}
-	s.ln = ln
-	s.started = true
+	kind := "rtmp server listening"
+	var tc *tls.Config
+	if useTLS {
+		s.tlsLn, s.tlsOn, tc = ln, true, s.cfg.TLS
+		kind = "rtmps server listening"
+	} else {
+		s.ln, s.started = ln, true
+	}
 	s.acceptWG.Add(1)
-	go s.acceptLoop(ln)
-	s.log.Info("rtmp server listening", "addr", ln.Addr().String())
+	go s.acceptLoop(ln, tc)
+	s.log.Info(kind, "addr", ln.Addr().String())
 	return nil
 }
 
-// ListenAddr returns the address the server listens on, or nil before Start.
+// ListenAddr returns the address the plain RTMP listener listens on, or nil when Start was
+// not called.
 func (s *Server) ListenAddr() net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -138,7 +167,19 @@ func (s *Server) ListenAddr() net.Addr {
 	return s.ln.Addr()
 }
 
-func (s *Server) acceptLoop(ln net.Listener) {
+// ListenAddrTLS returns the address the RTMPS listener listens on, or nil when StartTLS was
+// not called.
+func (s *Server) ListenAddrTLS() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tlsLn == nil {
+		return nil
+	}
+	return s.tlsLn.Addr()
+}
+
+// acceptLoop accepts connections from ln; with tc they are RTMPS connections.
+func (s *Server) acceptLoop(ln net.Listener, tc *tls.Config) {
 	defer s.acceptWG.Done()
 	var delay time.Duration
 	for {
@@ -169,6 +210,10 @@ func (s *Server) acceptLoop(ln net.Listener) {
 			continue
 		}
 		s.accepted.Add(1)
+		if tc != nil {
+			s.acceptedTLS.Add(1)
+			nc = &tlsConn{Conn: tls.Server(nc, tc), raw: nc}
+		}
 		c := newConn(s, nc, s.nextID.Add(1))
 		s.conns[c] = struct{}{}
 		s.connWG.Add(1)
@@ -195,7 +240,8 @@ var cumulativeStats = []string{"bytes_in", "bytes_out", "messages_in", "messages
 // Statistics returns server-wide figures: connections open and accepted, and byte, message
 // and frame counts summed over every connection since Start, with handler panics
 // recovered, streams stopped by a failing render or frame handler, and commands refused by
-// the call rate limit.
+// the call rate limit; for RTMPS, connections_accepted_tls (included in
+// connections_accepted) and tls_handshakes_failed.
 func (s *Server) Statistics() map[string]float64 {
 	s.mu.Lock()
 	conns := make([]*Conn, 0, len(s.conns))
@@ -215,6 +261,8 @@ func (s *Server) Statistics() map[string]float64 {
 	}
 	out["connections"] = float64(len(conns))
 	out["connections_accepted"] = float64(s.accepted.Load())
+	out["connections_accepted_tls"] = float64(s.acceptedTLS.Load())
+	out["tls_handshakes_failed"] = float64(s.tlsFailed.Load())
 	return out
 }
 
@@ -238,6 +286,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	close(s.inShut)
 	if s.ln != nil {
 		s.ln.Close()
+	}
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
 	}
 	conns := make([]*Conn, 0, len(s.conns))
 	for c := range s.conns {

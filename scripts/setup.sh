@@ -15,8 +15,14 @@ PACKAGES=(
   libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
   # a virtual display for the preview window test
   xvfb xauth
-  # real RTMP clients for tests
+  # real RTMP clients for tests (the compatibility matrix): librtmp's rtmpdump; GStreamer's
+  # rtmp2src (bad) with flvdemux (good), h264parse (bad) and avdec_h264 (libav); VLC (its
+  # RTMP access and TS muxer are in vlc-plugin-base); python3-librtmp for remote calls
   rtmpdump
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-libav
+  vlc-bin vlc-plugin-base
+  python3 python3-librtmp
   # glTF test models (good and broken)
   assimp-testmodels
   # headless browser for the browser viewer test (driven by playwright-core, see web/test)

@@ -38,6 +38,7 @@ type app struct {
 	viewers  *session.Viewers
 	choice   encode.Choice
 	srv      *rtmpsrv.Server
+	certs    *rtmpsrv.CertSource // RTMPS certificate (tls.go); nil without -listen-tls
 	httpSrv  *http.Server
 	httpLn   net.Listener
 	web      *webrtcViewers // browser (WHEP) sessions: webrtc.go
@@ -87,6 +88,10 @@ type viewer struct {
 
 func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log, m: metrics.New(), sessions: map[viewerKey]*viewer{}, started: time.Now()}
+	tlsCfg, err := a.setupTLS() // before GL and the encoder: bad files fail fast
+	if err != nil {
+		return nil, err
+	}
 	r, err := render.NewPool(render.PoolConfig{
 		Config: render.Config{
 			Platform: cfg.GL, MSAA: cfg.MSAA, Shading: renderShading(cfg.Shading),
@@ -132,6 +137,7 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 		MaxConns:   cfg.MaxConns,
 		RenderRate: cfg.FPS,
 		FrameRate:  cfg.FPS,
+		TLS:        tlsCfg,
 	})
 	if err != nil {
 		r.Close()
@@ -186,8 +192,15 @@ func (a *app) registerServerMetrics() {
 }
 
 func (a *app) start() error {
-	if err := a.srv.Start(a.cfg.Listen); err != nil {
-		return fmt.Errorf("-listen %s: %w", a.cfg.Listen, err)
+	if a.cfg.Listen != "" {
+		if err := a.srv.Start(a.cfg.Listen); err != nil {
+			return fmt.Errorf("-listen %s: %w", a.cfg.Listen, err)
+		}
+	}
+	if a.cfg.ListenTLS != "" {
+		if err := a.srv.StartTLS(a.cfg.ListenTLS); err != nil {
+			return fmt.Errorf("-listen-tls %s: %w", a.cfg.ListenTLS, err)
+		}
 	}
 	if a.cfg.HTTP != "" {
 		ln, err := net.Listen("tcp", a.cfg.HTTP)
@@ -200,12 +213,20 @@ func (a *app) start() error {
 		a.log.Info("http listening", "addr", ln.Addr().String())
 		a.log.Info("watch in a browser: " + browserURL(ln.Addr()))
 	}
-	addr := a.srv.ListenAddr().(*net.TCPAddr)
-	host := addr.IP.String()
-	if addr.IP.IsUnspecified() {
-		host = "127.0.0.1"
+	for _, l := range []struct {
+		scheme string
+		addr   net.Addr
+	}{{"rtmp", a.srv.ListenAddr()}, {"rtmps", a.srv.ListenAddrTLS()}} {
+		addr, ok := l.addr.(*net.TCPAddr)
+		if !ok {
+			continue
+		}
+		host := addr.IP.String()
+		if addr.IP.IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		a.log.Info("watch with: ffplay " + l.scheme + "://" + net.JoinHostPort(host, fmt.Sprint(addr.Port)) + "/live/demo")
 	}
-	a.log.Info("watch with: ffplay rtmp://" + net.JoinHostPort(host, fmt.Sprint(addr.Port)) + "/live/demo")
 	return nil
 }
 

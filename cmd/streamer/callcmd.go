@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -22,9 +25,10 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	token := fs.String("token", "", "token to present (sent as the connect property token)")
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit for connect and call")
+	caFile := fs.String("tls-ca", "", "PEM file of the certificate authorities to trust for rtmps:// (default: the system's)")
 	play := fs.Bool("play", true, "play the URL's scene first, so view calls (camera.*, scene.set*) have a view to act on")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: streamer call [flags] rtmp://HOST:PORT/APP/SCENE PROCEDURE [key=value ...]")
+		fmt.Fprintln(stderr, "Usage: streamer call [flags] rtmp[s]://HOST:PORT/APP/SCENE PROCEDURE [key=value ...]")
 		fmt.Fprintln(stderr, "Values: numbers, true/false, JSON arrays/objects ([1,2,3]), else strings.")
 		fmt.Fprintln(stderr, "Example: streamer call rtmp://127.0.0.1:1935/live/demo camera.orbit dx=30 dy=0")
 		fs.PrintDefaults()
@@ -51,6 +55,19 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	opts := rtmpclient.Options{}
 	if *token != "" {
 		opts.ConnectProperties = amf0.Object{{Key: "token", Value: *token}}
+	}
+	if *caFile != "" {
+		pem, err := os.ReadFile(*caFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "streamer call: -tls-ca:", err)
+			return 2
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			fmt.Fprintf(stderr, "streamer call: -tls-ca %s: no PEM certificate in it\n", *caFile)
+			return 2
+		}
+		opts.TLSConfig = &tls.Config{RootCAs: pool}
 	}
 	c, err := rtmpclient.Dial(ctx, rawURL, opts)
 	if err != nil {

@@ -23,6 +23,9 @@ import (
 // named by -config (or STREAMER_CONFIG), STREAMER_* environment variables, flags.
 type config struct {
 	Listen         string
+	ListenTLS      string // RTMPS address; empty: none
+	TLSCert        string // PEM certificate chain file for -listen-tls
+	TLSKey         string // PEM private key file for -listen-tls
 	HTTP           string
 	Width          int
 	Height         int
@@ -71,11 +74,30 @@ var sceneName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 func options() []option {
 	return []option{
-		{name: "listen", def: ":1935", usage: "RTMP listen address (host:port)", set: func(c *config, v string) error {
-			if _, _, err := splitHostPort(v); err != nil {
-				return err
+		{name: "listen", def: ":1935", usage: "RTMP listen address (host:port); empty disables plain RTMP (with -listen-tls set)", set: func(c *config, v string) error {
+			if v != "" {
+				if _, _, err := splitHostPort(v); err != nil {
+					return err
+				}
 			}
 			c.Listen = v
+			return nil
+		}},
+		{name: "listen-tls", def: "", usage: "RTMPS (RTMP over TLS 1.2+) listen address (host:port), with -tls-cert and -tls-key; empty disables", set: func(c *config, v string) error {
+			if v != "" {
+				if _, _, err := splitHostPort(v); err != nil {
+					return err
+				}
+			}
+			c.ListenTLS = v
+			return nil
+		}},
+		{name: "tls-cert", def: "", usage: "PEM certificate chain for -listen-tls (reloaded on SIGHUP)", set: func(c *config, v string) error {
+			c.TLSCert = v
+			return nil
+		}},
+		{name: "tls-key", def: "", usage: "PEM private key for -tls-cert (reloaded on SIGHUP)", set: func(c *config, v string) error {
+			c.TLSKey = v
 			return nil
 		}},
 		{name: "http", def: ":8080", usage: "HTTP address for the browser viewer (/ and WHEP at /whep/), /metrics, /healthz, /readyz and the status page; empty disables", set: func(c *config, v string) error {
@@ -397,7 +419,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	var configFile string
 	fs.StringVar(&configFile, "config", "", "YAML file with settings (keys are the flag names) [env STREAMER_CONFIG]")
 	fs.Usage = func() {
-		fmt.Fprintf(usageOut, "Usage: streamer [flags]\n       streamer call [-token T] rtmp://HOST:PORT/APP/SCENE PROCEDURE [key=value ...]\n\n"+
+		fmt.Fprintf(usageOut, "Usage: streamer [flags]\n       streamer call [-token T] [-tls-ca FILE] rtmp[s]://HOST:PORT/APP/SCENE PROCEDURE [key=value ...]\n\n"+
 			"Renders a 3D scene with OpenGL, encodes it to H.264 and streams it over RTMP and WebRTC.\n"+
 			"Watch: ffplay rtmp://127.0.0.1:1935/live/demo\n\nFlags (precedence: flag > environment > config file > default):\n")
 		fs.PrintDefaults()
@@ -457,7 +479,27 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 			}
 		}
 	}
+	if err := c.checkListeners(); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// checkListeners refuses listener settings that do not go together.
+func (c *config) checkListeners() error {
+	switch {
+	case c.TLSCert != "" && c.TLSKey == "":
+		return fmt.Errorf("-tls-key: missing (-tls-cert %s needs its key)", c.TLSCert)
+	case c.TLSKey != "" && c.TLSCert == "":
+		return fmt.Errorf("-tls-cert: missing (-tls-key %s needs its certificate)", c.TLSKey)
+	case c.ListenTLS != "" && c.TLSCert == "":
+		return fmt.Errorf("-listen-tls %s: needs -tls-cert and -tls-key (PEM files)", c.ListenTLS)
+	case c.ListenTLS == "" && c.TLSCert != "":
+		return fmt.Errorf("-tls-cert: given without -listen-tls, no RTMPS listener would use it")
+	case c.Listen == "" && c.ListenTLS == "":
+		return fmt.Errorf("-listen: empty and no -listen-tls: no RTMP listener at all")
+	}
+	return nil
 }
 
 func defaultNote(def string) string {

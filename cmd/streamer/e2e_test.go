@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 type runningStreamer struct {
 	cmd      *exec.Cmd
 	rtmpAddr string
+	tlsAddr  string // RTMPS, with -listen-tls
 	httpAddr string
 	logPath  string // the streamer's log (JSON lines), as written so far
 	exited   chan error
@@ -83,6 +84,8 @@ func startStreamer(t *testing.T, args ...string) *runningStreamer {
 			switch m["msg"] {
 			case "rtmp server listening":
 				rs.rtmpAddr, _ = m["addr"].(string)
+			case "rtmps server listening":
+				rs.tlsAddr, _ = m["addr"].(string)
 			case "http listening":
 				rs.httpAddr, _ = m["addr"].(string)
 				close(found)

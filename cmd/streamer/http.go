@@ -28,7 +28,7 @@ func (a *app) httpHandler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		// GL and the encoder were proven at start (the process does not listen otherwise);
 		// the RTMP listener must still be up.
-		ready := a.srv.ListenAddr() != nil && a.renderer != nil && a.renderer.Working() > 0
+		ready := (a.srv.ListenAddr() != nil || a.srv.ListenAddrTLS() != nil) && a.renderer != nil && a.renderer.Working() > 0
 		w.Header().Set("Content-Type", "application/json")
 		if !ready {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -96,6 +96,8 @@ func (a *app) statusFor(r *http.Request) status {
 	}
 	if addr, ok := a.srv.ListenAddr().(*net.TCPAddr); ok && host != "" {
 		st.RTMPURL = "rtmp://" + net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(addr.Port)) + "/live/"
+	} else if addr, ok := a.srv.ListenAddrTLS().(*net.TCPAddr); ok && host != "" {
+		st.RTMPURL = "rtmps://" + net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(addr.Port)) + "/live/"
 	}
 	return st
 }

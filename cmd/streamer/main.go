@@ -84,6 +84,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready chan<- *app
 		go func() { a.runWindow(wctx, w); close(done) }()
 		defer func() { stopWindow(); <-done }()
 	}
+	defer a.reloadOnSIGHUP()()
 	if err := a.start(); err != nil {
 		return err
 	}
