@@ -29,7 +29,7 @@ if [ "$mode" != quick ]; then
 fi
 LD_LIBRARY_PATH=$L "$r/streamer" snapshot -scene demo -o "$out/gpu-demo.png"; echo "snapshot rc=$?"
 bench() { # tag size max-viewers suites timeout
-  LD_LIBRARY_PATH=$L "$r/streamer" -listen 127.0.0.1:1935 -http 127.0.0.1:8080 -size "$2" -encoder libx264 -encoder-threads 1 -marker=true -max-conns 1000 -log-format json -gl-contexts "${GL_CONTEXTS:-0}" $6 >"$out/streamer-$1.log" 2>&1 &
+  LD_LIBRARY_PATH=$L "$r/streamer" -listen 127.0.0.1:1935 -http 127.0.0.1:8080 -size "$2" -encoder libx264 -encoder-threads 1 -marker=true -max-conns 1000 -log-format json -gl-contexts "${GL_CONTEXTS:-0}" ${6:-} >"$out/streamer-$1.log" 2>&1 &
   local sp=$!
   for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/readyz >/dev/null 2>&1 && break; sleep 0.2; done
   curl -s http://127.0.0.1:8080/status.json | tr -d '\n' | grep -o '"glContexts":\[[^]]*\]' | cut -c1-600
