@@ -331,6 +331,9 @@ func (d *amfDecoder) object3(t *amf3Tables, u uint32, depth int) (any, error) {
 				if err != nil {
 					return nil, err
 				}
+				if name == "" {
+					return nil, d.errf3("empty sealed member name in class %q", class)
+				}
 				tr.sealed = append(tr.sealed, name)
 			}
 		}
@@ -442,9 +445,13 @@ func (d *amfDecoder) dictionary3(t *amf3Tables, n, depth int) (any, error) {
 			return nil, err
 		}
 		key, ok := k.(string)
-		if !ok {
+		if !ok || key == "" {
 			d.off = at
-			return nil, d.errf3("Dictionary key %d is %s; only string keys can be decoded", i, amfKind(k))
+			kind := amfKind(k)
+			if ok {
+				kind = "an empty string"
+			}
+			return nil, d.errf3("Dictionary key %d is %s; only non-empty string keys can be decoded", i, kind)
 		}
 		v, err := d.value3(t, depth+1)
 		if err != nil {

@@ -324,14 +324,13 @@ func (d *amfDecoder) number() (float64, error) {
 // maxDateMillis is the range of an ActionScript Date: ±100,000,000 days around 1970.
 const maxDateMillis = 8.64e15
 
-// dateFromMillis converts milliseconds since 1970 (UTC) into a time.Time.
+// dateFromMillis converts milliseconds since 1970 (UTC) into a time.Time. A Date holds whole
+// milliseconds (ECMAScript's TimeClip): a fraction is cut off as it does.
 func dateFromMillis(ms float64) (time.Time, error) {
 	if math.IsNaN(ms) || math.Abs(ms) > maxDateMillis {
 		return time.Time{}, fmt.Errorf("date of %v ms is outside the range of a date", ms)
 	}
-	sec := math.Floor(ms / 1000)
-	ns := math.Round((ms - sec*1000) * 1e6)
-	return time.Unix(int64(sec), int64(ns)).UTC(), nil
+	return time.UnixMilli(int64(ms)).UTC(), nil
 }
 
 // str reads a string whose length field has size bytes.

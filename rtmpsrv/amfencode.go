@@ -35,7 +35,7 @@ func appendAMF0(b []byte, v any) ([]byte, error) {
 		b = binary.BigEndian.AppendUint16(append(b, amfString), uint16(len(x)))
 		return append(b, x...), nil
 	case time.Time:
-		ms := float64(x.UnixMilli()) + float64(x.Nanosecond()%1e6)/1e6
+		ms := float64(x.UnixMilli()) // a Date holds whole milliseconds
 		b = binary.BigEndian.AppendUint64(append(b, amfDate), math.Float64bits(ms))
 		return append(b, 0, 0), nil // time zone: reserved, 0
 	case amf0.Object:
@@ -165,7 +165,7 @@ func (e *amf3Encoder) value(v any) error {
 		e.b = append(e.b, amf3String)
 		return e.str(x)
 	case time.Time:
-		ms := float64(x.UnixMilli()) + float64(x.Nanosecond()%1e6)/1e6
+		ms := float64(x.UnixMilli())
 		e.b = binary.BigEndian.AppendUint64(append(e.b, amf3Date, 0x01), math.Float64bits(ms))
 	case []byte:
 		if len(x) > maxU29 {
