@@ -340,6 +340,9 @@ func TestAMF3EncodeHandWorked(t *testing.T) {
 		{time.UnixMilli(1e12), "08 01" + dbl(1e12)},
 		{[]byte{1, 255}, "0c 05 01 ff"},
 		{"x" + strings.Repeat("y", 199), "06 83 11 78" + strings.Repeat("79", 199)},
+		// The anonymous traits go inline once, then by reference (U29O-traits-ref 0: 0x01).
+		{amf0.StrictArray{amf0.Object{{Key: "a", Value: 1.0}}, amf0.Object{{Key: "b", Value: amf0.Object{}}}},
+			"09 05 01 0a 0b 01 03 61 04 01 01 0a 01 03 62 0a 01 01 01"},
 	}
 	for _, tc := range cases {
 		got, err := appendAMF3(nil, tc.v)

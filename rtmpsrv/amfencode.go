@@ -77,10 +77,12 @@ func appendAMF0Entries(b []byte, o amf0.Object) ([]byte, error) {
 	return append(b, 0, 0, amfObjectEnd), nil
 }
 
-// amf3Encoder writes one AMF3 value; it keeps the string reference table.
+// amf3Encoder writes one AMF3 value; it keeps the string reference table, and sends the
+// traits of anonymous objects (its only traits) once, then by reference.
 type amf3Encoder struct {
-	b       []byte
-	strings map[string]int
+	b          []byte
+	strings    map[string]int
+	anonTraits bool
 }
 
 // appendAMF3 appends v in AMF3 (without the AMF0 switch marker), with its own reference
@@ -174,9 +176,14 @@ func (e *amf3Encoder) value(v any) error {
 		e.b = appendU29(append(e.b, amf3ByteArray), uint32(len(x))<<1|1)
 		e.b = append(e.b, x...)
 	case amf0.Object:
-		// An anonymous dynamic object: inline traits (0x0b: no sealed members, dynamic) and
-		// the empty class name.
-		e.b = append(e.b, amf3Object, 0x0b, 0x01)
+		// An anonymous dynamic object: the first time inline traits (0x0b: no sealed members,
+		// dynamic) and the empty class name, later traits reference 0 (0x01).
+		if e.anonTraits {
+			e.b = append(e.b, amf3Object, 0x01)
+		} else {
+			e.b = append(e.b, amf3Object, 0x0b, 0x01)
+			e.anonTraits = true
+		}
 		return e.entries(x)
 	case amf0.ECMAArray:
 		e.b = append(e.b, amf3Array, 0x01) // no dense part

@@ -17,6 +17,7 @@ class Person {
   constructor(name, age) { this.name = name; this.age = age; }
 }
 AMF3.registerClassAlias('com.example.Person', Person);
+AMF0.registerClassAlias('com.example.Person', Person);
 
 // Flex's ArrayCollection and ObjectProxy write one AMF3 value in writeExternal.
 class ArrayCollection {
@@ -54,10 +55,10 @@ function tag(v) {
   if (v instanceof Map) return { $map: Array.from(v, ([k, x]) => [tag(k), tag(x)]) };
   if (v instanceof Set) return Array.from(v, tag);
   if (Array.isArray(v)) {
-    const keys = Object.keys(v);
-    if (keys.length === v.length) return v.map(tag);
+    // amf3-ts leaves a hole where an array holds null: read holes as null.
+    if (Object.keys(v).every((k) => /^\d+$/.test(k))) return Array.from({ length: v.length }, (_, i) => (i in v ? tag(v[i]) : null));
     const o = {};
-    for (const k of keys) o[k] = tag(v[k]);
+    for (const k of Object.keys(v)) o[k] = tag(v[k]);
     return { $array: o };
   }
   const o = {};
