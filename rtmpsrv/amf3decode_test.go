@@ -221,7 +221,7 @@ func TestAMF3DecodeMalformed(t *testing.T) {
 		{"string reference bomb", strBomb, ErrLimit},
 		{"unknown marker", hx(t, "12"), ErrProtocol},
 		{"date NaN", hx(t, "08 01 7f f8 00 00 00 00 00 00"), ErrProtocol},
-		{"date beyond a Date's range", hx(t, "08 01" + dbl(1e300)), ErrProtocol},
+		{"date beyond a Date's range", hx(t, "08 01"+dbl(1e300)), ErrProtocol},
 		{"unknown externalizable class", hx(t, "0a 07 0d 53 65 63 72 65 74 00"), ErrProtocol},
 		{"dictionary with a number key", hx(t, "11 03 00 04 01 04 02"), ErrProtocol},
 		{"dictionary with an empty key", hx(t, "11 03 00 06 01 04 02"), ErrProtocol},

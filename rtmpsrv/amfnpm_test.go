@@ -20,7 +20,8 @@ import (
 // node. amf3-ts departs from the specification for sealed typed objects (it writes each
 // member's name before its value), Dictionary (no weak-keys byte), Vector.<Object> (no fixed
 // flag or type name) and negative Vector.<int> items, so those are checked by the
-// hand-worked bytes in amf3decode_test.go only.
+// hand-worked bytes in amf3decode_test.go only; and it starts new reference tables inside an
+// externalizable object's writeExternal, so the contents of those cases hold no references.
 
 type amfJSItem struct {
 	Name string `json:"name"`
