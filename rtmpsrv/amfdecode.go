@@ -1,6 +1,7 @@
 package rtmpsrv
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -165,6 +166,9 @@ func (d *amfDecoder) use(r *amfRef, depth int, what string) (any, error) {
 			return nil, fmt.Errorf("%w: AMF values nested deeper than %d levels (through a reference)", ErrLimit, d.lim.maxDepth)
 		}
 		d.deepest = max(d.deepest, depth+r.height)
+	}
+	if b, ok := r.v.([]byte); ok {
+		return bytes.Clone(b), nil // each use its own, as handlers may write into it
 	}
 	return r.v, nil
 }
