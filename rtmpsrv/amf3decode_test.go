@@ -418,3 +418,43 @@ func FuzzDecodeAMF3(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeCommand measures decoding a camera.orbit call as an AMF0 client and as an
+// AMF3 client (type 17) send it.
+func BenchmarkDecodeCommand(b *testing.B) {
+	amf0Body := mustMarshal(b, "camera.orbit", 4.0, nil, amf0.Object{{Key: "dx", Value: 30.0}, {Key: "dy", Value: 5.5}})
+	amf3Body := amf3Command(b, "camera.orbit", 4, hx(b, "0a 0b 01 05 64 78 04 1e 05 64 79 05"+dbl(5.5)+"01"))
+	for _, bc := range []struct {
+		name string
+		body []byte
+		amf3 bool
+	}{{"AMF0", amf0Body, false}, {"AMF3", amf3Body, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, _, _, err := decodeCommand(bc.body, bc.amf3); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEncodeAnswer measures encoding a camera call's answer in AMF0 and in AMF3.
+func BenchmarkEncodeAnswer(b *testing.B) {
+	v, err := toAMF(map[string]any{"eye": []any{0.0, 3.0, 9.0}, "target": []any{0.0, 0.7, 0.0},
+		"up": []any{0.0, 1.0, 0.0}, "fov": 40.0, "yaw": 18.0, "pitch": 22.0, "distance": 9.0})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, amf3 := range []bool{false, true} {
+		b.Run(map[bool]string{false: "AMF0", true: "AMF3"}[amf3], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := encodeCommand(amf3, "_result", 4, nil, v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
