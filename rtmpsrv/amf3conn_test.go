@@ -111,6 +111,9 @@ func TestAMF3ClientCallsAndAnswers(t *testing.T) {
 		c.RegisterCallHandler(CallHandlerFunc(func(*Conn, string, any, []any) (any, error) {
 			return nil, &CallError{Code: "App.Refused", Description: "not now"}
 		}), "refuse")
+		c.RegisterCallHandler(CallHandlerFunc(func(*Conn, string, any, []any) (any, error) {
+			return map[string]any{"": 1}, nil // AMF cannot carry an empty key
+		}), "emptykey")
 		return true
 	})
 	srv := startAppServer(t, cfg, handler, 10*time.Second)
@@ -200,6 +203,11 @@ func TestAMF3ClientCallsAndAnswers(t *testing.T) {
 		t.Fatalf("unknown call: %s %#v", name, v)
 	}
 
+	c.send(3, msgCommandAMF3, 0, amf3Command(t, "emptykey", 32))
+	if name, v, _ := c.reply3(32); name != "_error" || !strings.Contains(replyDescription(v), "cannot be encoded") {
+		t.Fatalf("an answer AMF cannot carry: %s %#v", name, v)
+	}
+
 	// Malformed AMF3: _error naming the problem, a log line, and the connection goes on.
 	for i, bad := range [][]byte{
 		hx(t, "04 ff ff"),                      // truncated U29
@@ -265,6 +273,9 @@ func TestAMF3ClientCallsAndAnswers(t *testing.T) {
 	}
 	if args := <-got; !reflect.DeepEqual(args, []any{obj("dx", 30.0)}) {
 		t.Fatalf("AMF0 client's arguments: %#v", args)
+	}
+	if name, v := c2.call(4, "emptykey"); name != "_error" || !strings.Contains(replyDescription(v), "cannot be encoded") {
+		t.Fatalf("AMF0 client, an answer AMF cannot carry: %s %#v", name, v)
 	}
 	c.send(3, msgCommandAMF3, 0, amf3Command(t, "ping", 60))
 	if name, v, _ := c.reply3(60); name != "_result" || v != "pong" {

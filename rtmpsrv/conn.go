@@ -688,6 +688,9 @@ func (c *Conn) handleCall(streamID uint32, name string, txid float64, cmd any, a
 		return
 	}
 	v, err := toAMF(resp)
+	if err == nil {
+		_, _, err = encodeCommand(c.amf3.Load(), "_result", txid, nil, v) // an empty key, say
+	}
 	if err != nil {
 		c.replyError(txid, codeCallFailed, fmt.Sprintf("response of %q cannot be encoded: %v", name, err), nil)
 		return
