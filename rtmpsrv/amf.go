@@ -1,10 +1,12 @@
 package rtmpsrv
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"reflect"
 	"sort"
+	"time"
 
 	"github.com/bluenviron/gortmplib/pkg/amf0"
 )
@@ -37,8 +39,9 @@ func statusObject(level, code, description string) amf0.Object {
 // maxAMFString is the longest string AMF0's short string form carries.
 const maxAMFString = 65535
 
-// toAMF converts a handler's Go value into one AMF0 can carry: numbers of any Go kind become
-// float64, slices StrictArray, maps and structs Object (keys sorted / field order).
+// toAMF converts a handler's Go value into one AMF0 and AMF3 can carry: numbers of any Go kind
+// become float64, slices StrictArray, maps and structs Object (keys sorted / field order);
+// time.Time stays a date and []byte a byte array (a strict array of numbers in AMF0).
 func toAMF(v any) (any, error) {
 	return toAMFDepth(v, 0)
 }
@@ -48,8 +51,10 @@ func toAMFDepth(v any, depth int) (any, error) {
 		return nil, fmt.Errorf("value nested deeper than 32 levels")
 	}
 	switch x := v.(type) {
-	case nil, float64, bool, amf0.Undefined:
+	case nil, float64, bool, amf0.Undefined, time.Time:
 		return x, nil
+	case []byte:
+		return bytes.Clone(x), nil
 	case string:
 		if len(x) > maxAMFString {
 			return nil, fmt.Errorf("string of %d bytes exceeds AMF0's %d", len(x), maxAMFString)
@@ -155,7 +160,7 @@ func toAMFDepth(v any, depth int) (any, error) {
 
 // defaultAMFLimits returns the decoder's bounds at Config's defaults.
 func defaultAMFLimits() amfLimits {
-	return amfLimits{maxDepth: defaultMaxAMFDepth, maxString: defaultMaxAMFString, maxValues: maxAMFValues}
+	return amfLimits{maxDepth: defaultMaxAMFDepth, maxString: defaultMaxAMFString, maxValues: maxAMFValues, maxBytes: maxAMFBytes}
 }
 
 // decodeCommand decodes a command message body with the default limits.
@@ -164,9 +169,10 @@ func decodeCommand(body []byte, amf3 bool) (name string, txid float64, cmd any, 
 }
 
 // decodeCommandLimits decodes a command message body: name, transaction id, command object
-// and user arguments. amf3 marks a type-17 message, whose body starts with a zero byte (the
-// AMF3 format selector) and continues in AMF0. When the name and transaction id decode but
-// a later value does not, they are returned with the error, so the client can be told.
+// and user arguments. amf3 marks a type-17 message, whose body starts with a zero byte and
+// continues in AMF0, with AMF3 values behind switch markers (0x11), as Flash sends them.
+// When the name and transaction id decode but a later value does not, they are returned
+// with the error, so the client can be told.
 func decodeCommandLimits(body []byte, amf3 bool, lim amfLimits) (name string, txid float64, cmd any, args []any, err error) {
 	if amf3 {
 		if len(body) == 0 || body[0] != 0 {
@@ -207,4 +213,56 @@ func decodeCommandLimits(body []byte, amf3 bool, lim amfLimits) (name string, tx
 		args = append(args, v)
 	}
 	return name, txid, cmd, args, nil
+}
+
+// decodeData decodes a data message body (type 18, or 15: a zero byte, then as type 18): a
+// handler name and its values.
+func decodeData(body []byte, amf3 bool, lim amfLimits) (name string, values []any, err error) {
+	if amf3 {
+		if len(body) == 0 || body[0] != 0 {
+			return "", nil, fmt.Errorf("%w: AMF3 data message without the AMF0 switch byte", ErrProtocol)
+		}
+		body = body[1:]
+	}
+	all, err := decodeAMF0(body, lim)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(all) == 0 {
+		return "", nil, fmt.Errorf("%w: empty data message", ErrProtocol)
+	}
+	name, ok := all[0].(string)
+	if !ok {
+		return "", nil, fmt.Errorf("%w: data message name is %s, want a string", ErrProtocol, amfKind(all[0]))
+	}
+	return name, all[1:], nil
+}
+
+// encodeCommand encodes a command message: name, transaction id and values, in AMF0 (type
+// 20) or AMF3 (type 17). A type-17 body is what Flash reads: a zero byte, the name and
+// transaction id in AMF0, a null command object as AMF0 null, every other value as AMF3
+// behind the switch marker 0x11.
+func encodeCommand(amf3 bool, name string, txid float64, values ...any) (typ uint8, body []byte, err error) {
+	typ = msgCommandAMF0
+	if amf3 {
+		typ = msgCommandAMF3
+		body = []byte{0}
+	}
+	if body, err = appendAMF0(body, name); err != nil {
+		return 0, nil, err
+	}
+	if body, err = appendAMF0(body, txid); err != nil {
+		return 0, nil, err
+	}
+	for i, v := range values {
+		if !amf3 || i == 0 && v == nil {
+			body, err = appendAMF0(body, v)
+		} else {
+			body, err = appendAMF3(append(body, amfAVMPlus), v)
+		}
+		if err != nil {
+			return 0, nil, fmt.Errorf("command %q: value %d: %w", name, i+3, err)
+		}
+	}
+	return typ, body, nil
 }

@@ -50,7 +50,7 @@ type Config struct {
 	MaxAMFDepth int
 	// MaxAMFString caps the length of every string and object key in a command, in bytes;
 	// a longer one makes the command refused with _error. Default 8192. (A command may also
-	// hold at most 4096 values.)
+	// hold at most 4096 values and 1 MiB of strings, AMF references counted at each use.)
 	MaxAMFString int
 
 	// HandshakeTimeout bounds the handshake, and then again the wait for the connect
@@ -97,7 +97,7 @@ func (c Config) chunkLimits() chunkLimits {
 }
 
 func (c Config) amfLimits() amfLimits {
-	return amfLimits{maxDepth: c.MaxAMFDepth, maxString: c.MaxAMFString, maxValues: maxAMFValues}
+	return amfLimits{maxDepth: c.MaxAMFDepth, maxString: c.MaxAMFString, maxValues: maxAMFValues, maxBytes: maxAMFBytes}
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -97,6 +97,7 @@ type Conn struct {
 	lastActivity  atomic.Int64 // unix nanoseconds of the last command, or of the last stop
 	playing       atomic.Int32
 	calls         callLimiter // used by the reader goroutine only
+	amf3          atomic.Bool // the client connected with objectEncoding 3: answer in AMF3
 	connectBy     time.Time   // the connect command must arrive before this
 
 	msgsIn, msgsOut     atomic.Uint64
@@ -458,8 +459,17 @@ func (c *Conn) handleMessage(msg *message) error {
 			return nil // a malformed command is not run; the connection lives
 		}
 		return c.handleCommand(msg.streamID, name, txid, cmd, args)
+	case msgDataAMF0, msgDataAMF3:
+		// No handler takes data messages (a player has none to send); they are decoded
+		// within the limits, so that what a client sends is seen in the log.
+		name, values, err := decodeData(b, msg.typ == msgDataAMF3, c.srv.cfg.amfLimits())
+		if err != nil {
+			c.log.Debug("rtmp bad data message", "err", err)
+			return nil
+		}
+		c.log.Debug("rtmp data message ignored", "name", name, "values", len(values))
 	default:
-		// Audio, video, data, peer bandwidth and unknown types: a player sends none we use.
+		// Audio, video, peer bandwidth and unknown types: a player sends none we use.
 	}
 	return nil
 }
@@ -613,7 +623,10 @@ func (c *Conn) handleConnect(txid float64, cmd any, args []any) error {
 		{Key: "capabilities", Value: float64(31)},
 		{Key: "mode", Value: float64(1)},
 	}, info)
-	c.log.Info("rtmp connect", "app", c.App())
+	// The connect answer itself is AMF0 (it tells the encoding); every later answer to a
+	// client that asked for AMF3 is AMF3, as Flash Media Server does.
+	c.amf3.Store(enc == 3)
+	c.log.Info("rtmp connect", "app", c.App(), "objectEncoding", enc)
 	return nil
 }
 
@@ -679,6 +692,9 @@ func (c *Conn) handleCall(streamID uint32, name string, txid float64, cmd any, a
 		return
 	}
 	v, err := toAMF(resp)
+	if err == nil {
+		_, _, err = encodeCommand(c.amf3.Load(), "_result", txid, nil, v) // an empty key, say
+	}
 	if err != nil {
 		c.replyError(txid, codeCallFailed, fmt.Sprintf("response of %q cannot be encoded: %v", name, err), nil)
 		return
@@ -706,10 +722,10 @@ func (c *Conn) replyError(txid float64, code, description string, info any) {
 	c.sendCommand(0, "_error", txid, nil, v)
 }
 
-// sendCommand queues a command message on message stream msid.
+// sendCommand queues a command message on message stream msid: AMF0 (type 20), or for a
+// client that connected with objectEncoding 3, AMF3 (type 17).
 func (c *Conn) sendCommand(msid uint32, name string, txid float64, values ...any) error {
-	data := append(amf0.Data{name, txid}, values...)
-	body, err := data.Marshal()
+	typ, body, err := encodeCommand(c.amf3.Load(), name, txid, values...)
 	if err != nil {
 		c.log.Error("rtmp command not encodable", "name", name, "err", err)
 		return nil
@@ -718,7 +734,7 @@ func (c *Conn) sendCommand(msid uint32, name string, txid float64, values ...any
 	if msid != 0 {
 		cs = csStream
 	}
-	return c.sendCtrl(&rawmessage.Message{ChunkStreamID: cs, Type: msgCommandAMF0, MessageStreamID: wireStreamID(msid), Body: body})
+	return c.sendCtrl(&rawmessage.Message{ChunkStreamID: cs, Type: typ, MessageStreamID: wireStreamID(msid), Body: body})
 }
 
 func controlU32(typ uint8, v uint32) *rawmessage.Message {

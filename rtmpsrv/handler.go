@@ -9,8 +9,14 @@ import (
 	"github.com/rendercast/rendercast/avc"
 )
 
-// AMF0 values as handlers see them: nil (null), float64, bool, string, Object, ECMAArray,
-// StrictArray, Undefined.
+// AMF values as handlers see them, whether the client sent AMF0 or AMF3 (objectEncoding 3):
+// nil (null), Undefined (undefined, AMF0's unsupported), float64 (every number, AMF3
+// integers too), bool, string (also long strings, XML), time.Time (dates, UTC), []byte (AMF3
+// ByteArray), Object (anonymous, typed and externalizable Flex objects, AMF3 Dictionary with
+// string keys), ECMAArray (arrays with named keys; dense elements keyed "0", "1", ...),
+// StrictArray (dense arrays, AMF3 vectors). Handlers' answers go back in the client's
+// encoding: Go numbers, strings, bools, slices, maps with string keys, structs, time.Time and
+// []byte are converted (see CallHandler).
 type (
 	// Object is an AMF0 anonymous object: ordered key/value entries.
 	Object = amf0.Object

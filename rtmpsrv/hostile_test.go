@@ -351,13 +351,20 @@ func TestHostileAMF(t *testing.T) {
 
 	// Decodable name and transaction id, bad values after them: _error, the call is not run.
 	for i, body := range [][]byte{
-		withTail(2, amfAVMPlus, 0x06, 0x05, 'h', 'i'),                                 // AMF3 string behind the AMF3 switch
-		withTail(3, amfObject, 0, 1, 'a', amfAVMPlus, 0x04, 0x01, 0, 0, amfObjectEnd), // AMF3 integer inside an object
+		withTail(2, amfAVMPlus, 0x06, 0x05, 'h'),                                      // AMF3 string shorter than announced
+		withTail(3, amfObject, 0, 1, 'a', amfAVMPlus, 0x04, 0xff, 0, 0, amfObjectEnd), // truncated AMF3 integer inside an object
 		withTail(4, nestedObjects(5000)...),                                           // far deeper than MaxAMFDepth
 		withTail(5, nestedArrays(2000)...),
-		withTail(6, long...),                                // a string above MaxAMFString
-		withTail(7, 0x07, 0, 1),                             // an AMF0 reference
-		withTail(8, amfStrictArray, 0xff, 0xff, 0xff, 0xff), // a count the bytes cannot hold
+		withTail(6, long...),                                                     // a string above MaxAMFString
+		withTail(7, 0x07, 0, 1),                                                  // an AMF0 reference out of range
+		withTail(8, amfStrictArray, 0xff, 0xff, 0xff, 0xff),                      // a count the bytes cannot hold
+		withTail(9, amfAVMPlus, 0x06, 0x00),                                      // AMF3 string reference out of range
+		withTail(10, amfAVMPlus, 0x0a, 0x00),                                     // AMF3 object reference out of range
+		withTail(11, amfAVMPlus, 0x0a, 0x05),                                     // AMF3 traits reference out of range
+		withTail(12, amfAVMPlus, 0x0a, 0xff, 0xff, 0xff, 0xf3, 0x01),             // 33 million sealed members
+		withTail(13, append([]byte{amfAVMPlus}, nestedArrays3(5000)...)...),      // AMF3 recursion
+		withTail(14, amfAVMPlus, 0x0c, 0xff, 0xff, 0xff, 0xff, 0x01),             // 256 MiB ByteArray
+		withTail(15, amfAVMPlus, 0x0a, 0x07, 0x0d, 'S', 'e', 'c', 'r', 'e', 't'), // unknown externalizable class
 	} {
 		txid := float64(i + 2)
 		if err := c.send(3, msgCommandAMF0, 0, body); err != nil {

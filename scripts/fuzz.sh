@@ -23,8 +23,9 @@ PARALLEL="${FUZZ_PARALLEL:-2}"
 TARGETS=(
 	"./rtmpsrv FuzzServerHandshake"   # RTMP handshake (C0, C1, C2)
 	"./rtmpsrv FuzzChunkReader"       # chunk and message reading (bounded reader)
-	"./rtmpsrv FuzzDecodeAMF0"        # AMF0 decoding, checked against gortmplib's
-	"./rtmpsrv FuzzDecodeCommand"     # commands, AMF0 and AMF3-wrapped (type 17)
+	"./rtmpsrv FuzzDecodeAMF0"        # AMF0 decoding, checked against gortmplib's; all AMF0 types
+	"./rtmpsrv FuzzDecodeAMF3"        # AMF3 values (behind 0x11), round trip through our encoder
+	"./rtmpsrv FuzzDecodeCommand"     # commands, AMF0 and AMF3 (type 17)
 	"./cmd/streamer FuzzCallArgs"     # call argument decoding
 	"./scenes FuzzLoadGLB"            # glTF loader
 	"./rtmpclient FuzzDecodeCommand"  # the client's parsers (tools and tests face servers)

@@ -40,14 +40,17 @@ done
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 
-# The browser test's npm packages, from the committed lock file, once.
+# The tests' npm packages, from the committed lock files, once: the browser test's driver
+# (web/test) and the AMF codecs the AMF tests check ours against (rtmpsrv/testdata/amfjs).
 npm_deps() {
-  local dir
-  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web/test"
-  if [ ! -d "$dir/node_modules" ]; then
-    echo "setup: npm ci in web/test" >&2
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null >/dev/null)
-  fi
+  local root dir
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  for dir in web/test rtmpsrv/testdata/amfjs; do
+    if [ ! -d "$root/$dir/node_modules" ]; then
+      echo "setup: npm ci in $dir" >&2
+      (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null >/dev/null)
+    fi
+  done
 }
 
 [ ${#missing[@]} -eq 0 ] && { npm_deps; exit 0; }

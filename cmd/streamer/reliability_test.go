@@ -195,7 +195,7 @@ func TestReliabilityHostileClientsAgainstStreamer(t *testing.T) {
 	if name, _ := c.reply(1); name != "_result" {
 		t.Fatalf("connect: %s", name)
 	}
-	amf3 := append(rawCommand(t, "camera.get", 2, nil), 0x11, 0x06, 0x05, 'h', 'i')
+	amf3 := append(rawCommand(t, "camera.get", 2, nil), 0x11, 0x06, 0x00) // AMF3 string reference out of range
 	deep := rawCommand(t, "camera.set", 3, nil)
 	for range 3000 {
 		deep = append(deep, 0x0a, 0, 0, 0, 1) // strict arrays nested 3000 deep
