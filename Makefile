@@ -5,7 +5,7 @@ GO ?= go
 GOFLAGS_EGL := -tags egl
 BIN := bin
 
-.PHONY: all setup build run test test-short vet fmt bench fuzz soak clean
+.PHONY: all setup build run test test-short vet fmt bench fuzz soak image clean
 
 all: build
 
@@ -37,6 +37,10 @@ fuzz: setup
 # Long run under load (SOAK_DURATION, default 10m): fails on growth; writes out/soak/.
 soak: setup
 	@bash scripts/soak.sh
+
+# The container image from docker/Dockerfile, with podman.
+image: setup
+	@bash scripts/image.sh
 
 clean:
 	rm -rf $(BIN)

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Builds the container image from docker/Dockerfile with podman: no Docker engine needed.
 #
-#   scripts/image.sh [-gpu]            rendercast:latest (Mesa for CPU-only nodes), or
-#                                      rendercast:latest-gpu (-gpu: NVIDIA nodes only, no Mesa)
+#   scripts/image.sh                   builds rendercast:latest and prints its image ID
 #
 # The Dockerfile's base images (debian:12-slim, golang:1.26-bookworm) come from local storage,
 # else from the registry, else the script makes stand-ins once from Debian 12 itself
@@ -12,25 +11,25 @@
 # (RUN --mount=type=cache) make a rebuild after a source change short.
 #
 # Environment:
-#   IMAGE                       image name (default rendercast:latest, rendercast:latest-gpu with -gpu)
+#   IMAGE                       image name (default rendercast:latest)
 #   IMAGE_IIDFILE               if set, the built image's ID is written there
 #   RENDERCAST_CACHE            stand-in root file systems and the lock (default /var/cache/rendercast)
 #   RENDERCAST_STORAGE_DRIVER   podman storage driver (default: podman's own, overlay here; vfs
 #                               where overlay is not available)
+#   RENDERCAST_PODMAN_OPTS      more global podman options (e.g. --root DIR --runroot DIR)
+#   RENDERCAST_PULL             never: do not try the registry for missing base images
 #   RENDERCAST_IMAGE_LOCK_HELD  set to 1 by a caller that already holds $RENDERCAST_CACHE/image.lock
 #   DEBIAN_MIRROR               mirror for the stand-ins (default: the first one apt uses here)
 #   GOROOT_HOST                 Go for the build stand-in (default /usr/local/go; must be Go 1.26)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VARIANT=full
 case "${1:-}" in
   "") ;;
-  -gpu | --gpu) VARIANT=gpu ;;
   -h | --help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "image: unknown argument $1 (usage: scripts/image.sh [-gpu])" >&2; exit 2 ;;
+  *) echo "image: unknown argument $1 (usage: scripts/image.sh)" >&2; exit 2 ;;
 esac
-if [ "$VARIANT" = gpu ]; then IMAGE="${IMAGE:-rendercast:latest-gpu}"; else IMAGE="${IMAGE:-rendercast:latest}"; fi
+IMAGE="${IMAGE:-rendercast:latest}"
 CACHE="${RENDERCAST_CACHE:-/var/cache/rendercast}"
 GOROOT_HOST="${GOROOT_HOST:-/usr/local/go}"
 
@@ -42,6 +41,8 @@ command -v podman >/dev/null || die "podman is missing: install podman, buildah 
 [ "$(id -u)" -eq 0 ] || die "run as root: podman builds here with root storage and chroot isolation (stand-in bases need debootstrap as root too)"
 PODMAN=(podman)
 [ -n "${RENDERCAST_STORAGE_DRIVER:-}" ] && PODMAN+=(--storage-driver "$RENDERCAST_STORAGE_DRIVER")
+# shellcheck disable=SC2206 # options are words
+[ -n "${RENDERCAST_PODMAN_OPTS:-}" ] && PODMAN+=($RENDERCAST_PODMAN_OPTS)
 
 mkdir -p "$CACHE"
 if [ "${RENDERCAST_IMAGE_LOCK_HELD:-}" != 1 ]; then
@@ -87,6 +88,15 @@ deb $mirror bookworm main
 deb $mirror bookworm-updates main
 deb $sec bookworm-security main
 EOF
+  # Docker's slim images keep no downloaded packages or package caches either.
+  mkdir -p "$dir/etc/apt/apt.conf.d"
+  cat >"$dir/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  echo 'Acquire::Languages "none";' >"$dir/etc/apt/apt.conf.d/docker-no-languages"
   [ -f /etc/ssl/certs/ca-certificates.crt ] && install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/ca-certificates.crt"
   rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb "$dir"/var/log/*.log
   # dpkg installed the documentation before the exclusions were read: drop it now.
@@ -135,7 +145,9 @@ standin() {
 
 for base in $(awk 'toupper($1) == "FROM" && $2 !~ /^(build|\$)/ {print $2}' "$ROOT/docker/Dockerfile" | sort -u); do
   if "${PODMAN[@]}" image exists "$base"; then continue; fi
-  if out="$(timeout 600 "${PODMAN[@]}" pull -q "docker.io/library/$base" 2>&1)"; then
+  if [ "${RENDERCAST_PULL:-}" = never ]; then
+    out="RENDERCAST_PULL=never"
+  elif out="$(timeout 600 "${PODMAN[@]}" pull -q "docker.io/library/$base" 2>&1)"; then
     say "pulled $base"
     continue
   fi
@@ -148,14 +160,14 @@ old="$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || t
 iid="$(mktemp)"
 trap 'rm -f "$iid"' EXIT
 start=$SECONDS
-say "building $IMAGE from docker/Dockerfile (variant $VARIANT)"
+say "building $IMAGE from docker/Dockerfile"
 # --format docker keeps HEALTHCHECK; chroot isolation and the host network need no
-# container runtime features (these machines cannot set rlimits for crun).
-"${PODMAN[@]}" build --format docker --isolation chroot --network host --layers \
-  --build-arg "VARIANT=$VARIANT" --iidfile "$iid" -f "$ROOT/docker/Dockerfile" -t "$IMAGE" "$ROOT" >&2
-# Tag the build stage too, so pruning keeps its cached layers for the next build.
-"${PODMAN[@]}" build --format docker --isolation chroot --network host --layers \
-  --build-arg "VARIANT=$VARIANT" --target build -f "$ROOT/docker/Dockerfile" -t "rendercast-build:cache" "$ROOT" >/dev/null 2>&1 || true
+# container runtime features (crun cannot set rlimits on some machines, which stops podman run).
+build=("${PODMAN[@]}" build --format docker --isolation chroot --network host --layers -f "$ROOT/docker/Dockerfile")
+# The build stage first, tagged, so that pruning keeps its layers for the next build; the
+# image then reuses them.
+"${build[@]}" --target build -t rendercast-build:cache "$ROOT" >&2
+"${build[@]}" --iidfile "$iid" -t "$IMAGE" "$ROOT" >&2
 new="$(cat "$iid")"
 new="${new#sha256:}"
 say "built $IMAGE ($new) in $((SECONDS - start)) s"
