@@ -163,7 +163,11 @@ func buildAndExport(t *testing.T) (id string, info *imageInfo, root string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { removeRootfs(t, root) })
-	out, err = exec.Command("podman", "create", "--pull=never", id).Output()
+	// A root file system's / is 0755 (MkdirTemp makes 0700): the image's user must get in.
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command("podman", "create", "--pull=never", "--no-healthcheck", id).Output()
 	if err != nil {
 		t.Fatalf("podman create: %v", err)
 	}
@@ -603,8 +607,11 @@ func checkServe(t *testing.T, root string, info *imageInfo) {
 				continue
 			}
 			seen[f[5]] = true
-			if fi, err := os.Stat(filepath.Join(root, f[5])); err == nil {
+			// The host sees the chrooted process's files under the unpacked image.
+			if fi, err := os.Stat(f[5]); err == nil && strings.HasPrefix(f[5], root+"/") {
 				size += fi.Size()
+			} else {
+				t.Errorf("mapped file %s: not in the unpacked image (%v)", f[5], err)
 			}
 		}
 		for _, want := range []string{"libEGL.so.1", "libEGL_mesa.so.0", "swrast_dri.so", "libavcodec.so.59", "libx264.so"} {
@@ -651,6 +658,9 @@ func checkServe(t *testing.T, root string, info *imageInfo) {
 			}
 			if d := time.Since(start); d > 5*time.Second {
 				t.Fatalf("shutdown took %v, want under 5 s", d)
+			}
+			if !strings.Contains(c.logText(), `"msg":"shutting down"`) {
+				t.Fatalf("the streamer exited without its graceful shutdown:\n%s", tail([]byte(c.logText()), 20))
 			}
 			t.Logf("stopped %.1f s after SIGTERM", time.Since(start).Seconds())
 		case <-time.After(15 * time.Second):
