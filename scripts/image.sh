@@ -129,7 +129,16 @@ standin() {
     tar -C "$dir" --numeric-owner -cf "$tar.tmp" . && mv "$tar.tmp" "$tar"
     rm -rf "$dir" "$dir.log"
   fi
-  local changes=(--change 'LABEL org.rendercast.standin=true')
+  # This machine's CA bundle as it is now (it may have changed since the tar was made).
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    local ca
+    ca="$(mktemp -d)"
+    install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$ca/etc/ssl/certs/ca-certificates.crt"
+    tar --delete -f "$tar" ./etc/ssl/certs/ca-certificates.crt 2>/dev/null || true
+    tar -rf "$tar" -C "$ca" --owner=0 --group=0 --numeric-owner ./etc/ssl/certs/ca-certificates.crt
+    rm -rf "$ca"
+  fi
+  local changes=(--change 'LABEL org.rendercast.standin=true' --change "LABEL org.rendercast.ca=$(ca_sum)")
   case "$name" in
     debian:12-slim) changes+=(--change 'CMD ["bash"]') ;;
     golang:1.26-bookworm)
@@ -143,8 +152,18 @@ standin() {
   "${PODMAN[@]}" import "${changes[@]}" "$tar" "docker.io/library/$name" >/dev/null
 }
 
+# ca_sum names this machine's CA bundle; a stand-in made with another one is made again, so
+# that the build stage's downloads verify behind this machine's TLS setup.
+ca_sum() { { sha256sum /etc/ssl/certs/ca-certificates.crt 2>/dev/null || echo none; } | cut -c1-16; }
+
 for base in $(awk 'toupper($1) == "FROM" && $2 !~ /^(build|\$)/ {print $2}' "$ROOT/docker/Dockerfile" | sort -u); do
-  if "${PODMAN[@]}" image exists "$base"; then continue; fi
+  if "${PODMAN[@]}" image exists "$base"; then
+    labels="$("${PODMAN[@]}" image inspect --format '{{index .Labels "org.rendercast.standin"}} {{index .Labels "org.rendercast.ca"}}' "$base" 2>/dev/null || true)"
+    if [ "${labels%% *}" != true ] || [ "${labels#* }" = "$(ca_sum)" ]; then continue; fi
+    say "the stand-in for $base has another CA bundle than this machine: importing it again"
+    standin "$base"
+    continue
+  fi
   if [ "${RENDERCAST_PULL:-}" = never ]; then
     out="RENDERCAST_PULL=never"
   elif out="$(timeout 600 "${PODMAN[@]}" pull -q "docker.io/library/$base" 2>&1)"; then
