@@ -27,6 +27,8 @@ PACKAGES=(
   assimp-testmodels
   # headless browser for the browser viewer test (driven by playwright-core, see web/test)
   chromium
+  # the container image, built and run by its test without a Docker engine (scripts/image.sh)
+  podman buildah crun debootstrap
 )
 
 missing=()

@@ -4,6 +4,7 @@
 //	streamer [flags]                       serve (see streamer -h)
 //	streamer call URL PROCEDURE [k=v ...]  send one remote call and print the result
 //	streamer snapshot [-scene demo] [-size 1280x720] -o demo.png
+//	streamer health [-http HOST:PORT]      exit 0 when a running streamer's /healthz answers 200
 package main
 
 import (
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runCall(args[1:], stdout, stderr)
 		case "snapshot":
 			return runSnapshot(args[1:], stdout, stderr)
+		case "health":
+			return runHealth(args[1:], os.LookupEnv, stdout, stderr)
 		case "version", "-version", "--version":
 			fmt.Fprintln(stdout, "rendercast streamer", version)
 			return 0

@@ -1,3 +1,5 @@
+//go:build !nopreview
+
 package main
 
 import (

@@ -1,0 +1,21 @@
+//go:build nopreview
+
+package main
+
+import (
+	"context"
+	"errors"
+)
+
+// errNoPreview is what -window says in a streamer built with the nopreview tag (the
+// container image's: it links neither GLFW nor the X11 libraries).
+var errNoPreview = errors.New("-window: this streamer was built without the preview window (build tag nopreview, as in the container image): there is no display to show it on; watch with ffplay or the browser viewer instead")
+
+// noWindow stands for the preview window in a streamer built without it.
+type noWindow struct{}
+
+// openWindow refuses -window: the preview is not built in.
+func (a *app) openWindow() (*noWindow, error) { return nil, errNoPreview }
+
+// runWindow is never reached: openWindow always fails.
+func (a *app) runWindow(ctx context.Context, w *noWindow) {}
