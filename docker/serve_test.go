@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
 	"io"
 	"net"
 	"net/http"
@@ -19,8 +18,7 @@ import (
 
 	"github.com/bluenviron/gortmplib/pkg/amf0"
 
-	"github.com/rendercast/rendercast/avc"
-	"github.com/rendercast/rendercast/encode"
+	"github.com/rendercast/rendercast/internal/playtest"
 	"github.com/rendercast/rendercast/rtmpclient"
 )
 
@@ -108,24 +106,24 @@ func checkServe(t *testing.T, root string, info *imageInfo) {
 	// A viewer that steers its view: the call turns the background red in later frames.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	v := newViewer(t, ctx, "rtmp://"+c.rtmpAddr+"/live/demo")
+	v := playtest.Play(t, ctx, "rtmp://"+c.rtmpAddr+"/live/demo", rtmpclient.Options{})
 	t.Run("CallChangesThePicture", func(t *testing.T) {
-		if img := v.next(ctx); isRed(img) {
+		if img := v.Next(ctx); playtest.IsRed(img) {
 			t.Fatal("the corner is red before the call")
 		}
-		if _, err := v.c.Call(ctx, "scene.setBackground", nil, amf0.Object{{Key: "r", Value: 1.0}, {Key: "g", Value: 0.0}, {Key: "b", Value: 0.0}}); err != nil {
+		if _, err := v.C.Call(ctx, "scene.setBackground", nil, amf0.Object{{Key: "r", Value: 1.0}, {Key: "g", Value: 0.0}, {Key: "b", Value: 0.0}}); err != nil {
 			t.Fatalf("scene.setBackground: %v", err)
 		}
 		for i := 0; i < 60; i++ {
-			img := v.next(ctx)
-			if isRed(img) {
+			img := v.Next(ctx)
+			if playtest.IsRed(img) {
 				if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 720 {
 					t.Fatalf("decoded %v, want 1280x720", b)
 				}
 				return
 			}
 		}
-		y, cb, cr := corner(v.next(ctx))
+		y, cb, cr := playtest.Corner(v.Next(ctx))
 		t.Fatalf("corner not red within 60 frames of scene.setBackground: Y %.0f Cb %.0f Cr %.0f", y, cb, cr)
 	})
 
@@ -204,82 +202,4 @@ func checkServe(t *testing.T, root string, info *imageInfo) {
 			t.Fatal("the image's streamer still runs 15 s after SIGTERM")
 		}
 	})
-}
-
-// viewer is an RTMP client that plays a scene and decodes what it receives.
-type viewer struct {
-	t   *testing.T
-	c   *rtmpclient.Client
-	dec *encode.Decoder
-}
-
-func newViewer(t *testing.T, ctx context.Context, url string) *viewer {
-	t.Helper()
-	c, err := rtmpclient.Dial(ctx, url, rtmpclient.Options{})
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	v := &viewer{t: t, c: c}
-	t.Cleanup(func() {
-		c.Close()
-		if v.dec != nil {
-			v.dec.Close()
-		}
-	})
-	id, err := c.CreateStream(ctx)
-	if err == nil {
-		err = c.Play(ctx, id, c.URL().Stream)
-	}
-	if err != nil {
-		t.Fatalf("play %s: %v", url, err)
-	}
-	return v
-}
-
-func (v *viewer) next(ctx context.Context) *image.YCbCr {
-	v.t.Helper()
-	for {
-		m, err := v.c.ReadVideo(ctx)
-		if err != nil {
-			v.t.Fatalf("reading video: %v", err)
-		}
-		switch m.AVCPacketType {
-		case rtmpclient.AVCSequenceHeader:
-			if v.dec != nil {
-				v.dec.Close()
-			}
-			if v.dec, err = encode.NewDecoder(m.Payload); err != nil {
-				v.t.Fatalf("decoder: %v", err)
-			}
-		case rtmpclient.AVCNALU:
-			if v.dec == nil {
-				v.t.Fatal("a frame arrived before the sequence header")
-			}
-			pics, err := v.dec.Decode(&avc.Frame{NALUs: m.Payload, PTS: m.Timestamp + m.CompositionTime, DTS: m.Timestamp})
-			if err != nil {
-				v.t.Fatalf("decode: %v", err)
-			}
-			if len(pics) > 0 {
-				return pics[len(pics)-1]
-			}
-		}
-	}
-}
-
-// corner returns the mean Y, Cb, Cr of the top-left 32x32 pixels.
-func corner(img *image.YCbCr) (y, cb, cr float64) {
-	n := 0.0
-	for py := 0; py < 32; py++ {
-		for px := 0; px < 32; px++ {
-			c := img.YCbCrAt(px, py)
-			y, cb, cr, n = y+float64(c.Y), cb+float64(c.Cb), cr+float64(c.Cr), n+1
-		}
-	}
-	return y / n, cb / n, cr / n
-}
-
-// isRed: BT.709 limited-range pure red is Y 63, Cb 102, Cr 240.
-func isRed(img *image.YCbCr) bool {
-	y, cb, cr := corner(img)
-	return y > 40 && y < 90 && cb < 125 && cr > 200
 }

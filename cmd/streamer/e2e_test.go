@@ -19,8 +19,7 @@ import (
 
 	"github.com/bluenviron/gortmplib/pkg/amf0"
 
-	"github.com/rendercast/rendercast/avc"
-	"github.com/rendercast/rendercast/encode"
+	"github.com/rendercast/rendercast/internal/playtest"
 	"github.com/rendercast/rendercast/rtmpclient"
 )
 
@@ -121,90 +120,17 @@ func startStreamer(t *testing.T, args ...string) *runningStreamer {
 func (rs *runningStreamer) url(path string) string { return "rtmp://" + rs.rtmpAddr + "/" + path }
 
 // testViewer is a Go RTMP client playing a scene and decoding what it receives.
-type testViewer struct {
-	t   *testing.T
-	c   *rtmpclient.Client
-	dec *encode.Decoder
-}
+type testViewer = playtest.Viewer
 
 func newViewer(t *testing.T, ctx context.Context, rawURL string, opts rtmpclient.Options) *testViewer {
 	t.Helper()
-	c, err := rtmpclient.Dial(ctx, rawURL, opts)
-	if err != nil {
-		t.Fatalf("dial %s: %v", rawURL, err)
-	}
-	v := &testViewer{t: t, c: c}
-	t.Cleanup(func() {
-		c.Close()
-		if v.dec != nil {
-			v.dec.Close()
-		}
-	})
-	id, err := c.CreateStream(ctx)
-	if err != nil {
-		t.Fatalf("createStream: %v", err)
-	}
-	if err := c.Play(ctx, id, c.URL().Stream); err != nil {
-		t.Fatalf("play: %v", err)
-	}
-	return v
+	return playtest.Play(t, ctx, rawURL, opts)
 }
 
-// next returns the next decoded picture.
-func (v *testViewer) next(ctx context.Context) *image.YCbCr {
-	v.t.Helper()
-	for {
-		m, err := v.c.ReadVideo(ctx)
-		if err != nil {
-			v.t.Fatalf("reading video: %v", err)
-		}
-		switch m.AVCPacketType {
-		case rtmpclient.AVCSequenceHeader:
-			if v.dec != nil {
-				v.dec.Close()
-			}
-			if v.dec, err = encode.NewDecoder(m.Payload); err != nil {
-				v.t.Fatalf("decoder: %v", err)
-			}
-		case rtmpclient.AVCNALU:
-			if v.dec == nil {
-				v.t.Fatal("a frame arrived before the sequence header")
-			}
-			pics, err := v.dec.Decode(&avc.Frame{NALUs: m.Payload, PTS: m.Timestamp + m.CompositionTime, DTS: m.Timestamp})
-			if err != nil {
-				v.t.Fatalf("decode: %v", err)
-			}
-			if len(pics) > 0 {
-				return pics[len(pics)-1]
-			}
-		}
-	}
-}
-
-func (v *testViewer) call(ctx context.Context, name string, args amf0.Object) (any, error) {
-	return v.c.Call(ctx, name, nil, args)
-}
-
-// corner returns the mean Y, Cb, Cr of the top-left 32x32 pixels.
-func corner(img *image.YCbCr) (y, cb, cr float64) {
-	n := 0.0
-	for py := 0; py < 32; py++ {
-		for px := 0; px < 32; px++ {
-			c := img.YCbCrAt(px, py)
-			y += float64(c.Y)
-			cb += float64(c.Cb)
-			cr += float64(c.Cr)
-			n++
-		}
-	}
-	return y / n, cb / n, cr / n
-}
-
-func isRed(img *image.YCbCr) bool {
-	y, cb, cr := corner(img)
-	// BT.709 limited range pure red: Y 63, Cb 102, Cr 240.
-	return y > 40 && y < 90 && cb < 125 && cr > 200
-}
+var (
+	corner = playtest.Corner
+	isRed  = playtest.IsRed
+)
 
 func meanAbsDiff(a, b *image.YCbCr) float64 {
 	sum := 0.0
@@ -239,7 +165,7 @@ func TestCallsChangeTheFrames(t *testing.T) {
 	v := newViewer(t, ctx, rs.url("live/demo"), rtmpclient.Options{})
 	var before *image.YCbCr
 	for range 5 {
-		before = v.next(ctx)
+		before = v.Next(ctx)
 	}
 	if b := before.Bounds(); b.Dx() != 640 || b.Dy() != 360 {
 		t.Fatalf("frame size %v, want 640x360", b)
@@ -249,12 +175,12 @@ func TestCallsChangeTheFrames(t *testing.T) {
 	}
 
 	// camera.orbit: the frames that follow differ from the ones before.
-	if _, err := v.call(ctx, "camera.orbit", amf0.Object{{Key: "dx", Value: 90.0}, {Key: "dy", Value: 0.0}}); err != nil {
+	if _, err := v.Call(ctx, "camera.orbit", amf0.Object{{Key: "dx", Value: 90.0}, {Key: "dy", Value: 0.0}}); err != nil {
 		t.Fatalf("camera.orbit: %v", err)
 	}
 	changed := false
 	for range 30 {
-		if meanAbsDiff(before, v.next(ctx)) > 3 {
+		if meanAbsDiff(before, v.Next(ctx)) > 3 {
 			changed = true
 			break
 		}
@@ -264,39 +190,39 @@ func TestCallsChangeTheFrames(t *testing.T) {
 	}
 
 	// scene.setBackground red: the top-left corner turns red in frames after the call.
-	if _, err := v.call(ctx, "scene.setBackground", amf0.Object{{Key: "r", Value: 1.0}, {Key: "g", Value: 0.0}, {Key: "b", Value: 0.0}}); err != nil {
+	if _, err := v.Call(ctx, "scene.setBackground", amf0.Object{{Key: "r", Value: 1.0}, {Key: "g", Value: 0.0}, {Key: "b", Value: 0.0}}); err != nil {
 		t.Fatalf("scene.setBackground: %v", err)
 	}
 	red := false
 	for range 30 {
-		if isRed(v.next(ctx)) {
+		if isRed(v.Next(ctx)) {
 			red = true
 			break
 		}
 	}
 	if !red {
-		y, cb, cr := corner(v.next(ctx))
+		y, cb, cr := corner(v.Next(ctx))
 		t.Fatalf("corner not red within 30 frames after scene.setBackground: Y %.0f Cb %.0f Cr %.0f", y, cb, cr)
 	}
 
 	// Wrong arguments: _error naming the argument, and the stream goes on.
-	_, err := v.call(ctx, "camera.zoom", amf0.Object{{Key: "factor", Value: "big"}})
+	_, err := v.Call(ctx, "camera.zoom", amf0.Object{{Key: "factor", Value: "big"}})
 	var ce *rtmpclient.CallError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "factor") {
 		t.Fatalf("camera.zoom with a string factor: %v, want a call error naming factor", err)
 	}
-	_, err = v.call(ctx, "no.such.call", nil)
+	_, err = v.Call(ctx, "no.such.call", nil)
 	if !errors.As(err, &ce) {
 		t.Fatalf("unknown call: %v, want a call error", err)
 	}
-	got, err := v.call(ctx, "camera.get", nil)
+	got, err := v.Call(ctx, "camera.get", nil)
 	if err != nil {
 		t.Fatalf("camera.get: %v", err)
 	}
 	if obj, ok := got.(amf0.Object); !ok || len(obj) == 0 {
 		t.Fatalf("camera.get returned %#v", got)
 	}
-	v.next(ctx) // still streaming
+	v.Next(ctx) // still streaming
 }
 
 func TestTwoViewersHaveTheirOwnCameras(t *testing.T) {
@@ -305,15 +231,15 @@ func TestTwoViewersHaveTheirOwnCameras(t *testing.T) {
 	defer cancel()
 	a := newViewer(t, ctx, rs.url("live/demo"), rtmpclient.Options{})
 	b := newViewer(t, ctx, rs.url("live/demo"), rtmpclient.Options{})
-	if _, err := a.call(ctx, "camera.orbit", amf0.Object{{Key: "dx", Value: 120.0}}); err != nil {
+	if _, err := a.Call(ctx, "camera.orbit", amf0.Object{{Key: "dx", Value: 120.0}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.call(ctx, "scene.setBackground", amf0.Object{{Key: "r", Value: 1.0}, {Key: "g", Value: 0.0}, {Key: "b", Value: 0.0}}); err != nil {
+	if _, err := b.Call(ctx, "scene.setBackground", amf0.Object{{Key: "r", Value: 1.0}, {Key: "g", Value: 0.0}, {Key: "b", Value: 0.0}}); err != nil {
 		t.Fatal(err)
 	}
 	var fa, fb *image.YCbCr
 	for range 20 {
-		fa, fb = a.next(ctx), b.next(ctx)
+		fa, fb = a.Next(ctx), b.Next(ctx)
 	}
 	if isRed(fa) {
 		t.Fatal("viewer A's background turned red by viewer B's call")
@@ -370,11 +296,11 @@ func TestHTTPEndpoints(t *testing.T) {
 	defer cancel()
 	v := newViewer(t, ctx, rs.url("live/demo"), rtmpclient.Options{})
 	for range 10 {
-		v.next(ctx)
+		v.Next(ctx)
 	}
-	v.call(ctx, "camera.orbit", amf0.Object{{Key: "dx", Value: 5.0}})
-	v.next(ctx)
-	v.next(ctx)
+	v.Call(ctx, "camera.orbit", amf0.Object{{Key: "dx", Value: 5.0}})
+	v.Next(ctx)
+	v.Next(ctx)
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + rs.httpAddr + path)
 		if err != nil {
@@ -417,8 +343,8 @@ func TestSIGTERMWithViewersExitsCleanly(t *testing.T) {
 	defer cancel()
 	a := newViewer(t, ctx, rs.url("live/demo"), rtmpclient.Options{})
 	b := newViewer(t, ctx, rs.url("live/testcard"), rtmpclient.Options{})
-	a.next(ctx)
-	b.next(ctx)
+	a.Next(ctx)
+	b.Next(ctx)
 	start := time.Now()
 	rs.cmd.Process.Signal(syscall.SIGTERM)
 	select {

@@ -25,13 +25,7 @@ func field(v any, path ...string) any {
 			}
 			v = found
 		case amf0.ECMAArray:
-			var found any
-			for _, e := range o {
-				if e.Key == k {
-					found = e.Value
-				}
-			}
-			v = found
+			v = field(amf0.Object(o), k)
 		case amf0.StrictArray:
 			i := int(k[0] - '0')
 			if len(k) != 1 || i >= len(o) {
@@ -48,7 +42,7 @@ func field(v any, path ...string) any {
 // renders reads the session's render count from stream.stats.
 func renders(t *testing.T, ctx context.Context, v *testViewer) float64 {
 	t.Helper()
-	st, err := v.call(ctx, "stream.stats", nil)
+	st, err := v.Call(ctx, "stream.stats", nil)
 	if err != nil {
 		t.Fatalf("stream.stats: %v", err)
 	}
@@ -73,11 +67,11 @@ func TestPBOGPUChangeInFirstRender(t *testing.T) {
 			defer cancel()
 			v := newViewer(t, ctx, rs.url("live/demo"), rtmpclient.Options{})
 			for range 5 {
-				if isRed(v.next(ctx)) {
+				if isRed(v.Next(ctx)) {
 					t.Fatal("corner red before any call")
 				}
 			}
-			info, err := v.call(ctx, "server.info", nil)
+			info, err := v.Call(ctx, "server.info", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,12 +82,12 @@ func TestPBOGPUChangeInFirstRender(t *testing.T) {
 				t.Fatalf("server.info glContexts %#v, want 2 contexts", field(info, "glContexts"))
 			}
 			before := renders(t, ctx, v)
-			if _, err := v.call(ctx, "scene.setBackground", amf0.Object{{Key: "r", Value: 1.0}, {Key: "g", Value: 0.0}, {Key: "b", Value: 0.0}}); err != nil {
+			if _, err := v.Call(ctx, "scene.setBackground", amf0.Object{{Key: "r", Value: 1.0}, {Key: "g", Value: 0.0}, {Key: "b", Value: 0.0}}); err != nil {
 				t.Fatalf("scene.setBackground: %v", err)
 			}
 			red := false
 			for range 60 {
-				if isRed(v.next(ctx)) {
+				if isRed(v.Next(ctx)) {
 					red = true
 					break
 				}
@@ -114,7 +108,7 @@ func TestPBOGPUChangeInFirstRender(t *testing.T) {
 
 func renderStats(t *testing.T, ctx context.Context, v *testViewer) any {
 	t.Helper()
-	st, err := v.call(ctx, "stream.stats", nil)
+	st, err := v.Call(ctx, "stream.stats", nil)
 	if err != nil {
 		t.Fatalf("stream.stats: %v", err)
 	}

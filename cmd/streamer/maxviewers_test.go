@@ -19,7 +19,7 @@ func TestMaxViewers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	first := newViewer(t, ctx, rs.url("live/demo"), rtmpclient.Options{})
-	first.next(ctx)
+	first.Next(ctx)
 
 	play := func() (*rtmpclient.Client, error) {
 		c, err := rtmpclient.Dial(ctx, rs.url("live/demo"), rtmpclient.Options{})
@@ -46,13 +46,13 @@ func TestMaxViewers(t *testing.T) {
 		t.Fatalf("WHEP offer with the one slot taken: %d %s, want 503", status, body)
 	}
 	for range 10 { // the viewer playing is unaffected
-		first.next(ctx)
+		first.Next(ctx)
 	}
 	if n := metric(t, rs, "rendercast_viewers_refused_total"); n != 2 {
 		t.Errorf("rendercast_viewers_refused_total = %v, want 2", n)
 	}
 
-	first.c.Close()
+	first.C.Close()
 	waitMetric(t, rs, "rendercast_streams_playing", func(v float64) bool { return v == 0 })
 	c, err = play()
 	if err != nil {

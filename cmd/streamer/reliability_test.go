@@ -167,9 +167,9 @@ func TestReliabilityHostileClientsAgainstStreamer(t *testing.T) {
 	{ // warm up: first-use allocations (GL programs, encoder), then take the baseline
 		v := newViewer(t, ctx, url, rtmpclient.Options{})
 		for range 10 {
-			v.next(ctx)
+			v.Next(ctx)
 		}
-		v.c.Close()
+		v.C.Close()
 	}
 	waitMetric(t, rs, "rendercast_connections", func(v float64) bool { return v == 0 })
 	baseGoroutines := metric(t, rs, "go_goroutines")
@@ -215,7 +215,7 @@ func TestReliabilityHostileClientsAgainstStreamer(t *testing.T) {
 
 	// A call flood from a playing viewer: the rate limit refuses some, the video goes on.
 	v := newViewer(t, ctx, url, rtmpclient.Options{})
-	v.next(ctx)
+	v.Next(ctx)
 	var ok, limited atomic.Int64
 	var wg sync.WaitGroup
 	for range 40 {
@@ -223,7 +223,7 @@ func TestReliabilityHostileClientsAgainstStreamer(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 50 {
-				_, err := v.c.Call(ctx, "camera.get", nil)
+				_, err := v.C.Call(ctx, "camera.get", nil)
 				var ce *rtmpclient.CallError
 				if err == nil {
 					ok.Add(1)
@@ -238,12 +238,12 @@ func TestReliabilityHostileClientsAgainstStreamer(t *testing.T) {
 		t.Fatalf("call flood: %d answered, %d limited, of 2000", ok.Load(), limited.Load())
 	}
 	for range 5 {
-		v.next(ctx)
+		v.Next(ctx)
 	}
 	if n := metric(t, rs, "rendercast_rtmp_calls_limited_total"); n != float64(limited.Load()) {
 		t.Fatalf("rendercast_rtmp_calls_limited_total %v, clients saw %d", n, limited.Load())
 	}
-	v.c.Close()
+	v.C.Close()
 
 	// A createStream flood: 8 streams (and encoders) per connection, no more.
 	fc, err := rtmpclient.Dial(ctx, url, rtmpclient.Options{})
@@ -283,8 +283,8 @@ func TestReliabilityHostileClientsAgainstStreamer(t *testing.T) {
 	}
 	for range 5 {
 		vv := newViewer(t, ctx, url, rtmpclient.Options{})
-		vv.c.ReadVideo(ctx)
-		vv.c.Close() // mid-stream, with frames in flight
+		vv.C.ReadVideo(ctx)
+		vv.C.Close() // mid-stream, with frames in flight
 	}
 
 	// Everything is gone, and a fresh viewer gets full frame rate.
@@ -293,11 +293,11 @@ func TestReliabilityHostileClientsAgainstStreamer(t *testing.T) {
 	waitMetric(t, rs, "go_goroutines", func(v float64) bool { return v <= baseGoroutines+10 })
 	fresh := newViewer(t, ctx, url, rtmpclient.Options{})
 	for range 3 {
-		fresh.next(ctx)
+		fresh.Next(ctx)
 	}
 	start, frames := time.Now(), 0
 	for time.Since(start) < 2*time.Second {
-		fresh.next(ctx)
+		fresh.Next(ctx)
 		frames++
 	}
 	if fps := float64(frames) / time.Since(start).Seconds(); fps < 20 {
@@ -345,17 +345,17 @@ func TestReliabilitySceneNamesAreNotPaths(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // stay under the call rate limit
 	}
 	v := newViewer(t, ctx, rs.url("live/demo"), rtmpclient.Options{})
-	v.next(ctx)
+	v.Next(ctx)
 	for _, name := range names {
 		var ce *rtmpclient.CallError
-		if _, err := v.call(ctx, "scene.load", amf0.Object{{Key: "name", Value: name}}); !errors.As(err, &ce) {
+		if _, err := v.Call(ctx, "scene.load", amf0.Object{{Key: "name", Value: name}}); !errors.As(err, &ce) {
 			t.Fatalf("scene.load %q: %v, want _error", name, err)
 		}
 	}
 	if _, err := os.Stat("/tmp/rendercast-pwned"); err == nil {
 		t.Fatal("a scene name reached a shell")
 	}
-	v.next(ctx) // still streaming
+	v.Next(ctx) // still streaming
 }
 
 // Tokens presented by clients, right or wrong, never reach the log or the status pages.

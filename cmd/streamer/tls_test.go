@@ -131,7 +131,7 @@ func TestRTMPSCertificateReloadOnSIGHUP(t *testing.T) {
 	v := newViewer(t, context.Background(), rs.url("live/demo"), rtmpclient.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if img := v.next(ctx); img.Rect.Dx() != 320 || img.Rect.Dy() != 180 {
+	if img := v.Next(ctx); img.Rect.Dx() != 320 || img.Rect.Dy() != 180 {
 		t.Fatalf("plain viewer: frame %v", img.Rect)
 	}
 }
