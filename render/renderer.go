@@ -291,7 +291,7 @@ func openRenderer(cfg Config, gpu, index int) (*Renderer, error) {
 		<-r.done
 		return nil, err
 	}
-	log.Info("render: OpenGL ready", "context", index, "gpu", r.info.GPU, "platform", r.info.Platform, "device", r.info.Device,
+	log.Info("render: OpenGL ready", "pool_context", index, "gpu", r.info.GPU, "platform", r.info.Platform, "device", r.info.Device,
 		"context", r.info.Context, "renderer", r.info.Renderer, "version", r.info.Version,
 		"msaa", r.info.MSAA, "readback", r.info.Readback, "convert", r.info.Convert,
 		"shading", r.info.Shading)
