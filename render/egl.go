@@ -166,11 +166,14 @@ func openEGL(platform string, gpu int, log *slog.Logger) (*eglContext, error) {
 
 // Device is an EGL device: a GPU or Mesa's software rasteriser.
 type Device struct {
-	// GPU is the GPU's number, counted as nvidia-smi counts them (by PCI bus address when
-	// every GPU has one, else in EGL's order); -1 for a software device.
+	// GPU is the GPU's number: NVIDIA GPUs first, counted as nvidia-smi counts them (by PCI
+	// bus address), then other GPUs (e.g. an integrated one) likewise; -1 for a software
+	// device.
 	GPU int
 	// Software reports a software rasteriser (EGL_MESA_device_software).
 	Software bool
+	// NVIDIA reports an NVIDIA GPU (EGL_NV_device_cuda).
+	NVIDIA bool
 	// Name is the DRM node (/dev/dri/cardN), "software", or the device's extensions.
 	Name string
 	// PCI is the PCI bus address ("0000:3b:00.0"), when the DRM node leads to one.
@@ -179,8 +182,11 @@ type Device struct {
 	egl int
 }
 
-// Devices lists the EGL devices, GPUs first in nvidia-smi's order, then software devices.
-// It needs no context.
+// Devices lists the EGL devices: NVIDIA GPUs in nvidia-smi's order, then other GPUs, then
+// software devices. A GPU listed twice (by two drivers, same PCI address) appears once, the
+// NVIDIA driver's entry kept. Without a PCI address for every GPU (no /sys/class/drm, as in
+// some containers) GPUs keep EGL's order, which may differ from nvidia-smi's on hosts with
+// several. It needs no context.
 func Devices() ([]Device, error) {
 	clientExt := C.GoString(C.rc_client_extensions())
 	if !hasExtension(clientExt, "EGL_EXT_platform_device") || !hasExtension(clientExt, "EGL_EXT_device_enumeration") && !hasExtension(clientExt, "EGL_EXT_device_base") {
@@ -199,22 +205,48 @@ func Devices() ([]Device, error) {
 			soft = append(soft, d)
 			continue
 		}
-		if strings.HasPrefix(d.Name, "/dev/dri/") {
-			d.PCI = pciAddress(d.Name)
+		d.NVIDIA = hasExtension(deviceString(devs, i, C.EGL_EXTENSIONS), "EGL_NV_device_cuda")
+		if node := deviceString(devs, i, C.EGL_DRM_DEVICE_FILE_EXT); strings.HasPrefix(node, "/dev/dri/") {
+			d.PCI = pciAddress(node)
 		}
 		gpus = append(gpus, d)
 	}
+	gpus = mergeByPCI(gpus)
 	byPCI := true
 	for _, g := range gpus {
 		byPCI = byPCI && g.PCI != ""
 	}
-	if byPCI {
-		sort.SliceStable(gpus, func(a, b int) bool { return gpus[a].PCI < gpus[b].PCI })
-	}
+	sort.SliceStable(gpus, func(a, b int) bool {
+		if gpus[a].NVIDIA != gpus[b].NVIDIA {
+			return gpus[a].NVIDIA
+		}
+		return byPCI && gpus[a].PCI < gpus[b].PCI
+	})
 	for i := range gpus {
 		gpus[i].GPU = i
 	}
 	return append(gpus, soft...), nil
+}
+
+// mergeByPCI keeps one entry per PCI address, preferring the NVIDIA driver's.
+func mergeByPCI(gpus []Device) []Device {
+	seen := map[string]int{}
+	out := gpus[:0:0]
+	for _, g := range gpus {
+		if g.PCI == "" {
+			out = append(out, g)
+			continue
+		}
+		if i, ok := seen[g.PCI]; ok {
+			if g.NVIDIA && !out[i].NVIDIA {
+				out[i] = g
+			}
+			continue
+		}
+		seen[g.PCI] = len(out)
+		out = append(out, g)
+	}
+	return out
 }
 
 // pciAddress returns the PCI bus address behind a DRM node, from sysfs ("" if unknown).
@@ -233,7 +265,7 @@ func queryDevices() (*[maxDevices]C.EGLDeviceEXT, int, func()) {
 	return devs, n, func() { C.free(unsafe.Pointer(devs)) }
 }
 
-const maxDevices = 16
+const maxDevices = 64
 
 // openDevices tries every EGL device, GPUs first, or only GPU gpu when gpu >= 0.
 func openDevices(clientExt string, gpu int, log *slog.Logger, fail func(string, error)) (*eglContext, error) {
@@ -311,11 +343,15 @@ func openDisplay(d C.EGLDisplay, platform, device string) (*eglContext, error) {
 	if d == C.rc_no_display() {
 		return nil, fmt.Errorf("eglGetPlatformDisplayEXT: %s", eglError())
 	}
+	// Count the display as used before initialising it, so that another renderer's release
+	// cannot terminate it in between.
+	displays.acquire(d)
 	var major, minor C.EGLint
 	if C.eglInitialize(d, &major, &minor) == C.EGL_FALSE {
-		return nil, fmt.Errorf("eglInitialize: %s", eglError())
+		err := fmt.Errorf("eglInitialize: %s", eglError())
+		displays.release(d)
+		return nil, err
 	}
-	displays.acquire(d)
 	ok := false
 	defer func() {
 		if !ok {

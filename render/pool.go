@@ -3,6 +3,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"slices"
 	"sort"
@@ -43,8 +44,9 @@ type PoolConfig struct {
 	// 0 chooses (AutoContexts).
 	Contexts int
 	// GPUs lists the GPUs to render on, numbered as nvidia-smi numbers them (Devices);
-	// empty uses every GPU, or the software device when there is none. Software devices
-	// are used only when no GPU is present or when Config.Platform asks for a platform.
+	// empty uses every NVIDIA GPU (every GPU when there is none of NVIDIA's), or the
+	// software device when there is no GPU. Software devices are used only when no GPU
+	// opens or when Config.Platform asks for the surfaceless platform.
 	GPUs []int
 }
 
@@ -73,8 +75,12 @@ type Pool struct {
 	mu   sync.Mutex // serialises placement
 }
 
-// NewPool opens the contexts. An invalid GPU number or count is ErrBadConfig or ErrNoGPU;
-// a context that cannot be created fails the whole pool (nothing is left open).
+// NewPool opens the contexts. An invalid GPU number or count is ErrBadConfig or ErrNoGPU.
+// GPUs asked for by number must all open; without GPUs a device that is listed but does not
+// open (no permission on its node, a driver that refuses) is logged and left out, and when
+// no GPU opens the pool uses what New would (the software device, then the surfaceless
+// platform). A context that cannot be created otherwise fails the whole pool (nothing is
+// left open).
 func NewPool(cfg PoolConfig) (*Pool, error) {
 	if cfg.Contexts < 0 || cfg.Contexts > MaxContexts {
 		return nil, fmt.Errorf("%w: %d contexts (want 0 for automatic, or 1 to %d)", ErrBadConfig, cfg.Contexts, MaxContexts)
@@ -82,6 +88,10 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	gpus, err := poolGPUs(cfg)
 	if err != nil {
 		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Pool{}
 	open := func(gpu int) error {
@@ -92,28 +102,32 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		p.ctxs = append(p.ctxs, r)
 		return nil
 	}
-	// The first context says whether the device is a software one, which sets the
-	// automatic count.
-	first := -1
-	if len(gpus) > 0 {
-		first = gpus[0]
+	// One context per device first: it proves the device and says whether it is a
+	// software one, which sets the automatic count.
+	var devices []int
+	for _, gpu := range gpus {
+		if err := open(gpu); err != nil {
+			if len(cfg.GPUs) > 0 {
+				p.Close()
+				return nil, fmt.Errorf("GPU %d: %w", gpu, err)
+			}
+			log.Warn("render: GPU left out: it does not open", "gpu", gpu, "err", err)
+			continue
+		}
+		devices = append(devices, gpu)
 	}
-	if err := open(first); err != nil {
-		return nil, err
+	if len(devices) == 0 {
+		if err := open(-1); err != nil {
+			return nil, err
+		}
+		devices = []int{-1}
 	}
 	per := cfg.Contexts
 	if per == 0 {
-		per = AutoContexts(p.ctxs[0].info.Software, max(len(gpus), 1))
+		per = AutoContexts(p.ctxs[0].info.Software, len(devices))
 	}
-	devices := []int{first}
-	if len(gpus) > 1 {
-		devices = gpus
-	}
-	for i, gpu := range devices {
-		for k := 0; k < per; k++ {
-			if i == 0 && k == 0 {
-				continue
-			}
+	for _, gpu := range devices {
+		for k := 1; k < per; k++ {
 			if err := open(gpu); err != nil {
 				p.Close()
 				return nil, fmt.Errorf("context %d on GPU %d: %w", len(p.ctxs), gpu, err)
@@ -139,13 +153,19 @@ func poolGPUs(cfg PoolConfig) ([]int, error) {
 		}
 		return nil, nil // let New try the surfaceless platform and report every attempt
 	}
-	var present []int
+	var present, nvidia []int
 	for _, d := range devs {
 		if !d.Software {
 			present = append(present, d.GPU)
 		}
+		if d.NVIDIA {
+			nvidia = append(nvidia, d.GPU)
+		}
 	}
 	if len(cfg.GPUs) == 0 {
+		if len(nvidia) > 0 {
+			return nvidia, nil // not an integrated GPU beside them
+		}
 		return present, nil
 	}
 	seen := map[int]bool{}
@@ -181,8 +201,9 @@ func describeGPUs(devs []Device) string {
 	return strings.Join(s, ", ")
 }
 
-// NewView creates a view on the working context with the least load. It fails with
-// ErrContextLost when no context works.
+// NewView creates a view on the working context with the least load, trying the others
+// when it fails there (a full GPU, a smaller size limit). It fails with ErrContextLost when
+// no context works.
 func (p *Pool) NewView(width, height int) (*View, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -192,9 +213,6 @@ func (p *Pool) NewView(width, height int) (*View, error) {
 		if err == nil {
 			return v, nil
 		}
-		if !errors.Is(err, ErrContextLost) && !errors.Is(err, ErrClosed) {
-			return nil, err // a bad size fails the same everywhere
-		}
 		lastErr = err
 	}
 	if lastErr == nil {
@@ -203,16 +221,24 @@ func (p *Pool) NewView(width, height int) (*View, error) {
 	return nil, lastErr
 }
 
-// byLoad returns the working contexts, least loaded first.
+// byLoad returns the working contexts, least loaded first (loads read once).
 func (p *Pool) byLoad() []*Renderer {
-	live := make([]*Renderer, 0, len(p.ctxs))
+	type loaded struct {
+		r      *Renderer
+		pixels int64
+	}
+	live := make([]loaded, 0, len(p.ctxs))
 	for _, r := range p.ctxs {
 		if r.Lost() == nil {
-			live = append(live, r)
+			live = append(live, loaded{r, r.pixels.Load()})
 		}
 	}
-	sort.SliceStable(live, func(a, b int) bool { return live[a].pixels.Load() < live[b].pixels.Load() })
-	return live
+	sort.SliceStable(live, func(a, b int) bool { return live[a].pixels < live[b].pixels })
+	out := make([]*Renderer, len(live))
+	for i, l := range live {
+		out[i] = l.r
+	}
+	return out
 }
 
 // Info describes the first working context (every context has the same configuration),
@@ -304,10 +330,16 @@ func (p *Pool) ReleaseCache() error {
 	return errors.Join(errs...)
 }
 
-// Close closes every context (and so every view). Safe to call more than once.
+// Close closes every context (and so every view), in parallel. Safe to call more than once.
 func (p *Pool) Close() error {
+	var wg sync.WaitGroup
 	for _, r := range p.ctxs {
-		r.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.Close()
+		}()
 	}
+	wg.Wait()
 	return nil
 }

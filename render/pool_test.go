@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-gl/mathgl/mgl32"
 	"go.uber.org/goleak"
@@ -307,5 +308,83 @@ func testCloseWhileRendering(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Errorf("render during close: %v", err)
+	}
+}
+
+// TestPoolNewViewTriesOtherContexts: a context that cannot take a view (here a smaller size
+// limit, as on a GPU with less memory) does not stop the pool from placing it on another.
+func TestPoolNewViewTriesOtherContexts(t *testing.T) {
+	p := newPool(t, PoolConfig{Contexts: 2})
+	p.ctxs[0].info.MaxSize = 256 // context 0 takes nothing larger than 256x256
+	for i := 0; i < 3; i++ {
+		v, err := p.NewView(640, 360)
+		if err != nil {
+			t.Fatalf("NewView(640x360) with context 1 able to take it: %v", err)
+		}
+		if v.Placement().Context != 1 {
+			t.Errorf("view placed on %s", v.Placement())
+		}
+	}
+	if _, err := p.NewView(64, 48); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.NewView(20000, 20000); !errors.Is(err, ErrBadSize) {
+		t.Errorf("a size no context takes: %v, want ErrBadSize", err)
+	}
+}
+
+// TestLostWhileReading marks a context lost while its views' read-backs are in flight:
+// every render ends (a frame, or ErrContextLost), none waits for a fence that will never
+// signal, and Close returns without touching the lost context's GL objects.
+func TestLostWhileReading(t *testing.T) {
+	for _, m := range []mode{{ReadbackPBO, ConvertGPU}, {ReadbackPBO, ConvertCPU}} {
+		t.Run(m.String(), func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			r, err := New(Config{Readback: m.readback, Convert: m.convert, Logger: quietLogger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 4)
+			started := make(chan struct{}, 4)
+			for i := 0; i < 4; i++ {
+				v, err := r.NewView(1280, 720)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s := testScene()
+					for k := 0; ; k++ {
+						if _, err := v.Render(s, nil); err != nil {
+							if !errors.Is(err, ErrContextLost) {
+								errs <- err
+							}
+							return
+						}
+						if k == 1 {
+							started <- struct{}{}
+						}
+					}
+				}()
+			}
+			for i := 0; i < 4; i++ {
+				<-started
+			}
+			r.markLost("simulated reset during read-backs")
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("renders still waiting 30 s after the context was lost")
+			}
+			close(errs)
+			for err := range errs {
+				t.Errorf("render: %v, want ErrContextLost", err)
+			}
+			r.Close()
+		})
 	}
 }

@@ -333,6 +333,9 @@ func (r *Renderer) loop(ready chan<- error) {
 		default:
 			r.finishReads(readWaitSlice)
 		}
+		if err := r.lostErr(); err != nil && len(r.reads) > 0 {
+			r.failReads(err) // the context died under a job: nothing will signal
+		}
 	}
 }
 
@@ -451,6 +454,8 @@ func (r *Renderer) run(fn func() error) (err error) {
 		if p := recover(); p != nil {
 			r.log.Error("render: panic on the GL goroutine", "panic", p, "stack", string(debug.Stack()))
 			err = fmt.Errorf("render: panic on the GL goroutine: %v", p)
+			// A later synchronous glReadPixels must not write into a buffer left bound.
+			gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
 		}
 	}()
 	err = fn()
@@ -580,6 +585,19 @@ func (r *Renderer) teardown() {
 		return
 	}
 	r.failReads(ErrClosed)
+	if r.lostErr() != nil {
+		// A hung or reset GPU may never return from another GL or EGL call (glFinish,
+		// eglMakeCurrent): leave its objects and context to the driver and the process's
+		// end, so that Close returns.
+		for v := range r.views {
+			v.readMu.Lock()
+			v.closed = true
+			v.readMu.Unlock()
+		}
+		r.log.Warn("render: lost context left unreleased", "context", r.place.String())
+		r.egl = nil
+		return
+	}
 	for v := range r.views {
 		// A caller may still be copying out of the view's mapped buffer (its job has
 		// finished); wait for it before the buffer goes. No job runs any more, so no

@@ -220,8 +220,8 @@ func (v *View) Close() error {
 		}
 		return nil
 	})
-	if errors.Is(err, ErrClosed) {
-		return nil // the renderer freed it already
+	if errors.Is(err, ErrClosed) || errors.Is(err, ErrContextLost) {
+		return nil // the renderer freed it already, or its context is gone
 	}
 	return err
 }
