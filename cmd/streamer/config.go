@@ -216,7 +216,7 @@ func options() []option {
 			c.GL = v
 			return nil
 		}},
-		{name: "gpu", def: "all", usage: "GPUs to render on, numbered as nvidia-smi numbers them: all, or a list such as 0,1 (software devices such as Mesa's are used only when no GPU is present, or with -gl)", set: func(c *config, v string) error {
+		{name: "gpu", def: "all", usage: "GPUs to render on, numbered as nvidia-smi numbers them: all, or a list such as 0,1 (all: every NVIDIA GPU, else every GPU; software devices such as Mesa's only when no GPU opens, or with -gl surfaceless)", set: func(c *config, v string) error {
 			gpus, err := parseGPUs(v)
 			if err != nil {
 				return err
