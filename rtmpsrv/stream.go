@@ -538,11 +538,16 @@ func (s *Stream) send(vd *VideoData) {
 	tsd := time.Duration(ts) * time.Millisecond
 	var msgs []*rawmessage.Message
 	if !bytes.Equal(s.config, s.sentConfig) {
-		if meta := s.metadata(); meta != nil {
-			msgs = append(msgs, &rawmessage.Message{ChunkStreamID: csVideo, Type: msgDataAMF0, MessageStreamID: msid, Timestamp: tsd, Body: meta})
-		}
 		msgs = append(msgs, &rawmessage.Message{ChunkStreamID: csVideo, Type: msgVideo, MessageStreamID: msid, Timestamp: tsd,
 			Body: videoTag(true, 0, 0, s.config)})
+		if meta := s.metadata(); meta != nil {
+			// After the sequence header and at timestamp 0, for FFmpeg's FLV demuxer
+			// (ffmpeg, ffplay, ffprobe, VLC): with any other timestamp it reads a data
+			// message as a subtitle stream, and once the video stream exists an empty
+			// audiocodecid object tells it that no audio stream will come, so that it does
+			// not wait its analysis time (5 s) for one before the first picture.
+			msgs = append(msgs, &rawmessage.Message{ChunkStreamID: csVideo, Type: msgDataAMF0, MessageStreamID: msid, Timestamp: 0, Body: meta})
+		}
 	}
 	cts := int32((f.PTS - f.DTS) / time.Millisecond)
 	msgs = append(msgs, &rawmessage.Message{ChunkStreamID: csVideo, Type: msgVideo, MessageStreamID: msid, Timestamp: tsd,
@@ -589,6 +594,7 @@ func (s *Stream) metadata() []byte {
 		{Key: "height", Value: float64(info.Height)},
 		{Key: "framerate", Value: s.conn.srv.cfg.FrameRate},
 		{Key: "videocodecid", Value: float64(7)},
+		{Key: "audiocodecid", Value: amf0.Object{}}, // no audio (see where it is sent)
 		{Key: "encoder", Value: "Rendercast " + name},
 	}
 	body, err := amf0.Data{"onMetaData", meta}.Marshal()

@@ -184,6 +184,34 @@ func TestCompatibilityMatrix(t *testing.T) {
 		}
 	})
 
+	// libavformat's FLV demuxer (ffmpeg, ffplay, ffprobe, VLC) waits its whole analysis time
+	// for an audio stream unless the metadata says there is none, and reads metadata with a
+	// non-zero timestamp as a subtitle stream. With a 60 s analysis time, a first picture
+	// within 30 s and a single stream prove neither happens.
+	t.Run("ffmpeg-no-audio-wait", func(t *testing.T) {
+		needClient(t, "ffmpeg", "ffmpeg")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-analyzeduration", "60000000", "-i", url,
+			"-frames:v", "1", "-f", "null", "-").CombinedOutput()
+		if ctx.Err() != nil {
+			t.Fatal("ffmpeg had no picture within 30 s with a 60 s analysis time: the demuxer waited for a stream that never comes")
+		}
+		if err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, out)
+		}
+		ctx2, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel2()
+		out, err = exec.CommandContext(ctx2, "ffprobe", "-v", "error", "-analyzeduration", "60000000",
+			"-show_entries", "stream=codec_type", "-of", "csv=p=0", url).Output()
+		if err != nil {
+			t.Fatalf("ffprobe: %v", err)
+		}
+		if got := strings.Fields(string(out)); len(got) != 1 || got[0] != "video" {
+			t.Fatalf("ffprobe sees streams %q, want only the video stream", got)
+		}
+	})
+
 	t.Run("rtmpdump", func(t *testing.T) {
 		needClient(t, "rtmpdump", "rtmpdump")
 		path := filepath.Join(t.TempDir(), "rtmpdump.flv")
