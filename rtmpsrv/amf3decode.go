@@ -264,20 +264,9 @@ func (d *amfDecoder) referable3(t *amf3Tables, marker byte, depth int) (any, err
 // array3 reads an Array's associative part (name, value pairs up to an empty name), then
 // its n dense values.
 func (d *amfDecoder) array3(t *amf3Tables, n, depth int) (any, error) {
-	var named amf0.Object
-	for {
-		key, err := d.str3(t)
-		if err != nil {
-			return nil, err
-		}
-		if key == "" {
-			break
-		}
-		v, err := d.value3(t, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		named = append(named, amf0.ObjectEntry{Key: key, Value: v})
+	named, err := d.pairs3(t, depth, nil)
+	if err != nil {
+		return nil, err
 	}
 	if err := d.fits(n, 1, "Array"); err != nil {
 		return nil, err
@@ -355,22 +344,28 @@ func (d *amfDecoder) object3(t *amf3Tables, u uint32, depth int) (any, error) {
 		out = append(out, amf0.ObjectEntry{Key: name, Value: v})
 	}
 	if tr.dynamic {
-		for {
-			key, err := d.str3(t)
-			if err != nil {
-				return nil, err
-			}
-			if key == "" {
-				break
-			}
-			v, err := d.value3(t, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, amf0.ObjectEntry{Key: key, Value: v})
-		}
+		return d.pairs3(t, depth, out)
 	}
 	return out, nil
+}
+
+// pairs3 reads (name, value) pairs up to an empty name, appending them to out: an Array's
+// associative part or an object's dynamic members.
+func (d *amfDecoder) pairs3(t *amf3Tables, depth int, out amf0.Object) (amf0.Object, error) {
+	for {
+		key, err := d.str3(t)
+		if err != nil {
+			return nil, err
+		}
+		if key == "" {
+			return out, nil
+		}
+		v, err := d.value3(t, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, amf0.ObjectEntry{Key: key, Value: v})
+	}
 }
 
 // numberVector3 reads a Vector.<int>, <uint> or <Number> of n items.
