@@ -12,7 +12,11 @@
 //   - idle connections: -idle connected-not-playing clients, RSS per connection;
 //   - the alternative: ffmpeg (libx264 ultrafast zerolatency, same size, rate and bitrate,
 //     lavfi source) publishing to nginx-rtmp, played by the same Go player: time to first
-//     frame and colour-change latency, as ratios to Rendercast's.
+//     frame and colour-change latency, as ratios to Rendercast's;
+//   - spectators (not in the default suites: a few minutes): many lightweight players of one
+//     shared session (frames counted, not decoded), against nginx-rtmp serving the same
+//     stream (relayed by ffmpeg -c copy) to the same players: the most that all keep
+//     >= 29 fps, and CPU per spectator of each server and of the harness.
 //
 // It starts the streamer itself (-streamer, default bin/streamer; and nginx + ffmpeg on
 // loopback, stopped after) or measures a running one (-url). A table goes to stdout (JSON
@@ -20,6 +24,7 @@
 //
 //	rtmpbench                          # the default suite (make bench)
 //	rtmpbench -suites latency,ttff -calls 500
+//	rtmpbench -suites spectators -out out/spectators   # make bench-spectators
 //	rtmpbench -url rtmp://127.0.0.1:1935/live/demo -suites ttff,latency,pacing
 package main
 
@@ -44,25 +49,26 @@ var selfPID = os.Getpid()
 
 // Results is everything one run measured.
 type Results struct {
-	Started   time.Time         `json:"started"`
-	Seconds   float64           `json:"seconds"`
-	Machine   Machine           `json:"machine"`
-	LoadAtEnd string            `json:"loadavg_at_end"`
-	Command   string            `json:"command"`
-	Streamer  string            `json:"streamer"`
-	Size      string            `json:"size"`
-	FPS       float64           `json:"fps"`
-	Bitrate   int               `json:"bitrate_kbps"`
-	Scene     string            `json:"scene"`
-	FileLimit uint64            `json:"rlimit_nofile,omitempty"`
-	TTFF      *TTFFResult       `json:"ttff,omitempty"`
-	Latency   *LatencyResult    `json:"latency,omitempty"`
-	Pacing    *PacingResult     `json:"pacing,omitempty"`
-	Density   []DensityResult   `json:"density,omitempty"`
-	Idle      *IdleResult       `json:"idle,omitempty"`
-	Nginx     *NginxResult      `json:"nginx,omitempty"`
-	Targets   []TargetCheck     `json:"targets"`
-	Errors    map[string]string `json:"errors,omitempty"`
+	Started    time.Time         `json:"started"`
+	Seconds    float64           `json:"seconds"`
+	Machine    Machine           `json:"machine"`
+	LoadAtEnd  string            `json:"loadavg_at_end"`
+	Command    string            `json:"command"`
+	Streamer   string            `json:"streamer"`
+	Size       string            `json:"size"`
+	FPS        float64           `json:"fps"`
+	Bitrate    int               `json:"bitrate_kbps"`
+	Scene      string            `json:"scene"`
+	FileLimit  uint64            `json:"rlimit_nofile,omitempty"`
+	TTFF       *TTFFResult       `json:"ttff,omitempty"`
+	Latency    *LatencyResult    `json:"latency,omitempty"`
+	Pacing     *PacingResult     `json:"pacing,omitempty"`
+	Density    []DensityResult   `json:"density,omitempty"`
+	Idle       *IdleResult       `json:"idle,omitempty"`
+	Nginx      *NginxResult      `json:"nginx,omitempty"`
+	Spectators *SpectatorsResult `json:"spectators,omitempty"`
+	Targets    []TargetCheck     `json:"targets"`
+	Errors     map[string]string `json:"errors,omitempty"`
 }
 
 // options are the command-line settings.
@@ -87,13 +93,25 @@ type options struct {
 	idle                    int
 	nginxTTFFRuns           int
 	nginxChanges            int
+	spectatorsStart         int
+	spectatorsMax           int
+	spectatorsResolution    int
+	spectatorsWarmup        time.Duration
+	spectatorsWindow        time.Duration
+	spectatorsBitrate       int
+	spectatorsSession       string
 	json                    bool
 	out                     string
 	replot                  string
 	quiet                   bool
 }
 
-var allSuites = []string{"ttff", "latency", "pacing", "density", "idle", "nginx"}
+// defaultSuites run without -suites; optionalSuites only when named (or with "all").
+var (
+	defaultSuites  = []string{"ttff", "latency", "pacing", "density", "idle", "nginx"}
+	optionalSuites = []string{"spectators"}
+	allSuites      = append(slices.Clone(defaultSuites), optionalSuites...)
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -161,7 +179,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.bitrate, "bitrate", 4000, "bitrate in kbit/s")
 	fs.StringVar(&o.scene, "scene", "demo", "scene to play")
 	fs.StringVar(&o.encoder, "encoder", "libx264", "the streamer's -encoder")
-	suites := fs.String("suites", strings.Join(allSuites, ","), "measurements to run: "+strings.Join(allSuites, ", "))
+	suites := fs.String("suites", strings.Join(defaultSuites, ","), "measurements to run: "+strings.Join(allSuites, ", ")+" (spectators takes minutes and runs only when named; all: every one)")
 	fs.IntVar(&o.ttffRuns, "ttff-runs", 20, "time-to-first-frame runs")
 	fs.IntVar(&o.calls, "calls", 200, "calls for call-to-frame latency")
 	fs.DurationVar(&o.pacing, "pacing", 10*time.Second, "frame pacing measurement time")
@@ -174,6 +192,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.idle, "idle", 5000, "idle (connected, not playing) connections")
 	fs.IntVar(&o.nginxTTFFRuns, "nginx-ttff-runs", 20, "time-to-first-frame runs against nginx")
 	fs.IntVar(&o.nginxChanges, "nginx-changes", 24, "colour changes watched through nginx (one every half second)")
+	fs.IntVar(&o.spectatorsStart, "spectators-start", 10, "spectators: players of the first step (counts double from it until a step fails, then the gap is bisected)")
+	fs.IntVar(&o.spectatorsMax, "spectators-max", 640, "spectators: most players tried per server")
+	fs.IntVar(&o.spectatorsResolution, "spectators-resolution", 10, "spectators: bisect until the last passing and the first failing count are this close")
+	fs.DurationVar(&o.spectatorsWarmup, "spectators-warmup", 3*time.Second, "spectators: time the players run before each step's window")
+	fs.DurationVar(&o.spectatorsWindow, "spectators-window", 10*time.Second, "spectators: measuring window of each step")
+	fs.IntVar(&o.spectatorsBitrate, "spectators-bitrate", 2000, "spectators: the shared session's bitrate in kbit/s (at -size and -fps)")
+	fs.StringVar(&o.spectatorsSession, "spectators-session", "bench", "spectators: the shared session's name (the streamer gets -session NAME=SCENE)")
 	fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
 	fs.StringVar(&o.out, "out", "", "directory for results.json, report.md and the PNG plots")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
@@ -207,6 +232,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		def("idle", func() { o.idle = 500 })
 		def("nginx-ttff-runs", func() { o.nginxTTFFRuns = 3 })
 		def("nginx-changes", func() { o.nginxChanges = 6 })
+		def("spectators-start", func() { o.spectatorsStart = 2 })
+		def("spectators-max", func() { o.spectatorsMax = 8 })
+		def("spectators-resolution", func() { o.spectatorsResolution = 2 })
+		def("spectators-warmup", func() { o.spectatorsWarmup = time.Second })
+		def("spectators-window", func() { o.spectatorsWindow = 2 * time.Second })
 	}
 	var err error
 	if o.width, o.height, err = parseSize(o.size); err != nil {
@@ -242,11 +272,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			}
 			continue
 		}
-		known := false
-		for _, a := range allSuites {
-			known = known || a == s
-		}
-		if !known {
+		if !slices.Contains(allSuites, s) {
 			return nil, fmt.Errorf("-suites: unknown %q (want %s)", s, strings.Join(allSuites, ", "))
 		}
 		o.suites[s] = true
@@ -256,8 +282,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-fps %g: want 1..120", o.fps)
 	case o.ttffRuns < 1 || o.calls < 1 || o.idle < 1 || o.densityMax < 1 || o.nginxTTFFRuns < 1 || o.nginxChanges < 1:
 		return nil, errors.New("counts (-ttff-runs, -calls, -idle, -density-max, -nginx-*) must be >= 1")
-	case o.pacing < time.Second || o.densityWindow < time.Second:
-		return nil, errors.New("-pacing and -density-window must be >= 1s")
+	case o.pacing < time.Second || o.densityWindow < time.Second || o.spectatorsWindow < time.Second:
+		return nil, errors.New("-pacing, -density-window and -spectators-window must be >= 1s")
+	case o.spectatorsStart < 1 || o.spectatorsMax < o.spectatorsStart || o.spectatorsResolution < 1:
+		return nil, errors.New("-spectators-start and -spectators-resolution must be >= 1, -spectators-max >= -spectators-start")
+	case o.spectatorsBitrate < 100:
+		return nil, fmt.Errorf("-spectators-bitrate %d: want >= 100 kbit/s", o.spectatorsBitrate)
+	case !validSessionName(o.spectatorsSession):
+		return nil, fmt.Errorf("-spectators-session %q: want 1-64 characters of A-Z a-z 0-9 _ -", o.spectatorsSession)
 	}
 	return o, nil
 }
@@ -384,6 +416,17 @@ func runSuites(ctx context.Context, o *options, log *progress) *Results {
 			res.Nginx.addRatios(res)
 		}
 	}
+	if o.suites["spectators"] && ctx.Err() == nil {
+		if o.url != "" {
+			fail("spectators", errors.New("it starts its own streamer, nginx and relay: not with -url"))
+		} else {
+			r, err := runSpectators(ctx, o, log)
+			if err != nil {
+				fail("spectators", err)
+			}
+			res.Spectators = r
+		}
+	}
 	if ctx.Err() != nil {
 		res.Errors["run"] = "interrupted"
 	}
@@ -423,6 +466,24 @@ func runDensity(ctx context.Context, o *options, size, motion string, log *progr
 	}
 	log.printf("density %s, cameras %s: up to %d viewers", size, motion, cfg.Max)
 	r, err := measureDensity(ctx, cfg, log)
+	return &r, err
+}
+
+// spectatorsStreamerArgs are the flags of the spectators' streamer (without -session):
+// -size and -fps at -spectators-bitrate, scene animations on so that every frame is a new
+// picture, and room for the players.
+func (o *options) spectatorsStreamerArgs() []string {
+	args := []string{"-size", o.size, "-fps", fmt.Sprint(o.fps), "-bitrate", fmt.Sprint(o.spectatorsBitrate),
+		"-encoder", o.encoder, "-gop", "2s", "-animate", "on", "-max-conns", fmt.Sprint(o.spectatorsMax + 32)}
+	return append(args, o.streamerExtra...)
+}
+
+func runSpectators(ctx context.Context, o *options, log *progress) (*SpectatorsResult, error) {
+	cfg := spectatorsConfig{Streamer: o.streamer, StreamerArgs: o.spectatorsStreamerArgs(), Scene: o.scene, Session: o.spectatorsSession,
+		Start: o.spectatorsStart, Limit: o.spectatorsMax, Resolution: o.spectatorsResolution, Warmup: o.spectatorsWarmup, Window: o.spectatorsWindow}
+	log.printf("spectators: %s at %g fps, %d kbit/s, session %q; %d to %d players per server", o.size, o.fps, o.spectatorsBitrate, o.spectatorsSession, cfg.Start, cfg.Limit)
+	r, err := measureSpectators(ctx, cfg, log)
+	r.Size, r.FPS, r.BitrateKbps = o.size, o.fps, o.spectatorsBitrate
 	return &r, err
 }
 

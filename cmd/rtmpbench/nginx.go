@@ -41,6 +41,8 @@ type nginxConfig struct {
 	Module string
 	// App is the RTMP application name.
 	App string
+	// Connections is nginx's worker_connections; 0 means 1024.
+	Connections int
 }
 
 // render returns nginx.conf: one foreground process (no daemon, no worker processes to
@@ -54,7 +56,11 @@ func (c nginxConfig) render() string {
 	fmt.Fprintf(&b, "daemon off;\nmaster_process off;\nworker_processes 1;\n")
 	fmt.Fprintf(&b, "pid %s;\n", filepath.Join(c.Dir, "nginx.pid"))
 	fmt.Fprintf(&b, "error_log %s info;\n", filepath.Join(c.Dir, "error.log"))
-	fmt.Fprintf(&b, "events {\n    worker_connections 1024;\n}\n")
+	conns := c.Connections
+	if conns <= 0 {
+		conns = 1024
+	}
+	fmt.Fprintf(&b, "events {\n    worker_connections %d;\n}\n", conns)
 	fmt.Fprintf(&b, "rtmp {\n    server {\n        listen 127.0.0.1:%d;\n        chunk_size 4096;\n", c.Port)
 	fmt.Fprintf(&b, "        application %s {\n            live on;\n            record off;\n        }\n    }\n}\n", c.App)
 	return b.String()
@@ -70,7 +76,10 @@ type nginxProc struct {
 
 // startNginx writes a configuration into a new temporary directory and runs nginx with it
 // in the foreground on a free loopback port; it returns once the port accepts connections.
-func startNginx(ctx context.Context) (*nginxProc, error) {
+func startNginx(ctx context.Context) (*nginxProc, error) { return startNginxWith(ctx, 0) }
+
+// startNginxWith is startNginx with room for conns connections (0: 1024).
+func startNginxWith(ctx context.Context, conns int) (*nginxProc, error) {
 	bin := nginxBinary()
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v (%s)", errNoNginx, bin, err, nginxPackagesHint)
@@ -86,7 +95,7 @@ func startNginx(ctx context.Context) (*nginxProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := nginxConfig{Dir: dir, Port: port, Module: debianRTMPModule, App: "live"}
+	cfg := nginxConfig{Dir: dir, Port: port, Module: debianRTMPModule, App: "live", Connections: conns}
 	conf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(cfg.render()), 0o644); err != nil {
 		os.RemoveAll(dir)

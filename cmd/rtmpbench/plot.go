@@ -134,5 +134,15 @@ func writePlots(dir string, r *Results) ([]string, error) {
 			return names, err
 		}
 	}
+	// Spectators: CPU and the slowest player's rate against the number of players.
+	if r.Spectators != nil && len(r.Spectators.Servers) > 0 {
+		cpu, fps := spectatorsCharts(r.Spectators)
+		if err := save("bench-spectators-cpu.png", cpu); err != nil {
+			return names, err
+		}
+		if err := save("bench-spectators-fps.png", fps); err != nil {
+			return names, err
+		}
+	}
 	return names, nil
 }

@@ -58,6 +58,9 @@ func checkTargets(r *Results) []TargetCheck {
 			out = append(out, TargetCheck{"concurrent viewers >= 29 fps, cameras " + motion, fmt.Sprintf(">= %d at 720p30 or >= %d at 360p30", target720Viewers, target360Viewers), strings.Join(parts, ", "), met})
 		}
 	}
+	if r.Spectators != nil {
+		out = append(out, spectatorTargets(r.Spectators)...)
+	}
 	if r.Idle != nil {
 		i := r.Idle
 		out = append(out, TargetCheck{"idle connections", fmt.Sprintf("%d at < %.0f KiB each", targetIdleConns, targetIdlePerConnK),
@@ -87,7 +90,9 @@ func writeTable(w io.Writer, r *Results) {
 	row := func(name string, s Summary) {
 		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", name, s.N, s.Min, s.P50, s.P95, s.P99, s.Max)
 	}
-	fmt.Fprintln(tw, "ms\tn\tmin\tp50\tp95\tp99\tmax\t")
+	if r.hasTimings() {
+		fmt.Fprintln(tw, "ms\tn\tmin\tp50\tp95\tp99\tmax\t")
+	}
 	if t := r.TTFF; t != nil {
 		row("time to first frame", t.Total)
 		row("  connect", t.Connect)
@@ -152,6 +157,9 @@ func writeTable(w io.Writer, r *Results) {
 		fmt.Fprintf(w, "  (%d colour mismatches, %d frames without a readable counter; source frames written p99 %.1f ms late; keyframes every %.0f ms)\n", n.ColourMismatches, n.UnreadFrames, n.SourceLate, n.KeyframeInterval)
 		fmt.Fprintf(w, "  publisher: %s\n", n.Publisher)
 	}
+	if s := r.Spectators; s != nil {
+		writeSpectatorsTable(w, s)
+	}
 	if len(r.Targets) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -193,7 +201,9 @@ func writeMarkdown(w io.Writer, r *Results, plots []string) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w, "| ms | n | min | p50 | p95 | p99 | max |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	if r.hasTimings() {
+		fmt.Fprintln(w, "| ms | n | min | p50 | p95 | p99 | max |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	}
 	row := func(name string, s Summary) {
 		fmt.Fprintf(w, "| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f |\n", name, s.N, s.Min, s.P50, s.P95, s.P99, s.Max)
 	}
@@ -249,6 +259,9 @@ func writeMarkdown(w io.Writer, r *Results, plots []string) {
 	if n := r.Nginx; n != nil {
 		fmt.Fprintf(w, "Publisher: `%s`\n\n", n.Publisher)
 	}
+	if s := r.Spectators; s != nil {
+		writeSpectatorsMarkdown(w, s)
+	}
 	for _, p := range plots {
 		fmt.Fprintf(w, "![%s](%s)\n\n", strings.TrimSuffix(p, ".png"), p)
 	}
@@ -258,6 +271,10 @@ func writeMarkdown(w io.Writer, r *Results, plots []string) {
 		}
 	}
 }
+
+// hasTimings reports whether the run measured any of the millisecond figures of the first
+// table (time to first frame, latency, the nginx comparison).
+func (r *Results) hasTimings() bool { return r.TTFF != nil || r.Latency != nil || r.Nginx != nil }
 
 // plural returns "n one" or "n many".
 func plural(n int, one, many string) string {

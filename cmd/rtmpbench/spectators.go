@@ -1,0 +1,541 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Servers of the spectators suite.
+const (
+	serverRendercast = "rendercast"
+	serverNginx      = "nginx-rtmp"
+)
+
+// SpectatorsResult is the fan-out capacity of one shared session: N lightweight players
+// (frames counted, not decoded) watching one stream, served by Rendercast itself and, in
+// the same run on the same machine, by nginx-rtmp fed with that same stream by an ffmpeg
+// relay (-c copy). The most players that all keep >= 29 fps is searched for each server,
+// their steps interleaved.
+type SpectatorsResult struct {
+	// Size, FPS and BitrateKbps describe the stream.
+	Size        string  `json:"size"`
+	FPS         float64 `json:"fps"`
+	BitrateKbps int     `json:"bitrate_kbps"`
+	// Streamer is the streamer's command line, Relay the ffmpeg relay's, Nginx the nginx
+	// configuration.
+	Streamer string `json:"streamer"`
+	Relay    string `json:"relay"`
+	Nginx    string `json:"nginx_config"`
+	// URL is what the Rendercast players play, NginxURL what the nginx players play.
+	URL      string `json:"url"`
+	NginxURL string `json:"nginx_url"`
+	// Shared reports that the streamer put every player into one session (its status.json
+	// lists the session by name, with the players as viewers). Without it (a streamer
+	// without -session) every player had its own session and encoder: the harness ran, but
+	// the Rendercast figures are not the fan-out of one session.
+	Shared     bool   `json:"shared"`
+	SharedNote string `json:"shared_note,omitempty"`
+	// WarmupSeconds and WindowSeconds are the steps' warm-up and measuring window.
+	WarmupSeconds float64 `json:"warmup_s"`
+	WindowSeconds float64 `json:"window_s"`
+	// Baseline is the machine with the stream running (streamer, relay, nginx) and no
+	// player.
+	Baseline SpectatorStep `json:"baseline"`
+	// Servers are Rendercast's and nginx-rtmp's searches.
+	Servers []SpectatorServer `json:"servers"`
+}
+
+// SpectatorServer is one server's search for the most spectators.
+type SpectatorServer struct {
+	Name  string          `json:"name"`
+	Steps []SpectatorStep `json:"steps"`
+	// MaxSpectators is the highest count at which every player kept >= 29 fps; Limit the
+	// most the search would try; FirstFail the lowest count that failed (0: none).
+	MaxSpectators int `json:"max_spectators"`
+	Limit         int `json:"limit"`
+	FirstFail     int `json:"first_fail,omitempty"`
+	// CPUPerSpectatorPct is the slope of the server's CPU (% of one core) against the
+	// number of players, fitted over the baseline and the passing steps;
+	// HarnessPerSpectatorPct the same for the harness (the players). 0 when fewer than two
+	// points.
+	CPUPerSpectatorPct     float64 `json:"cpu_per_spectator_pct"`
+	HarnessPerSpectatorPct float64 `json:"harness_per_spectator_pct"`
+}
+
+// SpectatorStep is one measurement with N players of one server.
+type SpectatorStep struct {
+	Spectators int `json:"spectators"`
+	// Passing counts the players at >= 29 fps over the window; Failed those that could not
+	// play or whose connection ended (they count as failing).
+	Passing int `json:"passing"`
+	Failed  int `json:"failed,omitempty"`
+	// MinFPS and MedianFPS are over the players (coded frames received in the window / the
+	// window).
+	MinFPS    float64   `json:"min_fps"`
+	MedianFPS float64   `json:"median_fps"`
+	PlayerFPS []float64 `json:"player_fps,omitempty"`
+	// ServerCores is the serving process's CPU in the window (1 = one core busy): the
+	// streamer for Rendercast, nginx for nginx-rtmp; ServerRSSMiB its resident memory.
+	ServerCores  float64 `json:"server_cores"`
+	ServerRSSMiB float64 `json:"server_rss_mib"`
+	// StreamerCores (the source, which renders and encodes in both cases), NginxCores,
+	// RelayCores (ffmpeg pulling from the streamer and pushing to nginx) and HarnessCores
+	// (this program: the players) in the same window.
+	StreamerCores float64 `json:"streamer_cores"`
+	NginxCores    float64 `json:"nginx_cores"`
+	RelayCores    float64 `json:"relay_cores"`
+	HarnessCores  float64 `json:"harness_cores"`
+	// SessionViewers is the viewer count of the named session in the streamer's
+	// status.json (the players and the relay when they share it; -1: no such session);
+	// SourceFPS the session's encoded frames per second in the window (0: not reported).
+	SessionViewers int     `json:"session_viewers"`
+	SourceFPS      float64 `json:"source_fps,omitempty"`
+	Pass           bool    `json:"pass"`
+}
+
+// spectatorsConfig controls the suite.
+type spectatorsConfig struct {
+	// Streamer is the streamer binary; StreamerArgs its flags without -session.
+	Streamer     string
+	StreamerArgs []string
+	// Scene and Session: players play live/Scene?session=Session; the streamer gets
+	// -session Session=Scene when it has the flag.
+	Scene, Session string
+	// Start, Limit and Resolution shape each server's search (see ramp).
+	Start, Limit, Resolution int
+	Warmup, Window           time.Duration
+}
+
+// validSessionName reports whether s is a session name the streamer accepts: 1 to 64
+// characters of A-Z, a-z, 0-9, '_' and '-'.
+func validSessionName(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// sessionFlag matches the -session flag in the streamer's usage text.
+var sessionFlag = regexp.MustCompile(`(?m)^\s+-session\b`)
+
+// streamerHasSessions reports whether bin lists a -session flag in its usage.
+func streamerHasSessions(bin string) bool {
+	out, _ := exec.Command(bin, "-h").CombinedOutput()
+	return sessionFlag.Match(out)
+}
+
+// relayArgs returns the ffmpeg arguments that pull src and push it unchanged (-c copy) to
+// dst as FLV.
+func relayArgs(src, dst string) []string {
+	return []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-i", src, "-c", "copy", "-f", "flv", dst}
+}
+
+// relayProc is the ffmpeg relay the harness started.
+type relayProc struct {
+	cmd    *exec.Cmd
+	stderr *tailBuffer
+	exited chan struct{}
+}
+
+func startRelay(src, dst string) (*relayProc, error) {
+	cmd := exec.Command("ffmpeg", relayArgs(src, dst)...)
+	r := &relayProc{cmd: cmd, stderr: &tailBuffer{max: 4096}, exited: make(chan struct{})}
+	cmd.Stderr = r.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting the ffmpeg relay: %w", err)
+	}
+	go func() { cmd.Wait(); close(r.exited) }()
+	return r, nil
+}
+
+func (r *relayProc) alive() bool {
+	select {
+	case <-r.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop ends the relay (SIGTERM, SIGKILL after 5 s).
+func (r *relayProc) stop() {
+	if !r.alive() {
+		return
+	}
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.exited:
+	case <-time.After(5 * time.Second):
+		r.cmd.Process.Kill()
+		<-r.exited
+	}
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(bytes.TrimSpace(t.b))
+}
+
+// sessionStatus is what the streamer's status.json says of one named session.
+type sessionStatus struct {
+	Found   bool
+	Shared  bool
+	Viewers int
+	Frames  float64
+}
+
+// parseSessionStatus finds the session called name in a status.json document. Viewers are
+// a list (status.json) or a count (viewerCount, as server.info gives them).
+func parseSessionStatus(doc []byte, name string) (sessionStatus, error) {
+	var st struct {
+		Sessions []struct {
+			Name        string          `json:"name"`
+			Shared      bool            `json:"shared"`
+			Viewers     json.RawMessage `json:"viewers"`
+			ViewerCount *float64        `json:"viewerCount"`
+			Frames      float64         `json:"frames"`
+		} `json:"sessions"`
+	}
+	if err := json.Unmarshal(doc, &st); err != nil {
+		return sessionStatus{}, fmt.Errorf("status.json: %w", err)
+	}
+	for _, s := range st.Sessions {
+		if s.Name != name || name == "" {
+			continue
+		}
+		out := sessionStatus{Found: true, Shared: s.Shared, Frames: s.Frames}
+		var list []json.RawMessage
+		var count float64
+		switch {
+		case s.ViewerCount != nil:
+			out.Viewers = int(*s.ViewerCount)
+		case json.Unmarshal(s.Viewers, &list) == nil:
+			out.Viewers = len(list)
+		case json.Unmarshal(s.Viewers, &count) == nil:
+			out.Viewers = int(count)
+		}
+		return out, nil
+	}
+	return sessionStatus{}, nil
+}
+
+// fetchSessionStatus reads the streamer's /status.json and finds the session called name.
+func fetchSessionStatus(ctx context.Context, httpAddr, name string) (sessionStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/status.json", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return sessionStatus{}, err
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(resp.Body); err != nil {
+		return sessionStatus{}, err
+	}
+	return parseSessionStatus(b.Bytes(), name)
+}
+
+// spectatorProcs are the processes whose CPU every step samples.
+type spectatorProcs struct {
+	streamer, nginx, relay, harness int
+}
+
+// spectatorSamples are one sample of each of them.
+type spectatorSamples struct {
+	streamer, nginx, relay, harness procSample
+}
+
+func (p spectatorProcs) sample() (spectatorSamples, error) {
+	var s spectatorSamples
+	var err error
+	for _, x := range []struct {
+		name string
+		pid  int
+		dst  *procSample
+	}{{"streamer", p.streamer, &s.streamer}, {"nginx", p.nginx, &s.nginx}, {"relay", p.relay, &s.relay}, {"harness", p.harness, &s.harness}} {
+		if x.pid == 0 {
+			continue
+		}
+		if *x.dst, err = sampleProc(x.pid); err != nil {
+			return s, fmt.Errorf("%s process %d: %w", x.name, x.pid, err)
+		}
+	}
+	return s, nil
+}
+
+// spectatorRun is one run of the suite: the processes and how players are made.
+type spectatorRun struct {
+	cfg     spectatorsConfig
+	procs   spectatorProcs
+	http    string // the streamer's HTTP address
+	session string // the session name in status.json ("" when not shared)
+	dial    func(context.Context, string) (spectatorCounter, error)
+	// alive reports an error when a process the measurement needs has ended.
+	alive func() error
+	log   *progress
+}
+
+// step measures n players of rawURL (n 0: the machine with no player). server says which
+// process serves them.
+func (r *spectatorRun) step(ctx context.Context, server, rawURL string, n int) (SpectatorStep, error) {
+	st := SpectatorStep{Spectators: n, SessionViewers: -1}
+	if err := r.alive(); err != nil {
+		return st, err
+	}
+	players, err := dialSpectators(ctx, rawURL, n, r.dial)
+	defer closeSpectators(players)
+	if err != nil {
+		r.log.printf("spectators %s %d: %v", server, n, err)
+	}
+	if sleep(ctx, r.cfg.Warmup); ctx.Err() != nil {
+		return st, ctx.Err()
+	}
+	var sess0, sess1 sessionStatus
+	if r.session != "" {
+		sess0, _ = fetchSessionStatus(ctx, r.http, r.session)
+	}
+	s0, err := r.procs.sample()
+	if err != nil {
+		return st, err
+	}
+	before, _ := countSpectators(players)
+	w0 := time.Now()
+	if sleep(ctx, r.cfg.Window); ctx.Err() != nil {
+		return st, ctx.Err()
+	}
+	after, up := countSpectators(players)
+	window := time.Since(w0)
+	s1, err := r.procs.sample()
+	if err != nil {
+		return st, err
+	}
+	if r.session != "" {
+		if sess1, err = fetchSessionStatus(ctx, r.http, r.session); err == nil && sess1.Found {
+			st.SessionViewers = sess1.Viewers
+			if sess0.Found && sess1.Frames > sess0.Frames {
+				st.SourceFPS = (sess1.Frames - sess0.Frames) / window.Seconds()
+			}
+		}
+	}
+	fps, failed := spectatorRates(before, after, up, window)
+	f := summarizeFPS(fps)
+	st.Passing, st.Failed, st.MinFPS, st.MedianFPS, st.PlayerFPS = f.Passing, failed, f.Min, f.Median, fps
+	st.StreamerCores = cpuCores(s0.streamer, s1.streamer)
+	st.NginxCores = cpuCores(s0.nginx, s1.nginx)
+	st.RelayCores = cpuCores(s0.relay, s1.relay)
+	st.HarnessCores = cpuCores(s0.harness, s1.harness)
+	st.ServerCores, st.ServerRSSMiB = st.StreamerCores, mib(s1.streamer.RSS)
+	if server == serverNginx {
+		st.ServerCores, st.ServerRSSMiB = st.NginxCores, mib(s1.nginx.RSS)
+	}
+	st.Pass = n > 0 && failed == 0 && f.Passing == n
+	return st, nil
+}
+
+// searchSpectators runs one ramp per server, a step of each in turn, until every search is
+// over, and fills the servers' figures. measure runs one step.
+func searchSpectators(ctx context.Context, servers []*SpectatorServer, ramps []*ramp, baseline SpectatorStep, measure func(ctx context.Context, server string, n int) (SpectatorStep, error)) error {
+	for {
+		progressed := false
+		for i, srv := range servers {
+			n, ok := ramps[i].next()
+			if !ok {
+				continue
+			}
+			progressed = true
+			st, err := measure(ctx, srv.Name, n)
+			if err != nil {
+				return fmt.Errorf("%s, %d spectators: %w", srv.Name, n, err)
+			}
+			srv.Steps = append(srv.Steps, st)
+			ramps[i].record(n, st.Pass)
+		}
+		if !progressed {
+			break
+		}
+	}
+	for i, srv := range servers {
+		srv.MaxSpectators, srv.FirstFail, srv.Limit = ramps[i].best(), ramps[i].firstFail, ramps[i].limit
+		srv.CPUPerSpectatorPct, srv.HarnessPerSpectatorPct = spectatorSlopes(baseline, srv)
+	}
+	return nil
+}
+
+// spectatorSlopes fits the server's and the harness's CPU (% of one core) against the
+// number of players over the baseline (as 0 players of this server) and the passing steps.
+func spectatorSlopes(baseline SpectatorStep, srv *SpectatorServer) (serverPct, harnessPct float64) {
+	base := baseline.StreamerCores
+	if srv.Name == serverNginx {
+		base = baseline.NginxCores
+	}
+	x, ys, yh := []float64{0}, []float64{100 * base}, []float64{100 * baseline.HarnessCores}
+	for _, st := range srv.Steps {
+		if st.Pass {
+			x, ys, yh = append(x, float64(st.Spectators)), append(ys, 100*st.ServerCores), append(yh, 100*st.HarnessCores)
+		}
+	}
+	serverPct, _ = linearSlope(x, ys)
+	harnessPct, _ = linearSlope(x, yh)
+	return serverPct, harnessPct
+}
+
+// measureSpectators runs the suite: the streamer with the named session, nginx, the relay
+// from one to the other, the baseline, then both searches.
+func measureSpectators(ctx context.Context, cfg spectatorsConfig, log *progress) (SpectatorsResult, error) {
+	res := SpectatorsResult{WarmupSeconds: cfg.Warmup.Seconds(), WindowSeconds: cfg.Window.Seconds()}
+	args := cfg.StreamerArgs
+	hasSessions := streamerHasSessions(cfg.Streamer)
+	if hasSessions {
+		args = append(append([]string(nil), args...), "-session", cfg.Session+"="+cfg.Scene)
+	} else {
+		res.SharedNote = "the streamer has no -session flag: every player had its own session and encoder"
+		log.printf("spectators: %s", res.SharedNote)
+	}
+	sp, err := startStreamer(ctx, cfg.Streamer, args)
+	if err != nil {
+		return res, err
+	}
+	defer sp.stop()
+	res.Streamer = cfg.Streamer + " " + strings.Join(sp.args, " ")
+	ng, err := startNginxWith(ctx, cfg.Limit+64)
+	if err != nil {
+		return res, err
+	}
+	defer ng.stop()
+	res.Nginx = nginxConfig{Dir: "<tmp>", Port: ng.port, Module: debianRTMPModule, App: "live", Connections: cfg.Limit + 64}.render()
+	res.URL = sp.url("live/" + cfg.Scene + "?session=" + cfg.Session)
+	res.NginxURL = "rtmp://" + ng.addr() + "/live/" + cfg.Session
+	relay, err := startRelay(res.URL, res.NginxURL)
+	if err != nil {
+		return res, err
+	}
+	defer relay.stop()
+	res.Relay = "ffmpeg " + shellQuote(relayArgs(res.URL, res.NginxURL))
+
+	run := &spectatorRun{
+		cfg:   cfg,
+		procs: spectatorProcs{streamer: sp.pid(), nginx: ng.cmd.Process.Pid, relay: relay.cmd.Process.Pid, harness: selfPID},
+		http:  sp.httpAddr,
+		dial: func(ctx context.Context, u string) (spectatorCounter, error) {
+			return dialSpectator(ctx, u)
+		},
+		log: log,
+	}
+	run.alive = func() error {
+		switch {
+		case !sp.alive():
+			return fmt.Errorf("the streamer exited:\n%s", sp.logTail())
+		case !relay.alive():
+			return fmt.Errorf("the ffmpeg relay exited: %s", relay.stderr.String())
+		}
+		return nil
+	}
+	log.printf("spectators: relaying %s to %s", res.URL, res.NginxURL)
+	if err := waitForFrames(ctx, res.NginxURL, 30, 30*time.Second, run.alive); err != nil {
+		return res, fmt.Errorf("the stream through nginx: %w", err)
+	}
+	if hasSessions {
+		s, err := fetchSessionStatus(ctx, sp.httpAddr, cfg.Session)
+		switch {
+		case err != nil:
+			res.SharedNote = "status.json: " + err.Error()
+		case !s.Found || !s.Shared:
+			res.SharedNote = fmt.Sprintf("status.json lists no shared session %q", cfg.Session)
+		default:
+			res.Shared, run.session = true, cfg.Session
+		}
+	}
+
+	log.printf("spectators: baseline (stream running, no player) for %v", cfg.Window)
+	if res.Baseline, err = run.step(ctx, serverRendercast, res.URL, 0); err != nil {
+		return res, err
+	}
+	res.Baseline.Pass = true
+	servers := []*SpectatorServer{{Name: serverRendercast}, {Name: serverNginx}}
+	ramps := []*ramp{newRamp(cfg.Start, cfg.Limit, cfg.Resolution), newRamp(cfg.Start, cfg.Limit, cfg.Resolution)}
+	urls := map[string]string{serverRendercast: res.URL, serverNginx: res.NginxURL}
+	err = searchSpectators(ctx, servers, ramps, res.Baseline, func(ctx context.Context, server string, n int) (SpectatorStep, error) {
+		st, err := run.step(ctx, server, urls[server], n)
+		if err == nil {
+			log.printf("spectators %-10s %4d: %d passing, min %.1f fps, median %.1f; server %.2f cores, streamer %.2f, relay %.2f, harness %.2f; session viewers %d: %s",
+				server, n, st.Passing, st.MinFPS, st.MedianFPS, st.ServerCores, st.StreamerCores, st.RelayCores, st.HarnessCores, st.SessionViewers, passWord(st.Pass))
+		}
+		sleep(ctx, time.Second) // the closed players' connections wind down
+		return st, err
+	})
+	for _, s := range servers {
+		res.Servers = append(res.Servers, *s)
+	}
+	return res, err
+}
+
+// waitForFrames plays rawURL until frames coded frames arrived, retrying the dial (nginx
+// accepts players before the relay publishes), and fails after timeout or when alive
+// reports an error.
+func waitForFrames(ctx context.Context, rawURL string, frames int, timeout time.Duration, alive func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for ctx.Err() == nil {
+		if err := alive(); err != nil {
+			return err
+		}
+		s, err := dialSpectator(ctx, rawURL)
+		if err != nil {
+			last = err
+			sleep(ctx, 200*time.Millisecond)
+			continue
+		}
+		for ctx.Err() == nil {
+			n, up := s.count()
+			if n >= int64(frames) {
+				s.close()
+				return nil
+			}
+			if !up {
+				break
+			}
+			sleep(ctx, 100*time.Millisecond)
+		}
+		s.close()
+		last = errors.New("the connection ended")
+	}
+	if last == nil {
+		last = ctx.Err()
+	}
+	return fmt.Errorf("no %d frames within %v: %w", frames, timeout, last)
+}
