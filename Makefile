@@ -5,7 +5,7 @@ GO ?= go
 GOFLAGS_EGL := -tags egl
 BIN := bin
 
-.PHONY: all setup build run test test-short vet fmt bench fuzz soak image gpu-bundle clean
+.PHONY: all setup build run test test-short vet fmt bench bench-spectators fuzz soak image gpu-bundle clean
 
 all: build
 
@@ -33,6 +33,11 @@ test-short: setup
 
 bench: setup
 	@bash scripts/bench.sh
+
+# Fan-out of one shared session against nginx-rtmp (rtmpbench -suites spectators, a few
+# minutes; docs/PERFORMANCE.md): writes out/spectators/.
+bench-spectators: setup
+	@BENCH_OUT=$${BENCH_OUT:-out/spectators} BENCH_ARGS="-suites spectators $${BENCH_ARGS:-}" GOBENCH=0 bash scripts/bench.sh
 
 fuzz: setup
 	@bash scripts/fuzz.sh

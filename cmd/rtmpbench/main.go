@@ -95,7 +95,7 @@ type options struct {
 	nginxChanges            int
 	spectatorsStart         int
 	spectatorsMax           int
-	spectatorsResolution    int
+	spectatorsPrecision     float64
 	spectatorsWarmup        time.Duration
 	spectatorsWindow        time.Duration
 	spectatorsBitrate       int
@@ -193,8 +193,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.nginxTTFFRuns, "nginx-ttff-runs", 20, "time-to-first-frame runs against nginx")
 	fs.IntVar(&o.nginxChanges, "nginx-changes", 24, "colour changes watched through nginx (one every half second)")
 	fs.IntVar(&o.spectatorsStart, "spectators-start", 10, "spectators: players of the first step (counts double from it until a step fails, then the gap is bisected)")
-	fs.IntVar(&o.spectatorsMax, "spectators-max", 640, "spectators: most players tried per server")
-	fs.IntVar(&o.spectatorsResolution, "spectators-resolution", 10, "spectators: bisect until the last passing and the first failing count are this close")
+	fs.IntVar(&o.spectatorsMax, "spectators-max", 2560, "spectators: most players tried per server")
+	fs.Float64Var(&o.spectatorsPrecision, "spectators-precision", 0.1, "spectators: bisect until the first failing count is within this fraction of the last passing one (0: to 1 player)")
 	fs.DurationVar(&o.spectatorsWarmup, "spectators-warmup", 3*time.Second, "spectators: time the players run before each step's window")
 	fs.DurationVar(&o.spectatorsWindow, "spectators-window", 10*time.Second, "spectators: measuring window of each step")
 	fs.IntVar(&o.spectatorsBitrate, "spectators-bitrate", 2000, "spectators: the shared session's bitrate in kbit/s (at -size and -fps)")
@@ -234,7 +234,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		def("nginx-changes", func() { o.nginxChanges = 6 })
 		def("spectators-start", func() { o.spectatorsStart = 2 })
 		def("spectators-max", func() { o.spectatorsMax = 8 })
-		def("spectators-resolution", func() { o.spectatorsResolution = 2 })
+		def("spectators-precision", func() { o.spectatorsPrecision = 0.5 })
 		def("spectators-warmup", func() { o.spectatorsWarmup = time.Second })
 		def("spectators-window", func() { o.spectatorsWindow = 2 * time.Second })
 	}
@@ -284,8 +284,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("counts (-ttff-runs, -calls, -idle, -density-max, -nginx-*) must be >= 1")
 	case o.pacing < time.Second || o.densityWindow < time.Second || o.spectatorsWindow < time.Second:
 		return nil, errors.New("-pacing, -density-window and -spectators-window must be >= 1s")
-	case o.spectatorsStart < 1 || o.spectatorsMax < o.spectatorsStart || o.spectatorsResolution < 1:
-		return nil, errors.New("-spectators-start and -spectators-resolution must be >= 1, -spectators-max >= -spectators-start")
+	case o.spectatorsStart < 1 || o.spectatorsMax < o.spectatorsStart:
+		return nil, errors.New("-spectators-start must be >= 1, -spectators-max >= -spectators-start")
+	case !(o.spectatorsPrecision >= 0 && o.spectatorsPrecision < 1):
+		return nil, fmt.Errorf("-spectators-precision %g: want 0 <= p < 1", o.spectatorsPrecision)
 	case o.spectatorsBitrate < 100:
 		return nil, fmt.Errorf("-spectators-bitrate %d: want >= 100 kbit/s", o.spectatorsBitrate)
 	case !validSessionName(o.spectatorsSession):
@@ -480,7 +482,7 @@ func (o *options) spectatorsStreamerArgs() []string {
 
 func runSpectators(ctx context.Context, o *options, log *progress) (*SpectatorsResult, error) {
 	cfg := spectatorsConfig{Streamer: o.streamer, StreamerArgs: o.spectatorsStreamerArgs(), Scene: o.scene, Session: o.spectatorsSession,
-		Start: o.spectatorsStart, Limit: o.spectatorsMax, Resolution: o.spectatorsResolution, Warmup: o.spectatorsWarmup, Window: o.spectatorsWindow}
+		Start: o.spectatorsStart, Limit: o.spectatorsMax, Precision: o.spectatorsPrecision, Warmup: o.spectatorsWarmup, Window: o.spectatorsWindow}
 	log.printf("spectators: %s at %g fps, %d kbit/s, session %q; %d to %d players per server", o.size, o.fps, o.spectatorsBitrate, o.spectatorsSession, cfg.Start, cfg.Limit)
 	r, err := measureSpectators(ctx, cfg, log)
 	r.Size, r.FPS, r.BitrateKbps = o.size, o.fps, o.spectatorsBitrate

@@ -2,11 +2,12 @@ package main
 
 // ramp searches for the most players a server holds, taking "passes" as monotonic: counts
 // double from start until one fails (or the limit passes), then the gap between the last
-// pass and the first failure is bisected until it is at most resolution wide. Several ramps
-// can run side by side, one step of each in turn, so that every server is measured under
-// the same drift of the machine's load.
+// pass and the first failure is bisected until it is at most a fraction (precision) of the
+// last pass, and at least 1. Several ramps can run side by side, one step of each in turn,
+// so that every server is measured under the same drift of the machine's load.
 type ramp struct {
-	limit, resolution int
+	limit     int
+	precision float64
 	// cur is the next count of the doubling phase.
 	cur int
 	// lastPass is the highest count that passed (0: none); firstFail the lowest that failed
@@ -15,10 +16,10 @@ type ramp struct {
 }
 
 // newRamp returns a ramp from start (at least 1) to limit (at least start), bisecting to
-// resolution (at least 1).
-func newRamp(start, limit, resolution int) *ramp {
+// precision (0: to a gap of 1).
+func newRamp(start, limit int, precision float64) *ramp {
 	start = max(1, start)
-	return &ramp{limit: max(start, limit), resolution: max(1, resolution), cur: start}
+	return &ramp{limit: max(start, limit), precision: max(0, precision), cur: start}
 }
 
 // next returns the count to try next, or false when the search is over.
@@ -29,7 +30,7 @@ func (r *ramp) next() (int, bool) {
 		}
 		return r.cur, true
 	}
-	if r.firstFail-r.lastPass <= r.resolution {
+	if r.firstFail-r.lastPass <= max(1, int(r.precision*float64(r.lastPass))) {
 		return 0, false
 	}
 	return (r.lastPass + r.firstFail) / 2, true

@@ -111,9 +111,10 @@ type spectatorsConfig struct {
 	// Scene and Session: players play live/Scene?session=Session; the streamer gets
 	// -session Session=Scene when it has the flag.
 	Scene, Session string
-	// Start, Limit and Resolution shape each server's search (see ramp).
-	Start, Limit, Resolution int
-	Warmup, Window           time.Duration
+	// Start, Limit and Precision shape each server's search (see ramp).
+	Start, Limit   int
+	Precision      float64
+	Warmup, Window time.Duration
 }
 
 // validSessionName reports whether s is a session name the streamer accepts: 1 to 64
@@ -486,7 +487,7 @@ func measureSpectators(ctx context.Context, cfg spectatorsConfig, log *progress)
 	}
 	res.Baseline.Pass = true
 	servers := []*SpectatorServer{{Name: serverRendercast}, {Name: serverNginx}}
-	ramps := []*ramp{newRamp(cfg.Start, cfg.Limit, cfg.Resolution), newRamp(cfg.Start, cfg.Limit, cfg.Resolution)}
+	ramps := []*ramp{newRamp(cfg.Start, cfg.Limit, cfg.Precision), newRamp(cfg.Start, cfg.Limit, cfg.Precision)}
 	urls := map[string]string{serverRendercast: res.URL, serverNginx: res.NginxURL}
 	err = searchSpectators(ctx, servers, ramps, res.Baseline, func(ctx context.Context, server string, n int) (SpectatorStep, error) {
 		st, err := run.step(ctx, server, urls[server], n)

@@ -46,40 +46,43 @@ func runRamp(t *testing.T, r *ramp, capacity int) []int {
 
 func TestRampSequences(t *testing.T) {
 	tests := []struct {
-		start, limit, res, capacity int
-		want                        []int
-		best                        int
+		start, limit int
+		precision    float64
+		capacity     int
+		want         []int
+		best         int
 	}{
-		{10, 640, 10, 1000, []int{10, 20, 40, 80, 160, 320, 640}, 640},
-		{10, 640, 10, 100, []int{10, 20, 40, 80, 160, 120, 100, 110}, 100},
-		{10, 640, 10, 0, []int{10}, 0},
-		{10, 640, 1, 3, []int{10, 5, 2, 3, 4}, 3},
-		{10, 300, 10, 1000, []int{10, 20, 40, 80, 160, 300}, 300},
-		{2, 16, 2, 10, []int{2, 4, 8, 16, 12, 10}, 10},
+		{10, 640, 0.1, 1000, []int{10, 20, 40, 80, 160, 320, 640}, 640},
+		{10, 640, 0.1, 100, []int{10, 20, 40, 80, 160, 120, 100, 110}, 100},
+		{10, 640, 0.1, 0, []int{10, 5, 2, 1}, 0},
+		{10, 640, 0, 3, []int{10, 5, 2, 3, 4}, 3},
+		{10, 300, 0.1, 1000, []int{10, 20, 40, 80, 160, 300}, 300},
+		{2, 16, 0.1, 10, []int{2, 4, 8, 16, 12, 10, 11}, 10},
+		{10, 2560, 0.1, 1500, []int{10, 20, 40, 80, 160, 320, 640, 1280, 2560, 1920, 1600, 1440, 1520}, 1440},
 	}
 	for _, tt := range tests {
-		r := newRamp(tt.start, tt.limit, tt.res)
+		r := newRamp(tt.start, tt.limit, tt.precision)
 		got := runRamp(t, r, tt.capacity)
 		if !slices.Equal(got, tt.want) || r.best() != tt.best {
-			t.Errorf("start %d limit %d resolution %d capacity %d: tried %v, best %d; want %v, best %d",
-				tt.start, tt.limit, tt.res, tt.capacity, got, r.best(), tt.want, tt.best)
+			t.Errorf("start %d limit %d precision %g capacity %d: tried %v, best %d; want %v, best %d",
+				tt.start, tt.limit, tt.precision, tt.capacity, got, r.best(), tt.want, tt.best)
 		}
 	}
 }
 
-// TestRampFindsCapacity checks every capacity: the best count passes, is at most the
-// resolution below the true capacity, and the search is logarithmic.
+// TestRampFindsCapacity checks every capacity: the best count passes, is less than the
+// precision below the true capacity, and the search is logarithmic.
 func TestRampFindsCapacity(t *testing.T) {
-	for _, res := range []int{1, 5, 10} {
+	for _, precision := range []float64{0, 0.05, 0.1, 0.25} {
 		for capacity := 0; capacity <= 700; capacity++ {
-			r := newRamp(10, 640, res)
+			r := newRamp(10, 640, precision)
 			tried := runRamp(t, r, capacity)
 			want := min(capacity, 640)
-			if b := r.best(); b > want || want-b >= res && b != 640 {
-				t.Fatalf("resolution %d capacity %d: best %d (tried %v)", res, capacity, b, tried)
+			if b := r.best(); b > want || want-b >= max(1, int(precision*float64(b))) {
+				t.Fatalf("precision %g capacity %d: best %d (tried %v)", precision, capacity, b, tried)
 			}
 			if len(tried) > 20 {
-				t.Fatalf("resolution %d capacity %d: %d steps: %v", res, capacity, len(tried), tried)
+				t.Fatalf("precision %g capacity %d: %d steps: %v", precision, capacity, len(tried), tried)
 			}
 		}
 	}
@@ -246,7 +249,7 @@ func TestSearchSpectators(t *testing.T) {
 		return st, nil
 	}
 	servers := []*SpectatorServer{{Name: serverRendercast}, {Name: serverNginx}}
-	ramps := []*ramp{newRamp(10, 640, 10), newRamp(10, 640, 10)}
+	ramps := []*ramp{newRamp(10, 640, 0.1), newRamp(10, 640, 0.1)}
 	baseline := SpectatorStep{StreamerCores: 0.3, NginxCores: 0}
 	if err := searchSpectators(context.Background(), servers, ramps, baseline, measure); err != nil {
 		t.Fatal(err)
@@ -256,7 +259,7 @@ func TestSearchSpectators(t *testing.T) {
 		t.Errorf("order %v, want it to start %v", order, wantStart)
 	}
 	rc, ng := servers[0], servers[1]
-	if rc.MaxSpectators != 100 || ng.MaxSpectators != 30 || rc.Limit != 640 || rc.FirstFail != 110 || ng.FirstFail != 40 {
+	if rc.MaxSpectators != 100 || ng.MaxSpectators != 30 || rc.Limit != 640 || rc.FirstFail != 110 || ng.FirstFail != 32 {
 		t.Errorf("results: rendercast %d (first fail %d), nginx %d (first fail %d)", rc.MaxSpectators, rc.FirstFail, ng.MaxSpectators, ng.FirstFail)
 	}
 	if math.Abs(rc.CPUPerSpectatorPct-0.4) > 1e-9 || math.Abs(ng.CPUPerSpectatorPct-0.1) > 1e-9 {
@@ -268,7 +271,7 @@ func TestSearchSpectators(t *testing.T) {
 
 	// A failing measurement ends the search with the error.
 	boom := errors.New("streamer exited")
-	err := searchSpectators(context.Background(), []*SpectatorServer{{Name: serverRendercast}}, []*ramp{newRamp(1, 8, 1)}, baseline,
+	err := searchSpectators(context.Background(), []*SpectatorServer{{Name: serverRendercast}}, []*ramp{newRamp(1, 8, 0)}, baseline,
 		func(context.Context, string, int) (SpectatorStep, error) { return SpectatorStep{}, boom })
 	if !errors.Is(err, boom) {
 		t.Errorf("error %v, want %v", err, boom)
@@ -377,7 +380,7 @@ func TestSpectatorsFlags(t *testing.T) {
 		t.Errorf("-suites all: %v", err)
 	}
 	args := strings.Join(o.spectatorsStreamerArgs(), " ")
-	for _, want := range []string{"-size 1280x720", "-fps 30", "-bitrate 2000", "-animate on", "-max-conns 672"} {
+	for _, want := range []string{"-size 1280x720", "-fps 30", "-bitrate 2000", "-animate on", "-max-conns 2592"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("streamer args %q lack %q", args, want)
 		}
@@ -386,6 +389,8 @@ func TestSpectatorsFlags(t *testing.T) {
 		{"-spectators-session", "a b"},
 		{"-spectators-start", "0"},
 		{"-spectators-start", "20", "-spectators-max", "10"},
+		{"-spectators-precision", "1"},
+		{"-spectators-precision", "-0.1"},
 		{"-spectators-window", "500ms"},
 		{"-spectators-bitrate", "10"},
 		{"-suites", "spectator"},
