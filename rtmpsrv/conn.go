@@ -230,30 +230,57 @@ func checkProperty(key, value string) error {
 	return nil
 }
 
-// Statistics returns figures about the connection: bytes and messages in and out, frames
-// sent and dropped, queue depth, uptime. The keys are informative, not a stable schema.
-func (c *Conn) Statistics() map[string]float64 {
+// ConnStats are a connection's figures.
+type ConnStats struct {
+	BytesIn     uint64 `json:"bytes_in"`
+	BytesOut    uint64 `json:"bytes_out"`
+	MessagesIn  uint64 `json:"messages_in"`
+	MessagesOut uint64 `json:"messages_out"`
+	FramesSent  uint64 `json:"frames_sent"`
+	// FramesDropped were dropped because the send queue was full.
+	FramesDropped uint64 `json:"frames_dropped"`
+	// QueueFrames and QueueBytes wait in the send queue now.
+	QueueFrames   int     `json:"queue_frames"`
+	QueueBytes    int     `json:"queue_bytes"`
+	AcksIn        uint64  `json:"acks_in"`
+	HandlerPanics uint64  `json:"handler_panics"`
+	StreamsFailed uint64  `json:"streams_failed"`
+	CallsLimited  uint64  `json:"calls_limited"`
+	Streams       int     `json:"streams"`
+	UptimeSeconds float64 `json:"uptime_seconds"`
+}
+
+// add sums the cumulative figures of o into st.
+func (st *ConnStats) add(o ConnStats) {
+	st.BytesIn += o.BytesIn
+	st.BytesOut += o.BytesOut
+	st.MessagesIn += o.MessagesIn
+	st.MessagesOut += o.MessagesOut
+	st.FramesSent += o.FramesSent
+	st.FramesDropped += o.FramesDropped
+	st.HandlerPanics += o.HandlerPanics
+	st.StreamsFailed += o.StreamsFailed
+	st.CallsLimited += o.CallsLimited
+}
+
+// Stats returns the connection's figures: bytes and messages in and out, frames sent and
+// dropped, the send queue's depth, acknowledgements received, handler panics, failed
+// streams, calls refused by the rate limit, streams and uptime.
+func (c *Conn) Stats() ConnStats {
 	c.qmu.Lock()
 	depth, qbytes := len(c.queue), c.queueBytes
 	c.qmu.Unlock()
 	c.mu.Lock()
 	nstreams := len(c.streams)
 	c.mu.Unlock()
-	return map[string]float64{
-		"bytes_in":       float64(c.bcr.Count()),
-		"bytes_out":      float64(c.bcw.Count()),
-		"messages_in":    float64(c.msgsIn.Load()),
-		"messages_out":   float64(c.msgsOut.Load()),
-		"frames_sent":    float64(c.framesSent.Load()),
-		"frames_dropped": float64(c.dropped.Load()),
-		"queue_frames":   float64(depth),
-		"queue_bytes":    float64(qbytes),
-		"acks_in":        float64(c.acksIn.Load()),
-		"handler_panics": float64(c.handlerPanics.Load()),
-		"streams_failed": float64(c.streamsFailed.Load()),
-		"calls_limited":  float64(c.callsLimited.Load()),
-		"streams":        float64(nstreams),
-		"uptime_seconds": time.Since(c.born).Seconds(),
+	return ConnStats{
+		BytesIn: c.bcr.Count(), BytesOut: c.bcw.Count(),
+		MessagesIn: c.msgsIn.Load(), MessagesOut: c.msgsOut.Load(),
+		FramesSent: c.framesSent.Load(), FramesDropped: c.dropped.Load(),
+		QueueFrames: depth, QueueBytes: qbytes, AcksIn: c.acksIn.Load(),
+		HandlerPanics: c.handlerPanics.Load(), StreamsFailed: c.streamsFailed.Load(),
+		CallsLimited: c.callsLimited.Load(), Streams: nstreams,
+		UptimeSeconds: time.Since(c.born).Seconds(),
 	}
 }
 

@@ -1,10 +1,6 @@
 package whep
 
-import (
-	"errors"
-
-	"github.com/rendercast/rendercast/pacer"
-)
+import "errors"
 
 // Errors of the whep package. HTTP answers map them to status codes: ErrUnknownScene to
 // 404, ErrBadOffer to 400, ErrUnauthorized to 401, ErrTooManySessions and ErrClosed to 503.
@@ -22,8 +18,6 @@ var (
 	ErrClosed = errors.New("whep: closed")
 	// ErrInvalidConfig reports a Config that NewServer refuses.
 	ErrInvalidConfig = errors.New("whep: invalid configuration")
-	// ErrUnchanged is what Viewer.Render returns when it had nothing new to draw: the
-	// session goes on, and the render does not use up the render rate (the pacer's
-	// ErrUnchanged).
-	ErrUnchanged = pacer.ErrUnchanged
+	// ErrCallLimit answers a data-channel call over Config.CallRate.
+	ErrCallLimit = errors.New("whep: too many calls: slow down")
 )

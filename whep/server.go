@@ -51,7 +51,7 @@ type Server struct {
 	wg       sync.WaitGroup // sessions not yet fully closed
 
 	started, refused                   atomic.Uint64
-	framesSent, bytesSent, packetsSent atomic.Uint64
+	framesSent, bytesSent, packetsSent, callsLimited atomic.Uint64
 }
 
 // NewServer checks cfg and prepares the WebRTC engine (codecs, interceptors, ICE settings)
@@ -221,7 +221,7 @@ func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err)
 		return
 	}
-	sess, err := s.newSession(r.Context(), r.PathValue("scene"), r.RemoteAddr, string(body))
+	sess, err := s.newSession(r, r.PathValue("scene"), string(body))
 	switch {
 	case errors.Is(err, ErrUnknownScene):
 		s.fail(w, r, http.StatusNotFound, err)
@@ -320,19 +320,30 @@ func (s *Server) Sessions() []*Session {
 	return out
 }
 
-// Statistics returns the server's counters: sessions open, started and refused; frames,
-// packets and bytes sent (payload bytes, without RTP/SRTP overhead).
-func (s *Server) Statistics() map[string]float64 {
+// ServerStats are the server's counters.
+type ServerStats struct {
+	// Sessions open; SessionsStarted answered; RequestsRefused (token, scene, offer,
+	// capacity).
+	Sessions        int    `json:"sessions"`
+	SessionsStarted uint64 `json:"sessions_started"`
+	RequestsRefused uint64 `json:"requests_refused"`
+	// FramesSent, PacketsSent and PayloadBytesOut (without RTP/SRTP overhead) went to
+	// peers; CallsLimited are data-channel calls refused by Config.CallRate.
+	FramesSent      uint64 `json:"frames_sent"`
+	PacketsSent     uint64 `json:"packets_sent"`
+	PayloadBytesOut uint64 `json:"payload_bytes_out"`
+	CallsLimited    uint64 `json:"calls_limited"`
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
 	open := len(s.sessions)
 	s.mu.Unlock()
-	return map[string]float64{
-		"sessions":          float64(open),
-		"sessions_started":  float64(s.started.Load()),
-		"requests_refused":  float64(s.refused.Load()),
-		"frames_sent":       float64(s.framesSent.Load()),
-		"packets_sent":      float64(s.packetsSent.Load()),
-		"payload_bytes_out": float64(s.bytesSent.Load()),
+	return ServerStats{
+		Sessions: open, SessionsStarted: s.started.Load(), RequestsRefused: s.refused.Load(),
+		FramesSent: s.framesSent.Load(), PacketsSent: s.packetsSent.Load(), PayloadBytesOut: s.bytesSent.Load(),
+		CallsLimited: s.callsLimited.Load(),
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/rendercast/rendercast/internal/app"
 	"io"
 	"log/slog"
 	"net"
@@ -19,48 +20,12 @@ import (
 	"github.com/rendercast/rendercast/whep"
 )
 
-// config is the streamer's configuration. Sources, weakest first: defaults, the YAML file
-// named by -config (or STREAMER_CONFIG), STREAMER_* environment variables, flags.
-type config struct {
-	Listen         string
-	ListenTLS      string // RTMPS address; empty: none
-	TLSCert        string // PEM certificate chain file for -listen-tls
-	TLSKey         string // PEM private key file for -listen-tls
-	HTTP           string
-	Width          int
-	Height         int
-	FPS            float64
-	BitrateKbps    int
-	Encoder        string
-	Preset         string
-	EncoderThreads int
-	GOP            time.Duration
-	Scenes         []sceneFile
-	Token          string
-	MaxConns       int
-	MaxViewers     int
-	LogLevel       slog.Level
-	LogFormat      string
-	Window         bool
-	GL             string
-	GPUs           []int // nil: all
-	GLContexts     int
-	Readback       string
-	Convert        string
-	MSAA           int
-	Shading        string
-	Detail         string
-	Marker         bool
-	Animate        string
-	ConfigFile     string
-	// WebRTC (WHEP) settings.
-	ICEServers    []whep.ICEServer
-	PublicIPs     []string
-	WebRTCPortMin uint16
-	WebRTCPortMax uint16
-}
+// config is the streamer's configuration (app.Config). Sources, weakest first: defaults,
+// the YAML file named by -config (or STREAMER_CONFIG), STREAMER_* environment variables,
+// flags.
+type config = app.Config
 
-type sceneFile struct{ Name, Path string }
+type sceneFile = app.SceneFile
 
 // option is one setting: its flag name (also the YAML key; STREAMER_ + upper snake case for
 // the environment), default, help, and how to apply a string value.
