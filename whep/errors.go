@@ -3,11 +3,14 @@ package whep
 import "errors"
 
 // Errors of the whep package. HTTP answers map them to status codes: ErrUnknownScene to
-// 404, ErrBadOffer to 400, ErrUnauthorized to 401, ErrTooManySessions and ErrClosed to 503.
+// 404, ErrBadOffer and ErrBadRequest to 400, ErrUnauthorized to 401, ErrTooManySessions and ErrClosed to 503.
 var (
 	// ErrUnknownScene is what a ViewerFactory returns (wrapped) for a scene it does not
 	// have; the offer is answered 404.
 	ErrUnknownScene = errors.New("whep: unknown scene")
+	// ErrBadRequest is what a ViewerFactory returns (wrapped) for a request it refuses as
+	// malformed (a bad query parameter); the offer is answered 400.
+	ErrBadRequest = errors.New("whep: bad request")
 	// ErrBadOffer reports an SDP offer that cannot be parsed or has no H.264 video.
 	ErrBadOffer = errors.New("whep: bad SDP offer")
 	// ErrUnauthorized reports a missing or wrong token.

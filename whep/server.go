@@ -226,7 +226,7 @@ func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrUnknownScene):
 		s.fail(w, r, http.StatusNotFound, err)
 		return
-	case errors.Is(err, ErrBadOffer):
+	case errors.Is(err, ErrBadOffer), errors.Is(err, ErrBadRequest):
 		s.fail(w, r, http.StatusBadRequest, err)
 		return
 	case errors.Is(err, ErrTooManySessions), errors.Is(err, ErrClosed):

@@ -1,36 +1,41 @@
-package main
+// Package app is the Rendercast application: the renderer, the encoders, the session
+// registry and both transports (RTMP through rtmpsrv, WebRTC through whep) wired into one
+// service, with admission, authentication, calls, publishing, HTTP status and metrics.
+// cmd/streamer reads the configuration and handles signals; New, Start and Shutdown are
+// all it needs.
+//
+// A session (package session) is the unit: a scene, a camera, a view, one encoder and the
+// render and frame loops. Viewers of either transport attach to one: privately (every
+// viewer its own session) or by name (?session=NAME: one picture for many, steered by any
+// client that may control it).
+package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/rendercast/rendercast/encode"
+	"github.com/rendercast/rendercast/internal/access"
 	"github.com/rendercast/rendercast/metrics"
 	"github.com/rendercast/rendercast/render"
 	"github.com/rendercast/rendercast/rtmpsrv"
 	"github.com/rendercast/rendercast/scenes"
 	"github.com/rendercast/rendercast/session"
+	"github.com/rendercast/rendercast/whep"
 )
 
-// app wires the renderer, the encoders and the RTMP server together, the way the neuray
-// example does: the connect handler registers call handlers and a stream handler; the
-// stream handler registers play, render and frame handlers.
-type app struct {
-	cfg      *config
+// App is the streamer's application. Make it with New, serve with Start, end with
+// Shutdown then Close.
+type App struct {
+	cfg      *Config
 	log      *slog.Logger
 	m        *metrics.Metrics
 	renderer *render.Pool
@@ -39,57 +44,31 @@ type app struct {
 	choice   encode.Choice
 	srv      *rtmpsrv.Server
 	certs    *rtmpsrv.CertSource // RTMPS certificate (tls.go); nil without -listen-tls
+	web      *whep.Server
 	httpSrv  *http.Server
 	httpLn   net.Listener
-	web      *webrtcViewers // browser (WHEP) sessions: webrtc.go
 	started  time.Time
 
-	mu       sync.Mutex
-	sessions map[viewerKey]*viewer
-	slots    int // viewers playing or being set up, both transports (-max-viewers)
+	token        access.Secret // -token: watching
+	controlToken access.Secret // -control-token: steering shared sessions
+	admit        *access.Admission
+	reg          *registry
 }
 
-// errFull refuses a viewer when -max-viewers are playing.
-var errFull = errors.New("server full")
-
-// reserve takes a viewer slot for a new RTMP play or WebRTC session; it fails (errFull,
-// counted) when -max-viewers are taken. Every successful reserve is matched by a release.
-func (a *app) reserve() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if limit := a.cfg.MaxViewers; limit > 0 && a.slots >= limit {
-		a.m.ViewersRefused.Inc()
-		return fmt.Errorf("%w: %d viewers playing, the most -max-viewers allows", errFull, a.slots)
-	}
-	a.slots++
-	return nil
-}
-
-// release gives back a slot taken by reserve.
-func (a *app) release() {
-	a.mu.Lock()
-	a.slots--
-	a.mu.Unlock()
-}
-
-type viewerKey struct {
-	conn   uint64
-	stream uint32
-}
-
-// viewer is one playing stream: its session and what the status page shows.
-type viewer struct {
-	sess    *session.Session
-	peer    string
-	app     string
-	scene   string
-	started time.Time
-}
-
-func newApp(cfg *config, log *slog.Logger) (*app, error) {
-	a := &app{cfg: cfg, log: log, m: metrics.New(), sessions: map[viewerKey]*viewer{}, started: time.Now()}
+// New opens the renderer and probes the encoder (both fail fast with a message naming
+// the flag), makes the sessions of -session and prepares both transports. It listens on
+// nothing: Start does.
+func New(cfg *Config, log *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, log: log, m: metrics.New(), started: time.Now(),
+		token: access.NewSecret(cfg.Token), controlToken: access.NewSecret(cfg.ControlToken)}
+	a.admit = access.NewAdmission(access.Limits{Viewers: cfg.MaxViewers, Sessions: cfg.MaxSessions},
+		func(kind, reason string) { a.m.ViewersRefused.Inc() })
+	a.reg = newRegistry(a)
 	tlsCfg, err := a.setupTLS() // before GL and the encoder: bad files fail fast
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSpecs(cfg); err != nil {
 		return nil, err
 	}
 	r, err := render.NewPool(render.PoolConfig{
@@ -119,7 +98,7 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 		"contexts", info.Contexts, "gpu", gpuList(cfg.GPUs), "readback", info.Readback, "convert", info.Convert,
 		"msaa", info.MSAA, "shading", info.Shading, "detail", detail.String())
 
-	// Probe the encoder once: "auto" tries NVENC here, and every viewer then uses the
+	// Probe the encoder once: "auto" tries NVENC here, and every session then uses the
 	// encoder that opened, without probing again.
 	probe, err := encode.New(a.encodeOptions(cfg.Encoder))
 	if err != nil {
@@ -130,29 +109,84 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	probe.Close()
 	log.Info("encoder ready", "encoder", a.choice.Encoder, "requested", a.choice.Requested, "reason", a.choice.Reason)
 
-	a.viewers = &session.Viewers{Renderer: r, Library: a.lib, Observer: a.m, Logger: log, Info: a.info}
+	a.viewers = &session.Viewers{
+		Renderer: r, Library: a.lib, Observer: a.m, Logger: log, Info: a.info,
+		NewEncoder: a.newEncoder, FrameRate: cfg.FPS, RenderRate: cfg.FPS,
+		Bitrate: cfg.BitrateKbps * 1000, MinBitrate: min(minWebRTCBitrate, cfg.BitrateKbps*1000),
+	}
 	a.srv, err = rtmpsrv.NewServer(rtmpsrv.Config{
-		Logger:     log.With("part", "rtmp"),
-		Codecs:     rtmpsrv.CodecFactoryFunc(a.newEncoder),
-		MaxConns:   cfg.MaxConns,
-		RenderRate: cfg.FPS,
-		FrameRate:  cfg.FPS,
-		TLS:        tlsCfg,
+		Logger:            log.With("part", "rtmp"),
+		MaxConns:          cfg.MaxConns,
+		MaxCallsPerSecond: callRate,
+		RenderRate:        cfg.FPS,
+		FrameRate:         cfg.FPS,
+		TLS:               tlsCfg,
 	})
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
 	a.srv.Install(a)
-	a.registerServerMetrics()
 	if err := a.setupWebRTC(); err != nil {
 		r.Close()
 		return nil, err
 	}
+	a.m.Registry.MustRegister(&collector{a})
+	for _, sp := range cfg.Sessions {
+		l, err := a.reg.create(sp.Name, sp.Scene, true, true)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("-session %s=%s: %w", sp.Name, sp.Scene, err)
+		}
+		_ = l
+	}
+	for _, p := range cfg.Publish {
+		l := a.reg.get(p.Session)
+		if l == nil {
+			a.Close()
+			return nil, fmt.Errorf("-publish %s=%s: %w: name it with -session %s=SCENE", p.Session, redactURL(p.URL), ErrNoSession, p.Session)
+		}
+		if err := a.publish(l, p.URL); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("-publish %s=%s: %w", p.Session, redactURL(p.URL), err)
+		}
+	}
 	return a, nil
 }
 
-func (a *app) encodeOptions(encoder string) encode.Options {
+// minWebRTCBitrate is the lowest bitrate a browser's estimate can push a private session
+// to.
+const minWebRTCBitrate = 300_000
+
+// checkSpecs validates -session and -publish before anything is opened.
+func checkSpecs(cfg *Config) error {
+	seen := map[string]bool{}
+	for _, sp := range cfg.Sessions {
+		if err := checkSessionName(sp.Name); err != nil {
+			return fmt.Errorf("-session %s=%s: %w", sp.Name, sp.Scene, err)
+		}
+		if seen[sp.Name] {
+			return fmt.Errorf("-session %s: named twice", sp.Name)
+		}
+		seen[sp.Name] = true
+	}
+	for _, p := range cfg.Publish {
+		if err := checkSessionName(p.Session); err != nil {
+			return fmt.Errorf("-publish %s=...: %w", p.Session, err)
+		}
+		if err := checkPublishURL(p.URL); err != nil {
+			return fmt.Errorf("-publish %s=%s: %w", p.Session, redactURL(p.URL), err)
+		}
+	}
+	for _, p := range cfg.PublishAllow {
+		if err := checkPublishURL(p); err != nil && !strings.HasPrefix(p, "rtmp://") && !strings.HasPrefix(p, "rtmps://") {
+			return fmt.Errorf("-publish-allow %s: want an rtmp:// or rtmps:// URL prefix", redactURL(p))
+		}
+	}
+	return nil
+}
+
+func (a *App) encodeOptions(encoder string) encode.Options {
 	o := encode.Options{
 		Width: a.cfg.Width, Height: a.cfg.Height, FrameRate: a.cfg.FPS,
 		Bitrate: a.cfg.BitrateKbps * 1000, KeyframeInterval: a.cfg.GOP,
@@ -168,30 +202,17 @@ func (a *app) encodeOptions(encoder string) encode.Options {
 	return o
 }
 
-// newEncoder is the RTMP server's codec factory: one encoder per stream.
-func (a *app) newEncoder(codec string, s *rtmpsrv.Stream) (rtmpsrv.VideoEncoder, error) {
-	if codec != "h264" {
-		return nil, fmt.Errorf("codec %q: only h264 is supported", codec)
+// newEncoder opens a session's encoder: the one the probe chose.
+func (a *App) newEncoder(eo session.EncoderOptions) (session.Encoder, error) {
+	o := a.encodeOptions(a.choice.Encoder)
+	if eo.Baseline {
+		o.Profile = encode.ProfileBaseline // what WebRTC offers (42e01f)
 	}
-	return encode.New(a.encodeOptions(a.choice.Encoder))
+	return encode.New(o)
 }
 
-func (a *app) registerServerMetrics() {
-	stat := func(key string) func() float64 {
-		return func() float64 { return a.srv.Statistics()[key] }
-	}
-	a.m.Registry.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_frames_sent_total", Help: "Video frames written to RTMP clients."}, stat("frames_sent")),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_frames_dropped_total", Help: "Video frames dropped because a client's send queue was full."}, stat("frames_dropped")),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_bytes_out_total", Help: "Bytes written to RTMP clients."}, stat("bytes_out")),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_bytes_in_total", Help: "Bytes read from RTMP clients."}, stat("bytes_in")),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_stream_failures_total", Help: "Streams the RTMP server stopped because their render or frame handler failed or panicked."}, stat("streams_failed")),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_handler_panics_total", Help: "Panics recovered in RTMP handlers (the stream or call fails, the server lives on)."}, stat("handler_panics")),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rendercast_rtmp_calls_limited_total", Help: "RTMP commands refused by the per-connection rate limit."}, stat("calls_limited")),
-	)
-}
-
-func (a *app) start() error {
+// Start listens: RTMP (-listen), RTMPS (-listen-tls), HTTP (-http).
+func (a *App) Start() error {
 	if a.cfg.Listen != "" {
 		if err := a.srv.Start(a.cfg.Listen); err != nil {
 			return fmt.Errorf("-listen %s: %w", a.cfg.Listen, err)
@@ -230,37 +251,68 @@ func (a *app) start() error {
 	return nil
 }
 
-func (a *app) shutdown(ctx context.Context) error {
+// RTMPAddr and HTTPAddr return the listening addresses (nil when not listening).
+func (a *App) RTMPAddr() net.Addr { return a.srv.ListenAddr() }
+
+// HTTPAddr returns the HTTP listener's address, or nil.
+func (a *App) HTTPAddr() net.Addr {
+	if a.httpLn == nil {
+		return nil
+	}
+	return a.httpLn.Addr()
+}
+
+// Shutdown stops HTTP, ends every WebRTC session and RTMP connection (waiting for them
+// until ctx ends) and closes every session.
+func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
 	if a.httpSrv != nil {
 		hctx, cancel := context.WithTimeout(ctx, time.Second)
 		a.httpSrv.Shutdown(hctx)
 		cancel()
 	}
-	if err := a.web.shutdown(ctx); err != nil {
-		errs = append(errs, err)
+	if err := a.web.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("webrtc shutdown: %w", err))
 	}
 	if err := a.srv.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("rtmp shutdown: %w", err))
 	}
+	a.reg.closeAll()
 	return errors.Join(errs...)
 }
 
-func (a *app) close() {
-	a.mu.Lock()
-	for k, v := range a.sessions {
-		v.sess.Close()
-		delete(a.sessions, k)
-	}
-	a.mu.Unlock()
+// Close frees the sessions and the renderer.
+func (a *App) Close() {
+	a.reg.closeAll()
 	if a.renderer != nil {
 		a.renderer.Close()
 	}
 }
 
+// WithCanvas calls f with the latest canvas of the oldest session (nil when there is
+// none) while holding its canvas lock: f must not keep the image. The preview window
+// shows it.
+func (a *App) WithCanvas(f func(img *image.YCbCr)) {
+	list := a.reg.list()
+	if len(list) == 0 {
+		f(nil)
+		return
+	}
+	oldest := list[0]
+	for _, l := range list[1:] {
+		if l.created.Before(oldest.created) {
+			oldest = l
+		}
+	}
+	oldest.sess.WithCanvas(f)
+}
+
+// Size returns the picture size and the frame rate.
+func (a *App) Size() (width, height int, fps float64) { return a.cfg.Width, a.cfg.Height, a.cfg.FPS }
+
 // animate resolves -animate: auto plays animations on GPUs only (on a software renderer a
 // moving demo costs more CPU than a 720p30 stream can spend).
-func (a *app) animate() bool {
+func (a *App) animate() bool {
 	switch a.cfg.Animate {
 	case "on":
 		return true
@@ -308,7 +360,7 @@ func gpuList(gpus []int) string {
 }
 
 // glContexts describes the renderer's contexts for server.info and /status.json.
-func (a *app) glContexts() []map[string]any {
+func (a *App) glContexts() []map[string]any {
 	var out []map[string]any
 	for _, c := range a.renderer.Contexts() {
 		m := map[string]any{
@@ -333,203 +385,30 @@ func sceneDetail(v string, software bool) scenes.Detail {
 }
 
 // info answers server.info.
-func (a *app) info() map[string]any {
+func (a *App) info() map[string]any {
 	gi := a.renderer.Info()
 	return map[string]any{
-		"version":        version,
-		"encoder":        a.choice.Encoder,
-		"encoderReason":  a.choice.Reason,
-		"glRenderer":     gi.Renderer,
-		"glVendor":       gi.Vendor,
-		"glVersion":      gi.Version,
-		"glPlatform":     gi.Platform,
-		"glContexts":     a.glContexts(),
-		"readback":       string(gi.Readback),
-		"convert":        string(gi.Convert),
-		"shading":        string(gi.Shading),
-		"detail":         sceneDetail(a.cfg.Detail, gi.Software).String(),
-		"size":           fmt.Sprintf("%dx%d", a.cfg.Width, a.cfg.Height),
-		"fps":            a.cfg.FPS,
-		"scenes":         a.lib.Names(),
-		"uptimeSeconds":  time.Since(a.started).Seconds(),
-		"procedures":     procedures(),
-		"tokenRequired":  a.cfg.Token != "",
-		"bitrateKbps":    a.cfg.BitrateKbps,
-		"keyframeSecond": a.cfg.GOP.Seconds(),
+		"version":              a.cfg.Version,
+		"encoder":              a.choice.Encoder,
+		"encoderReason":        a.choice.Reason,
+		"glRenderer":           gi.Renderer,
+		"glVendor":             gi.Vendor,
+		"glVersion":            gi.Version,
+		"glPlatform":           gi.Platform,
+		"glContexts":           a.glContexts(),
+		"readback":             string(gi.Readback),
+		"convert":              string(gi.Convert),
+		"shading":              string(gi.Shading),
+		"detail":               sceneDetail(a.cfg.Detail, gi.Software).String(),
+		"size":                 fmt.Sprintf("%dx%d", a.cfg.Width, a.cfg.Height),
+		"fps":                  a.cfg.FPS,
+		"scenes":               a.lib.Names(),
+		"uptimeSeconds":        time.Since(a.started).Seconds(),
+		"procedures":           procedures(),
+		"tokenRequired":        a.token.Required(),
+		"controlTokenRequired": a.controlToken.Required(),
+		"bitrateKbps":          a.cfg.BitrateKbps,
+		"keyframeSecond":       a.cfg.GOP.Seconds(),
+		"sessions":             a.sessionInfo(),
 	}
-}
-
-// HandleConnect accepts or refuses a connection (token check) and registers its handlers.
-func (a *app) HandleConnect(c *rtmpsrv.Conn, created bool, cmd rtmpsrv.Object, args []any) bool {
-	if !created {
-		a.m.Connections.Dec()
-		return true
-	}
-	if a.cfg.Token != "" && !a.tokenOK(cmd, args) {
-		a.m.ConnectsTotal.WithLabelValues("refused").Inc()
-		// c.App() has no query string: a token there must not reach the log.
-		a.log.Info("connect refused: missing or wrong token", "peer", c.PeerAddress(), "app", c.App())
-		return false
-	}
-	a.m.ConnectsTotal.WithLabelValues("accepted").Inc()
-	a.m.Connections.Inc()
-	c.RegisterCallHandler(rtmpsrv.CallHandlerFunc(a.handleCall), "")
-	c.RegisterStreamHandler(rtmpsrv.StreamHandlerFunc(a.handleStream))
-	return true
-}
-
-// tokenOK looks for the token in the tcUrl query, the connect property "token" and the
-// first extra connect argument, comparing in constant time. The token is never logged.
-// Digests are compared, so that the time taken does not depend on the lengths either.
-func (a *app) tokenOK(cmd rtmpsrv.Object, args []any) bool {
-	want := sha256.Sum256([]byte(a.cfg.Token))
-	var candidates []string
-	if tc, ok := cmd.GetString("tcUrl"); ok {
-		if u, err := url.Parse(tc); err == nil {
-			candidates = append(candidates, u.Query().Get("token"))
-		}
-	}
-	if app, ok := cmd.GetString("app"); ok {
-		if _, q, ok := strings.Cut(app, "?"); ok {
-			if v, err := url.ParseQuery(q); err == nil {
-				candidates = append(candidates, v.Get("token"))
-			}
-		}
-	}
-	if t, ok := cmd.GetString("token"); ok {
-		candidates = append(candidates, t)
-	}
-	if len(args) > 0 {
-		if t, ok := args[0].(string); ok {
-			candidates = append(candidates, t)
-		}
-	}
-	match := 0
-	for _, c := range candidates {
-		got := sha256.Sum256([]byte(c))
-		match |= subtle.ConstantTimeCompare(got[:], want[:])
-	}
-	return match == 1
-}
-
-func (a *app) handleStream(s *rtmpsrv.Stream, created bool, cmd any) bool {
-	key := viewerKey{s.Conn().ID(), s.ID()}
-	if !created {
-		a.dropViewer(key)
-		return true
-	}
-	if err := s.UseCodec("h264"); err != nil {
-		a.log.Error("stream refused: no encoder", "peer", s.Conn().PeerAddress(), "err", err)
-		a.m.StreamFailures.WithLabelValues("encoder").Inc()
-		return false
-	}
-	s.RegisterPlayHandler(rtmpsrv.PlayHandlerFunc(a.handlePlay))
-	s.RegisterRenderHandler(rtmpsrv.RenderHandlerFunc(a.handleRender))
-	s.RegisterFrameHandler(rtmpsrv.FrameHandlerFunc(a.handleFrame))
-	return true
-}
-
-// sceneFromStreamName strips a query ("demo?token=...") from a play name.
-func sceneFromStreamName(name string) string {
-	name, _, _ = strings.Cut(name, "?")
-	return name
-}
-
-func (a *app) handlePlay(s *rtmpsrv.Stream, play bool) (*rtmpsrv.VideoData, error) {
-	key := viewerKey{s.Conn().ID(), s.ID()}
-	if !play {
-		a.dropViewer(key)
-		return nil, nil
-	}
-	name := sceneFromStreamName(s.Name())
-	if !a.lib.Has(name) {
-		return nil, fmt.Errorf("%w: scene %q (available: %s)", rtmpsrv.ErrStreamNotFound, name, strings.Join(a.lib.Names(), ", "))
-	}
-	a.dropViewer(key) // a second play on the same stream replaces the first (and frees its slot)
-	if err := a.reserve(); err != nil {
-		return nil, err
-	}
-	sess, err := session.New(a.viewers, name, session.Options{Width: a.cfg.Width, Height: a.cfg.Height, Marker: a.cfg.Marker, Animate: a.animate()})
-	if err != nil {
-		a.release()
-		a.m.StreamFailures.WithLabelValues("session").Inc()
-		return nil, fmt.Errorf("scene %q: %w", name, err)
-	}
-	conn := s.Conn()
-	v := &viewer{sess: sess, peer: conn.PeerAddress(), app: conn.App(), scene: name, started: time.Now()}
-	a.mu.Lock()
-	a.sessions[key] = v
-	a.mu.Unlock()
-	a.m.Streams.Inc()
-	a.log.Info("play", "peer", v.peer, "app", v.app, "scene", name)
-	return nil, nil
-}
-
-func (a *app) dropViewer(key viewerKey) {
-	a.mu.Lock()
-	v := a.sessions[key]
-	delete(a.sessions, key)
-	a.mu.Unlock()
-	if v != nil {
-		v.sess.Close()
-		a.release()
-		a.m.Streams.Dec()
-		a.log.Info("stop", "peer", v.peer, "app", v.app, "scene", v.scene, "seconds", time.Since(v.started).Round(time.Millisecond).Seconds())
-	}
-}
-
-func (a *app) viewer(key viewerKey) *viewer {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.sessions[key]
-}
-
-func (a *app) handleRender(s *rtmpsrv.Stream) error {
-	v := a.viewer(viewerKey{s.Conn().ID(), s.ID()})
-	if v == nil {
-		return nil
-	}
-	drawn, err := v.sess.RenderChanged()
-	if err != nil {
-		a.m.StreamFailures.WithLabelValues("render").Inc()
-		return err
-	}
-	if !drawn {
-		return rtmpsrv.ErrUnchanged // nothing new: the render rate is not spent
-	}
-	return nil
-}
-
-func (a *app) handleFrame(s *rtmpsrv.Stream, queueFull bool) (*rtmpsrv.VideoData, error) {
-	v := a.viewer(viewerKey{s.Conn().ID(), s.ID()})
-	if v == nil {
-		return nil, nil
-	}
-	f, err := v.sess.Frame(s.VideoEncoder(), queueFull, s.Elapsed())
-	if err != nil {
-		a.m.StreamFailures.WithLabelValues("encode").Inc()
-		return nil, err
-	}
-	if f == nil {
-		return nil, nil
-	}
-	return &rtmpsrv.VideoData{Frame: f}, nil
-}
-
-// viewersOf returns the sessions of a connection's playing streams, by stream id.
-func (a *app) viewersOf(c *rtmpsrv.Conn) []*viewer {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var ids []viewerKey
-	for k := range a.sessions {
-		if k.conn == c.ID() {
-			ids = append(ids, k)
-		}
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i].stream < ids[j].stream })
-	out := make([]*viewer, len(ids))
-	for i, k := range ids {
-		out[i] = a.sessions[k]
-	}
-	return out
 }

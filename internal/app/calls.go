@@ -1,109 +1,116 @@
-package main
+package app
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/rendercast/rendercast/rtmpsrv"
 	"github.com/rendercast/rendercast/session"
 )
 
-// rtmpTransport is one RTMP connection seen by the transport-level calls
-// (session.Transport): they act on every playing stream of the connection.
-type rtmpTransport struct {
-	a *app
-	c *rtmpsrv.Conn
+// callRate bounds the calls one client may make per second, with bursts of as many: RTMP
+// commands per connection and data-channel calls per WebRTC viewer alike (pointer input
+// at a display's refresh rate fits).
+const callRate = 200
+
+// readOnly are the calls any viewer of a shared session may make without the control
+// token: they change nothing.
+var readOnly = map[string]bool{
+	"camera.get": true, "scene.list": true, "scene.nodes": true, "server.info": true, "stream.stats": true,
 }
 
-// SetRenderRate implements session.Transport.
-func (t rtmpTransport) SetRenderRate(fps float64) error {
-	for _, s := range playingStreams(t.c) {
-		if err := s.SetProperty(rtmpsrv.PropertyRenderRate, fmt.Sprint(fps)); err != nil {
-			return &session.ArgError{Call: "stream.setRenderRate", Arg: "fps", Problem: err.Error()}
+// appCalls are answered by the application itself: they act on the session registry.
+var appCalls = map[string]func(a *App, l *live, args session.Args) (any, error){
+	"session.publish":   (*App).callPublish,
+	"session.unpublish": (*App).callUnpublish,
+}
+
+// procedures lists every call the streamer answers, sorted.
+func procedures() []string {
+	names := session.AllProcedures()
+	for n := range appCalls {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// answers reports whether the streamer answers the procedure (metrics labels).
+func answers(name string) bool {
+	_, ok := appCalls[name]
+	return ok || session.Answers(name)
+}
+
+// call runs one remote call from a client of either transport on the sessions it plays
+// (or steers): shared sessions take calls that change them only from clients with the
+// control token (when one is configured).
+func (a *App) call(t session.Transport, lives []*live, control bool, name string, args session.Args) (any, error) {
+	if args == nil {
+		args = session.Args{}
+	}
+	for _, l := range lives {
+		if l.shared() && !control && !readOnly[name] {
+			return nil, fmt.Errorf("%s: %w", name, ErrControl)
 		}
 	}
-	return nil
+	if f, ok := appCalls[name]; ok {
+		if len(lives) == 0 {
+			return nil, fmt.Errorf("%s: %w", name, session.ErrNotPlaying)
+		}
+		return f(a, lives[len(lives)-1], args)
+	}
+	views := make([]*session.Session, len(lives))
+	for i, l := range lives {
+		views[i] = l.sess
+	}
+	return a.viewers.Dispatch(t, views, name, args)
 }
 
-// SetBitrate implements session.Transport.
-func (t rtmpTransport) SetBitrate(bps int) error {
-	for _, s := range playingStreams(t.c) {
-		if enc := s.VideoEncoder(); enc != nil {
-			if err := enc.SetBitrate(bps); err != nil {
-				return err
-			}
+// publishURL checks a session.publish / unpublish URL argument.
+func (a *App) publishURL(call string, l *live, args session.Args) (string, error) {
+	u, ok := args["url"].(string)
+	if !ok || u == "" {
+		return "", &session.ArgError{Call: call, Arg: "url", Problem: "want the rtmp:// or rtmps:// URL to publish to"}
+	}
+	if !l.shared() {
+		return "", &session.ArgError{Call: call, Arg: "url", Problem: "only a shared session (?session=NAME) can be published"}
+	}
+	if a.cfg.ControlToken == "" {
+		return "", fmt.Errorf("%s: %w", call, errPublishNeedsControl)
+	}
+	allowed := false
+	for _, p := range a.cfg.PublishAllow {
+		if p != "" && strings.HasPrefix(u, p) {
+			allowed = true
 		}
 	}
-	return nil
-}
-
-// RequestKeyframe implements session.Transport.
-func (t rtmpTransport) RequestKeyframe() {
-	for _, s := range playingStreams(t.c) {
-		if enc := s.VideoEncoder(); enc != nil {
-			enc.RequestKeyframe()
-		}
+	if !allowed {
+		return "", &session.ArgError{Call: call, Arg: "url", Problem: "not under a -publish-allow prefix"}
 	}
+	return u, nil
 }
 
-// RenderNow implements session.Transport: a call changed the connection's views, whose
-// streams render at once when their render rate allows.
-func (t rtmpTransport) RenderNow() {
-	for _, s := range playingStreams(t.c) {
-		s.RenderNow()
-	}
-}
-
-// Stats implements session.Transport: the connection's figures and each stream's, with
-// its session's.
-func (t rtmpTransport) Stats() map[string]any {
-	out := map[string]any{"transport": "rtmp", "connection": t.c.Statistics()}
-	var list []any
-	for _, s := range t.c.Streams() {
-		st := map[string]any{"id": s.ID(), "name": s.Name(), "stream": s.Statistics()}
-		if v := t.a.viewer(viewerKey{t.c.ID(), s.ID()}); v != nil {
-			st["session"] = v.sess.Stats()
-		}
-		list = append(list, st)
-	}
-	out["streams"] = list
-	return out
-}
-
-// procedures lists every call the streamer answers.
-func procedures() []string { return session.AllProcedures() }
-
-func playingStreams(c *rtmpsrv.Conn) []*rtmpsrv.Stream {
-	var out []*rtmpsrv.Stream
-	for _, s := range c.Streams() {
-		if s.Playing() {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// handleCall is the connection's default call handler: every procedure goes through the
-// transport-neutral dispatcher, as data-channel calls of WebRTC sessions do.
-func (a *app) handleCall(c *rtmpsrv.Conn, name string, cmd any, rawArgs []any) (any, error) {
-	res, err := a.call(c, name, rawArgs)
-	a.m.Call(name, session.Answers(name), err == nil)
-	if err != nil {
-		a.log.Debug("call failed", "transport", "rtmp", "peer", c.PeerAddress(), "name", name, "err", err)
-	}
-	return res, err
-}
-
-func (a *app) call(c *rtmpsrv.Conn, name string, rawArgs []any) (any, error) {
-	args, err := argsFromAMF(name, rawArgs)
+func (a *App) callPublish(l *live, args session.Args) (any, error) {
+	u, err := a.publishURL("session.publish", l, args)
 	if err != nil {
 		return nil, err
 	}
-	viewers := a.viewersOf(c)
-	views := make([]*session.Session, len(viewers))
-	for i, v := range viewers {
-		views[i] = v.sess
+	if err := a.publish(l, u); err != nil {
+		return nil, err
 	}
-	return a.viewers.Dispatch(rtmpTransport{a, c}, views, name, args)
+	return map[string]any{"session": l.id, "url": redactURL(u)}, nil
+}
+
+func (a *App) callUnpublish(l *live, args session.Args) (any, error) {
+	u, err := a.publishURL("session.unpublish", l, args)
+	if err != nil {
+		return nil, err
+	}
+	if !a.unpublish(l, u) {
+		return nil, &session.ArgError{Call: "session.unpublish", Arg: "url", Problem: "the session is not published there"}
+	}
+	return map[string]any{"session": l.id, "url": redactURL(u)}, nil
 }
 
 // argsFromAMF turns a call's user arguments into named arguments: the first argument must

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"encoding/json"
@@ -10,14 +10,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rendercast/rendercast/rtmpsrv"
+	"github.com/rendercast/rendercast/session"
 	"github.com/rendercast/rendercast/web"
+	"github.com/rendercast/rendercast/whep"
 )
 
 // httpHandler serves the browser viewer at / (WHEP at /whep/), /metrics, /healthz,
 // /readyz and the status page at /status (and /status.json).
-func (a *app) httpHandler() http.Handler {
+func (a *App) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/whep/", a.web.srv.Handler())
+	mux.Handle("/whep/", a.web.Handler())
 	mux.Handle("GET /{$}", web.Handler())
 	mux.Handle("GET /viewer/", web.Handler())
 	mux.Handle("GET /metrics", a.m.Handler())
@@ -48,30 +51,89 @@ func (a *app) httpHandler() http.Handler {
 	return mux
 }
 
+// viewerStatus is one viewer (or publisher) of a session on the status page.
+type viewerStatus struct {
+	Transport string  `json:"transport"`
+	Peer      string  `json:"peer"`
+	App       string  `json:"app,omitempty"`
+	Seconds   float64 `json:"seconds"`
+	// Control: the viewer may steer a shared session.
+	Control bool `json:"control"`
+}
+
+// sessionStatus is one session on the status page and in server.info.
 type sessionStatus struct {
-	Transport string         `json:"transport"`
-	Peer      string         `json:"peer"`
-	App       string         `json:"app"`
-	Scene     string         `json:"scene"`
-	Seconds   float64        `json:"seconds"`
-	Stats     map[string]any `json:"stats"`
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	Scene      string         `json:"scene"`
+	Shared     bool           `json:"shared"`
+	Persistent bool           `json:"persistent"`
+	Seconds    float64        `json:"seconds"`
+	Viewers    []viewerStatus `json:"viewers"`
+	// ViewerCount counts viewers (publishers not included).
+	ViewerCount int             `json:"viewerCount"`
+	Publish     []publishStatus `json:"publish,omitempty"`
+	Stats       session.Stats   `json:"stats"`
+	Frames      uint64          `json:"frames"`
+	Keyframes   uint64          `json:"keyframes"`
+	Forced      uint64          `json:"forced_keyframes"`
 }
 
 type status struct {
-	Version  string             `json:"version"`
-	Encoder  string             `json:"encoder"`
-	Reason   string             `json:"encoderReason"`
-	GL       string             `json:"gl"`
-	Contexts []map[string]any   `json:"glContexts"`
-	Uptime   string             `json:"uptime"`
-	Server   map[string]float64 `json:"server"`
-	WebRTC   map[string]float64 `json:"webrtc"`
-	Sessions []sessionStatus    `json:"sessions"`
-	Scenes   []string           `json:"scenes"`
+	Version  string           `json:"version"`
+	Encoder  string           `json:"encoder"`
+	Reason   string           `json:"encoderReason"`
+	GL       string           `json:"gl"`
+	Contexts []map[string]any `json:"glContexts"`
+	Uptime   string           `json:"uptime"`
+	Server   rtmpsrv.Stats    `json:"server"`
+	WebRTC   whep.ServerStats `json:"webrtc"`
+	Sessions []sessionStatus  `json:"sessions"`
+	Scenes   []string         `json:"scenes"`
 	// RTMPURL is the RTMP base URL as seen by the client that asked (host from its request).
 	RTMPURL string `json:"rtmpURL"`
 	// TokenRequired tells the browser viewer to ask for a token.
 	TokenRequired bool `json:"tokenRequired"`
+}
+
+// sessions describes every session with its viewers. It reads figures without waiting
+// for any frame.
+func (a *App) sessions() []sessionStatus {
+	var out []sessionStatus
+	for _, l := range a.reg.list() {
+		st := l.sess.Stats()
+		ss := sessionStatus{ID: l.id, Name: l.name, Scene: st.Scene, Shared: l.shared(), Persistent: l.persistent,
+			Seconds: time.Since(l.created).Round(time.Second).Seconds(), Stats: st,
+			Frames: st.Frames, Keyframes: st.Keyframes, Forced: st.ForcedKeyframes, Viewers: []viewerStatus{}}
+		l.mu.Lock()
+		for v := range l.viewers {
+			ss.Viewers = append(ss.Viewers, viewerStatus{Transport: v.transport, Peer: v.peer, App: v.app,
+				Seconds: time.Since(v.started).Round(time.Second).Seconds(), Control: v.control || !l.shared()})
+		}
+		pubs := make([]*publisher, 0, len(l.publishers))
+		for _, p := range l.publishers {
+			pubs = append(pubs, p)
+		}
+		l.mu.Unlock()
+		ss.ViewerCount = len(ss.Viewers)
+		sort.Slice(ss.Viewers, func(i, j int) bool { return ss.Viewers[i].Peer < ss.Viewers[j].Peer })
+		for _, p := range pubs {
+			ss.Publish = append(ss.Publish, p.status())
+		}
+		sort.Slice(ss.Publish, func(i, j int) bool { return ss.Publish[i].URL < ss.Publish[j].URL })
+		out = append(out, ss)
+	}
+	return out
+}
+
+// sessionInfo is sessions for server.info: viewers as a count.
+func (a *App) sessionInfo() []map[string]any {
+	var out []map[string]any
+	for _, s := range a.sessions() {
+		out = append(out, map[string]any{"id": s.ID, "name": s.Name, "scene": s.Scene, "shared": s.Shared,
+			"persistent": s.Persistent, "viewerCount": s.ViewerCount, "seconds": s.Seconds})
+	}
+	return out
 }
 
 // browserURL is the viewer page's URL for the HTTP listener (loopback when it listens on
@@ -88,7 +150,7 @@ func browserURL(addr net.Addr) string {
 }
 
 // statusFor is status with the RTMP URL for the host the request was sent to.
-func (a *app) statusFor(r *http.Request) status {
+func (a *App) statusFor(r *http.Request) status {
 	st := a.status()
 	host := r.Host
 	if h, _, err := net.SplitHostPort(r.Host); err == nil {
@@ -102,23 +164,11 @@ func (a *app) statusFor(r *http.Request) status {
 	return st
 }
 
-func (a *app) status() status {
-	a.mu.Lock()
-	list := make([]sessionStatus, 0, len(a.sessions))
-	for _, v := range a.sessions {
-		list = append(list, sessionStatus{Transport: "rtmp", Peer: v.peer, App: v.app, Scene: v.scene,
-			Seconds: time.Since(v.started).Round(time.Second).Seconds(), Stats: v.sess.Stats()})
-	}
-	a.mu.Unlock()
-	for _, v := range a.web.viewers() {
-		list = append(list, sessionStatus{Transport: "webrtc", Peer: v.ws.RemoteAddr(), App: "whep", Scene: v.sess.SceneName(),
-			Seconds: time.Since(v.started).Round(time.Second).Seconds(), Stats: v.sess.Stats()})
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Peer < list[j].Peer })
+func (a *App) status() status {
 	return status{
-		Version: version, Encoder: a.choice.Encoder, Reason: a.choice.Reason, GL: a.renderer.Info().Renderer,
-		Contexts: a.glContexts(), Uptime: time.Since(a.started).Round(time.Second).String(), Server: a.srv.Statistics(),
-		WebRTC: a.web.srv.Statistics(), Sessions: list, Scenes: a.lib.Names(), TokenRequired: a.cfg.Token != "",
+		Version: a.cfg.Version, Encoder: a.choice.Encoder, Reason: a.choice.Reason, GL: a.renderer.Info().Renderer,
+		Contexts: a.glContexts(), Uptime: time.Since(a.started).Round(time.Second).String(), Server: a.srv.Stats(),
+		WebRTC: a.web.Stats(), Sessions: a.sessions(), Scenes: a.lib.Names(), TokenRequired: a.token.Required(),
 	}
 }
 
@@ -135,8 +185,8 @@ td,th{border-bottom:1px solid #ddd;padding:.3em .8em;text-align:left}code{backgr
 {{range .Contexts}}<tr><td>{{index . "context"}}</td><td>{{index . "gpu"}}</td><td>{{index . "device"}}</td><td>{{index . "renderer"}}</td><td>{{index . "views"}}</td><td>{{index . "working"}} {{index . "error"}}</td></tr>
 {{end}}</table>
 <h2>Sessions ({{len .Sessions}})</h2>
-<table><tr><th>transport</th><th>peer</th><th>app</th><th>scene</th><th>seconds</th><th>renders</th><th>encodes</th><th>GL context</th></tr>
-{{range .Sessions}}<tr><td>{{.Transport}}</td><td>{{.Peer}}</td><td>{{.App}}</td><td>{{.Scene}}</td><td>{{.Seconds}}</td><td>{{index .Stats "renders"}}</td><td>{{index .Stats "encodes"}}</td><td>{{index .Stats "gl_context"}}</td></tr>
+<table><tr><th>session</th><th>scene</th><th>seconds</th><th>viewers</th><th>renders</th><th>frames</th><th>keyframes (forced)</th><th>GL context</th><th>published to</th></tr>
+{{range .Sessions}}<tr><td>{{if .Shared}}<b>{{.Name}}</b>{{else}}{{.ID}}{{end}}</td><td>{{.Scene}}</td><td>{{.Seconds}}</td><td>{{range .Viewers}}{{.Transport}} {{.Peer}}<br>{{end}}</td><td>{{.Stats.Renders}}</td><td>{{.Frames}}</td><td>{{.Keyframes}} ({{.Forced}})</td><td>{{.Stats.GLContext}}</td><td>{{range .Publish}}{{.URL}} {{.State}}<br>{{end}}</td></tr>
 {{end}}</table>
 <p><a href="/">browser viewer</a> &middot; <a href="/metrics">metrics</a> &middot; <a href="/status.json">status.json</a> &middot; <a href="/healthz">healthz</a> &middot; <a href="/readyz">readyz</a></p>
 </body></html>
