@@ -19,6 +19,8 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/amf0"
 	"github.com/bluenviron/gortmplib/pkg/bytecounter"
 	"github.com/bluenviron/gortmplib/pkg/rawmessage"
+
+	"github.com/rendercast/rendercast/internal/access"
 )
 
 // RTMP message types.
@@ -96,7 +98,7 @@ type Conn struct {
 	nextStreamID  uint32
 	lastActivity  atomic.Int64 // unix nanoseconds of the last command, or of the last stop
 	playing       atomic.Int32
-	calls         callLimiter // used by the reader goroutine only
+	calls         *access.Limiter
 	amf3          atomic.Bool // the client connected with objectEncoding 3: answer in AMF3
 	connectBy     time.Time   // the connect command must arrive before this
 
@@ -136,7 +138,7 @@ func newConn(s *Server, nc net.Conn, id uint64) *Conn {
 	c.bcr = bytecounter.NewReader(nc)
 	c.bcw = bytecounter.NewWriter(nc)
 	c.lastActivity.Store(time.Now().UnixNano())
-	c.calls = newCallLimiter(s.cfg.MaxCallsPerSecond, c.born)
+	c.calls = access.NewLimiter(s.cfg.MaxCallsPerSecond, nil)
 	return c
 }
 
@@ -480,7 +482,7 @@ func (c *Conn) handleMessage(msg *message) error {
 		name, txid, cmd, args, err := decodeCommandLimits(b, msg.typ == msgCommandAMF3, c.srv.cfg.amfLimits())
 		if err != nil {
 			c.log.Debug("rtmp bad command", "err", err)
-			if name != "" && c.calls.allow(time.Now()) {
+			if name != "" && c.calls.Allow() {
 				c.replyError(txid, codeCallFailed, fmt.Sprintf("malformed command: %v", err), nil)
 			}
 			return nil // a malformed command is not run; the connection lives
@@ -505,7 +507,7 @@ func (c *Conn) handleCommand(streamID uint32, name string, txid float64, cmd any
 	c.mu.Lock()
 	connected := c.connected
 	c.mu.Unlock()
-	if !c.calls.allow(time.Now()) {
+	if !c.calls.Allow() {
 		c.callsLimited.Add(1)
 		desc := fmt.Sprintf("too many commands: at most %g per second", c.srv.cfg.MaxCallsPerSecond)
 		c.replyError(txid, codeCallFailed, desc, nil)

@@ -15,7 +15,6 @@ package whep
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,6 +32,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/rendercast/rendercast/internal/access"
 )
 
 // maxOfferSize bounds the body of a WHEP POST.
@@ -41,9 +42,10 @@ const maxOfferSize = 256 << 10
 // Server answers WHEP requests and runs the sessions. Create it with NewServer, mount
 // Handler on an HTTP server, and call Shutdown to end every session.
 type Server struct {
-	cfg Config
-	api *webrtc.API
-	log *slog.Logger
+	cfg   Config
+	api   *webrtc.API
+	log   *slog.Logger
+	token access.Secret // cfg.Token
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -65,7 +67,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, api: api, log: cfg.Logger, sessions: map[string]*Session{}}, nil
+	return &Server{cfg: cfg, api: api, log: cfg.Logger, token: access.NewSecret(cfg.Token), sessions: map[string]*Session{}}, nil
 }
 
 func newAPI(cfg Config) (*webrtc.API, error) {
@@ -174,18 +176,7 @@ func (s *Server) linkICEServers(w http.ResponseWriter) {
 // authorized checks the token in the Authorization header (Bearer) or the token query
 // parameter, in constant time.
 func (s *Server) authorized(r *http.Request) bool {
-	if s.cfg.Token == "" {
-		return true
-	}
-	want := []byte(s.cfg.Token)
-	match := 0
-	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		match |= subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), want)
-	}
-	if q := r.URL.Query().Get("token"); q != "" {
-		match |= subtle.ConstantTimeCompare([]byte(q), want)
-	}
-	return match == 1
+	return s.token.Match(access.FromRequest(r, access.KeyToken, "")...)
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, err error) {
