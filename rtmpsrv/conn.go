@@ -90,6 +90,7 @@ type Conn struct {
 	owner         ConnectHandler
 	connected     bool
 	app           string
+	refusal       string // description of a refused connect (Refuse)
 	cmdObj        Object
 	callHandlers  map[string]CallHandler
 	streamHandler StreamHandler
@@ -144,6 +145,15 @@ func newConn(s *Server, nc net.Conn, id uint64) *Conn {
 
 // ID returns the connection's identity, unique within its server.
 func (c *Conn) ID() uint64 { return c.id }
+
+// Refuse sets the description the client gets in NetConnection.Connect.Rejected when the
+// connect handler refuses the connection (returns false); without it the description is
+// "connection refused". Call it only from HandleConnect; never put a secret in it.
+func (c *Conn) Refuse(description string) {
+	c.mu.Lock()
+	c.refusal = description
+	c.mu.Unlock()
+}
 
 // PeerAddress returns the client's "ip:port".
 func (c *Conn) PeerAddress() string { return c.peer }
@@ -628,7 +638,13 @@ func (c *Conn) handleConnect(txid float64, cmd any, args []any) error {
 	}
 	if owner == nil {
 		c.log.Info("rtmp connect refused", "app", c.App())
-		c.replyError(txid, codeConnectRejected, "connection refused", nil)
+		reason := "connection refused"
+		c.mu.Lock()
+		if c.refusal != "" {
+			reason = c.refusal
+		}
+		c.mu.Unlock()
+		c.replyError(txid, codeConnectRejected, reason, nil)
 		return fmt.Errorf("connect refused: %w", errRefused)
 	}
 	c.mu.Lock()

@@ -52,7 +52,7 @@ type Server struct {
 	closing  bool
 	wg       sync.WaitGroup // sessions not yet fully closed
 
-	started, refused                   atomic.Uint64
+	started, refused                                 atomic.Uint64
 	framesSent, bytesSent, packetsSent, callsLimited atomic.Uint64
 }
 

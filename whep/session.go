@@ -17,6 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rendercast/rendercast/avc"
+	"github.com/rendercast/rendercast/internal/access"
 )
 
 // queueFrames bounds the frames waiting for the network. A frame written while it is full
@@ -41,7 +42,7 @@ type Session struct {
 	pc     *webrtc.PeerConnection
 	track  *videoTrack
 	viewer Viewer
-	calls  *callLimiter
+	calls  *access.Limiter
 
 	wantKey atomic.Bool
 	queue   chan *avc.Frame
@@ -128,7 +129,7 @@ func (srv *Server) newSession(r *http.Request, scene, offer string) (_ *Session,
 	header := r.Header.Clone()
 	header.Del("Authorization")
 	s := &Session{srv: srv, id: newID(), scene: scene, peer: r.RemoteAddr, query: query, header: header,
-		created: time.Now(), calls: newCallLimiter(srv.cfg.CallRate),
+		created: time.Now(), calls: access.NewLimiter(srv.cfg.CallRate, nil),
 		queue: make(chan *avc.Frame, queueFrames), done: make(chan struct{})}
 	s.wantKey.Store(true)
 	s.log = srv.log.With("session", s.id[:8], "scene", scene, "peer", s.peer)
@@ -289,7 +290,7 @@ func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
 		id, name, args, err := parseCall(msg.Data)
 		var res any
 		if err == nil {
-			if !s.calls.allow() {
+			if !s.calls.Allow() {
 				s.callsLimited.Add(1)
 				s.srv.callsLimited.Add(1)
 				err = ErrCallLimit
@@ -321,27 +322,27 @@ func (s *Session) call(name string, args map[string]any) (res any, err error) {
 
 // Stats are a session's figures.
 type Stats struct {
-	ID               string  `json:"id"`
-	Scene            string  `json:"scene"`
-	Peer             string  `json:"peer"`
-	State            string  `json:"state"`
-	Connected        bool    `json:"connected"`
-	Seconds          float64 `json:"seconds"`
-	StreamSeconds    float64 `json:"stream_seconds"`
-	FramesSent       uint64  `json:"frames_sent"`
-	KeyframesSent    uint64  `json:"keyframes_sent"`
-	PacketsSent      uint64  `json:"packets_sent"`
-	PayloadBytesOut  uint64  `json:"payload_bytes_out"`
-	FramesUnbound    uint64  `json:"frames_unbound"`
-	FramesDropped    uint64  `json:"frames_dropped"`
-	PLI              uint64  `json:"pli"`
-	FIR              uint64  `json:"fir"`
-	REMB             uint64  `json:"remb"`
-	REMBBps          int64   `json:"remb_bps"`
-	Calls            uint64  `json:"calls"`
-	CallsLimited     uint64  `json:"calls_limited"`
-	CandidatePair    string  `json:"candidate_pair,omitempty"`
-	Transport        string  `json:"transport"`
+	ID              string  `json:"id"`
+	Scene           string  `json:"scene"`
+	Peer            string  `json:"peer"`
+	State           string  `json:"state"`
+	Connected       bool    `json:"connected"`
+	Seconds         float64 `json:"seconds"`
+	StreamSeconds   float64 `json:"stream_seconds"`
+	FramesSent      uint64  `json:"frames_sent"`
+	KeyframesSent   uint64  `json:"keyframes_sent"`
+	PacketsSent     uint64  `json:"packets_sent"`
+	PayloadBytesOut uint64  `json:"payload_bytes_out"`
+	FramesUnbound   uint64  `json:"frames_unbound"`
+	FramesDropped   uint64  `json:"frames_dropped"`
+	PLI             uint64  `json:"pli"`
+	FIR             uint64  `json:"fir"`
+	REMB            uint64  `json:"remb"`
+	REMBBps         int64   `json:"remb_bps"`
+	Calls           uint64  `json:"calls"`
+	CallsLimited    uint64  `json:"calls_limited"`
+	CandidatePair   string  `json:"candidate_pair,omitempty"`
+	Transport       string  `json:"transport"`
 }
 
 // Stats returns the session's figures: connection state, frames, packets and bytes sent,
@@ -401,37 +402,6 @@ func (s *Session) teardown() {
 	if s.viewer != nil {
 		safe("viewer close", func() error { s.viewer.Close(); return nil })
 	}
-}
-
-// callLimiter bounds a session's data-channel calls: a token bucket holding one
-// second's worth. A rate <= 0 allows every call.
-type callLimiter struct {
-	mu     sync.Mutex
-	rate   float64
-	tokens float64
-	last   time.Time
-}
-
-func newCallLimiter(rate float64) *callLimiter {
-	return &callLimiter{rate: rate, tokens: max(rate, 1), last: time.Now()}
-}
-
-func (l *callLimiter) allow() bool {
-	if l.rate <= 0 {
-		return true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	if d := now.Sub(l.last); d > 0 {
-		l.tokens = min(l.tokens+d.Seconds()*l.rate, max(l.rate, 1))
-		l.last = now
-	}
-	if l.tokens < 1 {
-		return false
-	}
-	l.tokens--
-	return true
 }
 
 // safe runs f, turning a panic into an error, so a bug in a viewer ends one session, not

@@ -73,8 +73,8 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	}
 	r, err := render.NewPool(render.PoolConfig{
 		Config: render.Config{
-			Platform: cfg.GL, MSAA: cfg.MSAA, Shading: renderShading(cfg.Shading),
-			Readback: renderReadback(cfg.Readback), Convert: renderConvert(cfg.Convert),
+			Platform: cfg.GL, MSAA: cfg.MSAA, Shading: RenderShading(cfg.Shading),
+			Readback: RenderReadback(cfg.Readback), Convert: RenderConvert(cfg.Convert),
 			Logger: log.With("part", "render"),
 		},
 		Contexts: cfg.GLContexts,
@@ -86,7 +86,7 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	a.renderer = r
 	info := r.Info()
 	// The library comes after the renderer: -detail auto depends on whether it is software.
-	detail := sceneDetail(cfg.Detail, info.Software)
+	detail := SceneDetail(cfg.Detail, info.Software)
 	a.lib = scenes.NewLibraryDetail(detail)
 	for _, sf := range cfg.Scenes {
 		if err := a.lib.Add(sf.Name, sf.Path); err != nil {
@@ -322,25 +322,25 @@ func (a *App) animate() bool {
 	return !a.renderer.Info().Software
 }
 
-// renderShading maps -shading to render.Config.Shading: auto leaves the choice to the
+// RenderShading maps -shading to render.Config.Shading: auto leaves the choice to the
 // renderer (fast on software renderers, pbr on GPUs).
-func renderShading(v string) render.Shading {
+func RenderShading(v string) render.Shading {
 	if v == "auto" {
 		return render.ShadingAuto
 	}
 	return render.Shading(v)
 }
 
-// renderReadback maps -readback to render.Config.Readback (auto: the renderer's choice).
-func renderReadback(v string) render.Readback {
+// RenderReadback maps -readback to render.Config.Readback (auto: the renderer's choice).
+func RenderReadback(v string) render.Readback {
 	if v == "auto" {
 		return render.ReadbackAuto
 	}
 	return render.Readback(v)
 }
 
-// renderConvert maps -convert to render.Config.Convert (auto: the renderer's choice).
-func renderConvert(v string) render.Convert {
+// RenderConvert maps -convert to render.Config.Convert (auto: the renderer's choice).
+func RenderConvert(v string) render.Convert {
 	if v == "auto" {
 		return render.ConvertAuto
 	}
@@ -375,9 +375,9 @@ func (a *App) glContexts() []map[string]any {
 	return out
 }
 
-// sceneDetail maps -detail to the built-in scenes' level of detail: auto is low on software
+// SceneDetail maps -detail to the built-in scenes' level of detail: auto is low on software
 // renderers, where the triangle count is a main cost of the scene pass, and full on GPUs.
-func sceneDetail(v string, software bool) scenes.Detail {
+func SceneDetail(v string, software bool) scenes.Detail {
 	if v == "low" || v == "auto" && software {
 		return scenes.DetailLow
 	}
@@ -399,7 +399,7 @@ func (a *App) info() map[string]any {
 		"readback":             string(gi.Readback),
 		"convert":              string(gi.Convert),
 		"shading":              string(gi.Shading),
-		"detail":               sceneDetail(a.cfg.Detail, gi.Software).String(),
+		"detail":               SceneDetail(a.cfg.Detail, gi.Software).String(),
 		"size":                 fmt.Sprintf("%dx%d", a.cfg.Width, a.cfg.Height),
 		"fps":                  a.cfg.FPS,
 		"scenes":               a.lib.Names(),

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rendercast/rendercast/internal/access"
 	"github.com/rendercast/rendercast/session"
 )
 
@@ -135,7 +136,7 @@ func (r *registry) create(name, scene string, persistent, baseline bool) (*live,
 	if !a.lib.Has(scene) {
 		return nil, fmt.Errorf("%w: scene %q (available: %v)", errUnknownScene, scene, a.lib.Names())
 	}
-	release, err := a.admit.reserveSession()
+	release, err := a.admit.Reserve(access.Session)
 	if err != nil {
 		return nil, err
 	}

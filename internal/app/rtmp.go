@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rendercast/rendercast/internal/access"
 	"github.com/rendercast/rendercast/rtmpsrv"
 	"github.com/rendercast/rendercast/session"
 )
@@ -26,21 +27,21 @@ func (a *App) HandleConnect(c *rtmpsrv.Conn, created bool, cmd rtmpsrv.Object, a
 		a.m.Connections.Dec()
 		return true
 	}
-	var arg0 string
-	if len(args) > 0 {
-		arg0, _ = args[0].(string)
-	}
-	if !a.token.Match(connectCandidates(cmd, "token", arg0)...) {
+	tcURL, _ := cmd.GetString("tcUrl")
+	appName, _ := cmd.GetString("app")
+	if !a.token.Match(access.FromRTMPConnect(access.KeyToken, tcURL, appName, cmd.GetString, args)...) {
 		a.m.ConnectsTotal.WithLabelValues("refused").Inc()
 		// c.App() has no query string: a token there must not reach the log.
 		a.log.Info("connect refused: missing or wrong token", "peer", c.PeerAddress(), "app", c.App())
+		c.Refuse("missing or wrong token")
 		return false
 	}
-	cl := &rtmpClient{a: a, c: c, control: a.controlToken.Match(connectCandidates(cmd, "control_token", "")...)}
+	cl := &rtmpClient{a: a, c: c, control: a.controlToken.Match(access.FromRTMPConnect(access.KeyControlToken, tcURL, appName, cmd.GetString, nil)...)}
 	if name := connectQuery(cmd).Get("session"); name != "" {
 		if err := checkSessionName(name); err != nil {
 			a.m.ConnectsTotal.WithLabelValues("refused").Inc()
 			a.log.Info("connect refused", "peer", c.PeerAddress(), "app", c.App(), "err", err)
+			c.Refuse(err.Error())
 			return false
 		}
 		cl.session = name
@@ -72,21 +73,6 @@ func connectQuery(cmd rtmpsrv.Object) url.Values {
 		}
 	}
 	return q
-}
-
-// connectCandidates collects what a client presents as the secret key: the tcUrl and app
-// query parameter key, the connect property key and, for the viewing token, the first
-// extra connect argument.
-func connectCandidates(cmd rtmpsrv.Object, key, arg0 string) []string {
-	q := connectQuery(cmd)
-	out := append([]string(nil), q[key]...)
-	if t, ok := cmd.GetString(key); ok {
-		out = append(out, t)
-	}
-	if arg0 != "" {
-		out = append(out, arg0)
-	}
-	return out
 }
 
 // HandleStream gives each new stream its own handler object.
@@ -134,7 +120,7 @@ func (rv *rtmpViewer) HandlePlay(s *rtmpsrv.Stream, play bool) (*rtmpsrv.VideoDa
 	}
 	conn := s.Conn()
 	v := &viewer{a: a, transport: "rtmp", peer: conn.PeerAddress(), app: conn.App(), started: time.Now(),
-		control: cl.control || a.controlToken.Match(q["control_token"]...)}
+		control: cl.control || a.controlToken.Match(q[access.KeyControlToken]...)}
 	if err := v.open(name, scene); err != nil {
 		return nil, err
 	}

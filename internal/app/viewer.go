@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rendercast/rendercast/internal/access"
 	"github.com/rendercast/rendercast/session"
 )
 
@@ -42,7 +43,7 @@ func (v *viewer) open(name, scene string) error {
 			return err
 		}
 	}
-	release, err := a.admit.reserveViewer()
+	release, err := a.admit.Reserve(access.Viewer)
 	if err != nil {
 		return err
 	}

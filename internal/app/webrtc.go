@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rendercast/rendercast/internal/access"
 	"github.com/rendercast/rendercast/session"
 	"github.com/rendercast/rendercast/whep"
 )
@@ -58,10 +59,10 @@ func (a *App) newWebViewer(ws *whep.Session) (whep.Viewer, error) {
 	if !a.lib.Has(scene) && (name == "" || a.reg.get(name) == nil) {
 		return nil, fmt.Errorf("%w: %q (available: %s)", whep.ErrUnknownScene, scene, strings.Join(a.lib.Names(), ", "))
 	}
-	control := a.controlToken.Match(append(q["control_token"], ws.Header("X-Control-Token"))...)
+	control := a.controlToken.Match(append(q[access.KeyControlToken], ws.Header(access.HeaderControlToken))...)
 	v := &viewer{a: a, transport: "webrtc", peer: ws.RemoteAddr(), app: "whep", started: time.Now(), control: control}
 	if err := v.open(name, scene); err != nil {
-		if errors.Is(err, errFull) {
+		if errors.Is(err, access.ErrFull) {
 			return nil, fmt.Errorf("%w (%w)", whep.ErrTooManySessions, err)
 		}
 		return nil, err
