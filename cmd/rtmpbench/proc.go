@@ -121,6 +121,58 @@ func cpuCores(a, b procSample) float64 {
 	return float64(b.CPU-a.CPU) / float64(wall)
 }
 
+// parseCPUBusy reads the busy and total CPU ticks of all CPUs from the contents of
+// /proc/stat (its "cpu" line: busy is everything but idle and iowait).
+func parseCPUBusy(b []byte) (busy, total uint64, err error) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("proc stat: no cpu line in %q", line)
+	}
+	for i, v := range f[1:] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("proc stat: cpu field %d: %q", i+1, v)
+		}
+		if i >= 8 { // guest and guest_nice are already counted in user and nice
+			break
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total, nil
+}
+
+// machineSample is the machine's busy CPU time (every process, ours and others') at one
+// moment.
+type machineSample struct {
+	At   time.Time
+	Busy time.Duration
+}
+
+func sampleMachine() (machineSample, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machineSample{}, err
+	}
+	busy, _, err := parseCPUBusy(b)
+	if err != nil {
+		return machineSample{}, err
+	}
+	return machineSample{At: time.Now(), Busy: time.Duration(busy) * time.Second / clockTicks}, nil
+}
+
+// machineCores is the busy CPU between two machine samples, in cores.
+func machineCores(a, b machineSample) float64 {
+	wall := b.At.Sub(a.At)
+	if wall <= 0 {
+		return 0
+	}
+	return float64(b.Busy-a.Busy) / float64(wall)
+}
+
 // Machine describes the computer the figures come from.
 type Machine struct {
 	CPU      string  `json:"cpu"`

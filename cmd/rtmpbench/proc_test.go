@@ -73,7 +73,7 @@ func TestFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.calls < 200 || o.ttffRuns < 20 || o.idle < 5000 || len(o.suites) != len(allSuites) || o.width != 1280 || o.height != 720 ||
+	if o.calls < 200 || o.ttffRuns < 20 || o.idle < 5000 || len(o.suites) != len(defaultSuites) || o.width != 1280 || o.height != 720 ||
 		!slices.Equal(o.densityMotions, []string{motionMoving, motionStill}) {
 		t.Fatalf("defaults: %+v", o)
 	}
@@ -151,5 +151,31 @@ func TestThreadCPU(t *testing.T) {
 	m, err := threadCPU(os.Getpid())
 	if err != nil || len(m) == 0 {
 		t.Fatalf("threadCPU(self) = %v, %v", m, err)
+	}
+}
+
+func TestParseCPUBusy(t *testing.T) {
+	stat := "cpu  100 5 50 1000 20 3 7 2 40 0\ncpu0 50 2 25 500 10 1 3 1 20 0\nintr 1 2 3\n"
+	busy, total, err := parseCPUBusy([]byte(stat))
+	// busy: user + nice + system + irq + softirq + steal; total adds idle and iowait;
+	// guest (already in user) is not counted twice.
+	if err != nil || busy != 100+5+50+3+7+2 || total != busy+1000+20 {
+		t.Errorf("busy %d total %d, %v", busy, total, err)
+	}
+	for _, bad := range []string{"", "intr 1 2\n", "cpu 1 2 x 4 5\n", "cpu 1 2\n"} {
+		if _, _, err := parseCPUBusy([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	a, err := sampleMachine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3e7; i++ { // some work of our own, so the machine is busy
+		busy += uint64(i)
+	}
+	b, _ := sampleMachine()
+	if c := machineCores(a, b); c <= 0 {
+		t.Errorf("machine cores %v while this test ran", c)
 	}
 }

@@ -95,6 +95,9 @@ type SpectatorStep struct {
 	NginxCores    float64 `json:"nginx_cores"`
 	RelayCores    float64 `json:"relay_cores"`
 	HarnessCores  float64 `json:"harness_cores"`
+	// MachineCores is the whole machine's busy CPU in the window (these processes and any
+	// other work on it); the machine has Results.Machine.CPUs cores.
+	MachineCores float64 `json:"machine_cores"`
 	// SessionViewers is the viewer count of the named session in the streamer's
 	// status.json (the players and the relay when they share it; -1: no such session);
 	// SourceFPS the session's encoded frames per second in the window (0: not reported).
@@ -275,14 +278,18 @@ type spectatorProcs struct {
 	streamer, nginx, relay, harness int
 }
 
-// spectatorSamples are one sample of each of them.
+// spectatorSamples are one sample of each of them, and of the machine.
 type spectatorSamples struct {
 	streamer, nginx, relay, harness procSample
+	machine                         machineSample
 }
 
 func (p spectatorProcs) sample() (spectatorSamples, error) {
 	var s spectatorSamples
 	var err error
+	if s.machine, err = sampleMachine(); err != nil {
+		return s, err
+	}
 	for _, x := range []struct {
 		name string
 		pid  int
@@ -359,6 +366,7 @@ func (r *spectatorRun) step(ctx context.Context, server, rawURL string, n int) (
 	st.NginxCores = cpuCores(s0.nginx, s1.nginx)
 	st.RelayCores = cpuCores(s0.relay, s1.relay)
 	st.HarnessCores = cpuCores(s0.harness, s1.harness)
+	st.MachineCores = machineCores(s0.machine, s1.machine)
 	st.ServerCores, st.ServerRSSMiB = st.StreamerCores, mib(s1.streamer.RSS)
 	if server == serverNginx {
 		st.ServerCores, st.ServerRSSMiB = st.NginxCores, mib(s1.nginx.RSS)

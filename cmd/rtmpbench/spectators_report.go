@@ -75,7 +75,7 @@ func (srv *SpectatorServer) sortedSteps() []SpectatorStep {
 }
 
 // spectatorColumns are the per-step columns of the text and Markdown tables.
-const spectatorColumns = "spectators\tpassing\tmin fps\tmedian fps\tserver cores\tserver RSS MiB\tstreamer cores\tnginx cores\trelay cores\tharness cores\tsession viewers\tsource fps\t"
+const spectatorColumns = "spectators\tpassing\tmin fps\tmedian fps\tserver cores\tserver RSS MiB\tstreamer cores\tnginx cores\trelay cores\tharness cores\tmachine cores\tsession viewers\tsource fps\t"
 
 func spectatorRow(st SpectatorStep, sep string) string {
 	viewers, source := "-", "-"
@@ -87,7 +87,7 @@ func spectatorRow(st SpectatorStep, sep string) string {
 	}
 	cells := []string{fmt.Sprint(st.Spectators), fmt.Sprint(st.Passing), fmt.Sprintf("%.1f", st.MinFPS), fmt.Sprintf("%.1f", st.MedianFPS),
 		fmt.Sprintf("%.3f", st.ServerCores), fmt.Sprintf("%.0f", st.ServerRSSMiB), fmt.Sprintf("%.2f", st.StreamerCores), fmt.Sprintf("%.3f", st.NginxCores),
-		fmt.Sprintf("%.3f", st.RelayCores), fmt.Sprintf("%.2f", st.HarnessCores), viewers, source, passWord(st.Pass)}
+		fmt.Sprintf("%.3f", st.RelayCores), fmt.Sprintf("%.2f", st.HarnessCores), fmt.Sprintf("%.2f", st.MachineCores), viewers, source, passWord(st.Pass)}
 	return strings.Join(cells, sep)
 }
 
@@ -106,7 +106,7 @@ func writeSpectatorsTable(w io.Writer, s *SpectatorsResult) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, spectatorsIntro(s)+".")
 	b := s.Baseline
-	fmt.Fprintf(w, "  no player (relay only): streamer %.2f cores, nginx %.3f, relay %.3f, harness %.2f\n", b.StreamerCores, b.NginxCores, b.RelayCores, b.HarnessCores)
+	fmt.Fprintf(w, "  no player (relay only): streamer %.2f cores, nginx %.3f, relay %.3f, harness %.2f; the machine %.2f (with any other work on it)\n", b.StreamerCores, b.NginxCores, b.RelayCores, b.HarnessCores, b.MachineCores)
 	for _, srv := range s.Servers {
 		fmt.Fprintf(w, "%s:\n", srv.Name)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -129,7 +129,7 @@ func writeSpectatorsMarkdown(w io.Writer, s *SpectatorsResult) {
 		fmt.Fprintf(w, "| %s | %s | %.3f%% of a core | %.3f%% |\n", srv.Name, srv.maxWords(), srv.CPUPerSpectatorPct, srv.HarnessPerSpectatorPct)
 	}
 	b := s.Baseline
-	fmt.Fprintf(w, "\nWith no player (the relay only): streamer %.2f cores, nginx %.3f, relay %.3f, harness %.2f.\n\n", b.StreamerCores, b.NginxCores, b.RelayCores, b.HarnessCores)
+	fmt.Fprintf(w, "\nWith no player (the relay only): streamer %.2f cores, nginx %.3f, relay %.3f, harness %.2f; the whole machine %.2f (any other work on it included).\n\n", b.StreamerCores, b.NginxCores, b.RelayCores, b.HarnessCores, b.MachineCores)
 	header := "| server | " + strings.ReplaceAll(strings.TrimSuffix(spectatorColumns, "\t"), "\t", " | ") + " | |"
 	fmt.Fprintln(w, header)
 	fmt.Fprintln(w, "| --- |"+strings.Repeat(" ---: |", strings.Count(spectatorColumns, "\t"))+" --- |")

@@ -194,6 +194,9 @@ func TestSpectatorStepFakePlayers(t *testing.T) {
 	if !st.Pass || st.Passing != 20 || st.Failed != 0 || len(st.PlayerFPS) != 20 || st.MinFPS < 29 || st.MinFPS > 300 {
 		t.Errorf("20 good players: %+v", st)
 	}
+	if st.MachineCores <= 0 || st.MachineCores < st.HarnessCores {
+		t.Errorf("machine %v cores, harness %v: the machine includes the harness", st.MachineCores, st.HarnessCores)
+	}
 	if st.HarnessCores < 0 || st.SessionViewers != -1 {
 		t.Errorf("harness cores %v, session viewers %d (no session asked for)", st.HarnessCores, st.SessionViewers)
 	}
@@ -429,7 +432,7 @@ func TestSpectatorsReport(t *testing.T) {
 	if i, j := strings.Index(text.String(), "  160  "), strings.Index(text.String(), "  170  "); i < 0 || j < i {
 		t.Errorf("steps not sorted by count:\n%s", text.String())
 	}
-	for _, want := range []string{"| rendercast | 160 | 0.350% of a core |", "| rendercast | 160 | 160 | 29.9 | 30.0 | 0.910 |", "| 161 | 30.0 | pass |", "| nginx-rtmp | 150 | 150 | 29.5 |", "| - | - | pass |"} {
+	for _, want := range []string{"| rendercast | 160 | 0.350% of a core |", "| rendercast | 160 | 160 | 29.9 | 30.0 | 0.910 |", "| 0.00 | 161 | 30.0 | pass |", "| nginx-rtmp | 150 | 150 | 29.5 |", "| - | - | pass |"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md.String())
 		}
