@@ -103,7 +103,13 @@ type SpectatorStep struct {
 	// SourceFPS the session's encoded frames per second in the window (0: not reported).
 	SessionViewers int     `json:"session_viewers"`
 	SourceFPS      float64 `json:"source_fps,omitempty"`
-	Pass           bool    `json:"pass"`
+	// RenderMeanMS and EncodeMeanMS are the streamer's mean render and encode times in
+	// the window, Dropped the frames it dropped for players whose send queue was full (its
+	// metrics; the relay is one of its players).
+	RenderMeanMS float64 `json:"render_mean_ms,omitempty"`
+	EncodeMeanMS float64 `json:"encode_mean_ms,omitempty"`
+	Dropped      float64 `json:"dropped"`
+	Pass         bool    `json:"pass"`
 }
 
 // spectatorsConfig controls the suite.
@@ -336,6 +342,10 @@ func (r *spectatorRun) step(ctx context.Context, server, rawURL string, n int) (
 	if r.session != "" {
 		sess0, _ = fetchSessionStatus(ctx, r.http, r.session)
 	}
+	var m0, m1 map[string]float64
+	if r.http != "" {
+		m0, _ = scrapeMetrics(ctx, r.http)
+	}
 	s0, err := r.procs.sample()
 	if err != nil {
 		return st, err
@@ -350,6 +360,13 @@ func (r *spectatorRun) step(ctx context.Context, server, rawURL string, n int) (
 	s1, err := r.procs.sample()
 	if err != nil {
 		return st, err
+	}
+	if r.http != "" {
+		if m1, _ = scrapeMetrics(ctx, r.http); m0 != nil && m1 != nil {
+			st.RenderMeanMS = histMeanMS(m0, m1, "rendercast_render_seconds")
+			st.EncodeMeanMS = histMeanMS(m0, m1, "rendercast_encode_seconds")
+			st.Dropped = m1["rendercast_rtmp_frames_dropped_total"] - m0["rendercast_rtmp_frames_dropped_total"]
+		}
 	}
 	if r.session != "" {
 		if sess1, err = fetchSessionStatus(ctx, r.http, r.session); err == nil && sess1.Found {

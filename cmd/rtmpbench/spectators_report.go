@@ -75,19 +75,22 @@ func (srv *SpectatorServer) sortedSteps() []SpectatorStep {
 }
 
 // spectatorColumns are the per-step columns of the text and Markdown tables.
-const spectatorColumns = "spectators\tpassing\tmin fps\tmedian fps\tserver cores\tserver RSS MiB\tstreamer cores\tnginx cores\trelay cores\tharness cores\tmachine cores\tsession viewers\tsource fps\t"
+const spectatorColumns = "spectators\tpassing\tmin fps\tmedian fps\tserver cores\tserver RSS MiB\tstreamer cores\tnginx cores\trelay cores\tharness cores\tmachine cores\tsession viewers\tsource fps\tencode ms\tdropped\t"
 
 func spectatorRow(st SpectatorStep, sep string) string {
-	viewers, source := "-", "-"
+	viewers, source, encode := "-", "-", "-"
 	if st.SessionViewers >= 0 {
 		viewers = fmt.Sprint(st.SessionViewers)
 	}
 	if st.SourceFPS > 0 {
 		source = fmt.Sprintf("%.1f", st.SourceFPS)
 	}
+	if st.EncodeMeanMS > 0 {
+		encode = fmt.Sprintf("%.1f", st.EncodeMeanMS)
+	}
 	cells := []string{fmt.Sprint(st.Spectators), fmt.Sprint(st.Passing), fmt.Sprintf("%.1f", st.MinFPS), fmt.Sprintf("%.1f", st.MedianFPS),
 		fmt.Sprintf("%.3f", st.ServerCores), fmt.Sprintf("%.0f", st.ServerRSSMiB), fmt.Sprintf("%.2f", st.StreamerCores), fmt.Sprintf("%.3f", st.NginxCores),
-		fmt.Sprintf("%.3f", st.RelayCores), fmt.Sprintf("%.2f", st.HarnessCores), fmt.Sprintf("%.2f", st.MachineCores), viewers, source, passWord(st.Pass)}
+		fmt.Sprintf("%.3f", st.RelayCores), fmt.Sprintf("%.2f", st.HarnessCores), fmt.Sprintf("%.2f", st.MachineCores), viewers, source, encode, fmt.Sprintf("%.0f", st.Dropped), passWord(st.Pass)}
 	return strings.Join(cells, sep)
 }
 
