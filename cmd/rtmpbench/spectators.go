@@ -338,6 +338,9 @@ func (r *spectatorRun) step(ctx context.Context, server, rawURL string, n int) (
 	if err != nil {
 		r.log.printf("spectators %s %d: %v", server, n, err)
 	}
+	// nginx-rtmp sends a new player nothing before the next keyframe (up to a GOP): the
+	// warm-up starts once every player has its first frame.
+	waitFirstFrames(ctx, players, firstFrameTimeout)
 	if sleep(ctx, r.cfg.Warmup); ctx.Err() != nil {
 		return st, ctx.Err()
 	}
@@ -393,6 +396,27 @@ func (r *spectatorRun) step(ctx context.Context, server, rawURL string, n int) (
 	}
 	st.Pass = n > 0 && failed == 0 && f.Passing == n
 	return st, nil
+}
+
+// firstFrameTimeout bounds a step's wait for its players' first frames.
+const firstFrameTimeout = 10 * time.Second
+
+// waitFirstFrames waits until every player that is up has received a frame, at most
+// timeout.
+func waitFirstFrames(ctx context.Context, players []spectatorCounter, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for ctx.Err() == nil {
+		frames, up := countSpectators(players)
+		waiting := false
+		for i := range frames {
+			waiting = waiting || up[i] && frames[i] == 0
+		}
+		if !waiting {
+			return
+		}
+		sleep(ctx, 20*time.Millisecond)
+	}
 }
 
 // searchSpectators runs one ramp per server, a step of each in turn, until every search is
