@@ -1,17 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"os/exec"
-	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 )
 
@@ -127,159 +120,6 @@ type spectatorsConfig struct {
 	Start, Limit   int
 	Precision      float64
 	Warmup, Window time.Duration
-}
-
-// validSessionName reports whether s is a session name the streamer accepts: 1 to 64
-// characters of A-Z, a-z, 0-9, '_' and '-'.
-func validSessionName(s string) bool {
-	if len(s) < 1 || len(s) > 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// sessionFlag matches the -session flag in the streamer's usage text.
-var sessionFlag = regexp.MustCompile(`(?m)^\s+-session\b`)
-
-// streamerHasSessions reports whether bin lists a -session flag in its usage.
-func streamerHasSessions(bin string) bool {
-	out, _ := exec.Command(bin, "-h").CombinedOutput()
-	return sessionFlag.Match(out)
-}
-
-// relayArgs returns the ffmpeg arguments that pull src and push it unchanged (-c copy) to
-// dst as FLV.
-func relayArgs(src, dst string) []string {
-	return []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-i", src, "-c", "copy", "-f", "flv", dst}
-}
-
-// relayProc is the ffmpeg relay the harness started.
-type relayProc struct {
-	cmd    *exec.Cmd
-	stderr *tailBuffer
-	exited chan struct{}
-}
-
-func startRelay(src, dst string) (*relayProc, error) {
-	cmd := exec.Command("ffmpeg", relayArgs(src, dst)...)
-	r := &relayProc{cmd: cmd, stderr: &tailBuffer{max: 4096}, exited: make(chan struct{})}
-	cmd.Stderr = r.stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting the ffmpeg relay: %w", err)
-	}
-	go func() { cmd.Wait(); close(r.exited) }()
-	return r, nil
-}
-
-func (r *relayProc) alive() bool {
-	select {
-	case <-r.exited:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop ends the relay (SIGTERM, SIGKILL after 5 s).
-func (r *relayProc) stop() {
-	if !r.alive() {
-		return
-	}
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.exited:
-	case <-time.After(5 * time.Second):
-		r.cmd.Process.Kill()
-		<-r.exited
-	}
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(bytes.TrimSpace(t.b))
-}
-
-// sessionStatus is what the streamer's status.json says of one named session.
-type sessionStatus struct {
-	Found   bool
-	Shared  bool
-	Viewers int
-	Frames  float64
-}
-
-// parseSessionStatus finds the session called name in a status.json document. Viewers are
-// a list (status.json) or a count (viewerCount, as server.info gives them).
-func parseSessionStatus(doc []byte, name string) (sessionStatus, error) {
-	var st struct {
-		Sessions []struct {
-			Name        string          `json:"name"`
-			Shared      bool            `json:"shared"`
-			Viewers     json.RawMessage `json:"viewers"`
-			ViewerCount *float64        `json:"viewerCount"`
-			Frames      float64         `json:"frames"`
-		} `json:"sessions"`
-	}
-	if err := json.Unmarshal(doc, &st); err != nil {
-		return sessionStatus{}, fmt.Errorf("status.json: %w", err)
-	}
-	for _, s := range st.Sessions {
-		if s.Name != name || name == "" {
-			continue
-		}
-		out := sessionStatus{Found: true, Shared: s.Shared, Frames: s.Frames}
-		var list []json.RawMessage
-		var count float64
-		switch {
-		case s.ViewerCount != nil:
-			out.Viewers = int(*s.ViewerCount)
-		case json.Unmarshal(s.Viewers, &list) == nil:
-			out.Viewers = len(list)
-		case json.Unmarshal(s.Viewers, &count) == nil:
-			out.Viewers = int(count)
-		}
-		return out, nil
-	}
-	return sessionStatus{}, nil
-}
-
-// fetchSessionStatus reads the streamer's /status.json and finds the session called name.
-func fetchSessionStatus(ctx context.Context, httpAddr, name string) (sessionStatus, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/status.json", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return sessionStatus{}, err
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(resp.Body); err != nil {
-		return sessionStatus{}, err
-	}
-	return parseSessionStatus(b.Bytes(), name)
 }
 
 // spectatorProcs are the processes whose CPU every step samples.
