@@ -149,7 +149,8 @@ func writeSpectatorsMarkdown(w io.Writer, s *SpectatorsResult) {
 }
 
 // spectatorsCharts returns the suite's plots: the serving process's and the harness's CPU
-// against the number of players, and the slowest player's rate.
+// against the number of players, and the slowest player's rate (of the deciding try where
+// a count was tried twice).
 func spectatorsCharts(s *SpectatorsResult) (cpu, fps *plot.Chart) {
 	cpu = &plot.Chart{Title: fmt.Sprintf("Spectators of one %s %gfps stream: CPU against players", s.Size, s.FPS), XLabel: "players (frames counted, not decoded)", YLabel: "cores", YMin: 0}
 	fps = &plot.Chart{Title: "Spectators: the slowest player's frame rate", XLabel: "players", YLabel: "min fps", YMin: 0, YMax: 36}
@@ -162,7 +163,11 @@ func spectatorsCharts(s *SpectatorsResult) (cpu, fps *plot.Chart) {
 		}
 		xs, server, harness, mins := []float64{0}, []float64{base}, []float64{s.Baseline.HarnessCores}, []float64(nil)
 		var fx []float64
-		for _, st := range srv.sortedSteps() {
+		steps := srv.sortedSteps()
+		for i, st := range steps {
+			if i+1 < len(steps) && steps[i+1].Spectators == st.Spectators {
+				continue // a count tried twice: the second try decided
+			}
 			xs = append(xs, float64(st.Spectators))
 			server = append(server, st.ServerCores)
 			harness = append(harness, st.HarnessCores)

@@ -496,6 +496,14 @@ func TestSpectatorsReport(t *testing.T) {
 		t.Errorf("the table hides that the sessions were private:\n%s", text.String())
 	}
 
+	// The charts show the deciding try of a count tried twice.
+	rc := &res.Spectators.Servers[0]
+	rc.Steps = []SpectatorStep{{Spectators: 160, MinFPS: 12}, {Spectators: 160, MinFPS: 29.9, Pass: true, Retry: true}, rc.Steps[0]}
+	_, fpsChart := spectatorsCharts(res.Spectators)
+	if got := fpsChart.Series[0]; !slices.Equal(got.X, []float64{160, 170}) || got.Y[0] != 29.9 {
+		t.Errorf("rendercast series %v %v: want 160 (its second try, 29.9 fps) and 170", got.X, got.Y)
+	}
+
 	// The plots draw.
 	dir := t.TempDir()
 	names, err := writePlots(dir, res)
