@@ -8,6 +8,11 @@ import (
 	"os/exec"
 )
 
+// analyzeDuration is how long (µs) FFmpeg probes the stream before it plays. An FLV stream
+// can add streams at any time, and with its default (5 s) every ffprobe or ffmpeg run on a
+// video-only stream from nginx-rtmp waits the full 5 s first.
+const analyzeDuration = "1500000"
+
 // VideoStream is what ffprobe reports about the first video stream of a URL.
 type VideoStream struct {
 	// Codec is FFmpeg's codec name, "h264" for H.264.
@@ -20,7 +25,7 @@ type VideoStream struct {
 // Probe runs ffprobe (FFmpeg's, an independent RTMP player) on url and returns its first
 // video stream. ctx bounds the run; ffprobe gives up after 20 s without data.
 func Probe(ctx context.Context, url string) (VideoStream, error) {
-	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-rw_timeout", "20000000",
+	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-rw_timeout", "20000000", "-analyzeduration", analyzeDuration,
 		"-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height", "-of", "json", url)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -45,7 +50,7 @@ func Probe(ctx context.Context, url string) (VideoStream, error) {
 // the stream ends, ctx ends, or 20 s pass without data.
 func DecodeRGB(ctx context.Context, url string, n, width, height int) ([][]byte, error) {
 	cmd := exec.CommandContext(ctx, "ffmpeg", "-nostdin", "-hide_banner", "-v", "error",
-		"-rw_timeout", "20000000", "-i", url, "-map", "0:v:0", "-frames:v", fmt.Sprint(n),
+		"-rw_timeout", "20000000", "-analyzeduration", analyzeDuration, "-i", url, "-map", "0:v:0", "-frames:v", fmt.Sprint(n),
 		"-s", fmt.Sprintf("%dx%d", width, height), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
