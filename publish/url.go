@@ -76,3 +76,10 @@ func Redact(raw string) string {
 	u.Fragment, u.RawFragment = "", ""
 	return u.String()
 }
+
+// CheckURL reports whether raw is a URL a Publisher accepts (an error wrapping ErrBadURL
+// otherwise), so that configuration can be checked before anything is started.
+func CheckURL(raw string) error {
+	_, err := parseTarget(raw)
+	return err
+}
