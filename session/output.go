@@ -203,8 +203,9 @@ func (s *Session) frameStep() error {
 		}
 	}
 	if join {
+		// At the next frame tick (one frame interval at most): waking the frame loop
+		// would make an extra frame, encoded for every sink.
 		o.keyWanted.Store(true)
-		o.loops.Wake()
 	}
 	if recover {
 		o.recoverWanted.Store(true)
@@ -233,7 +234,7 @@ func (s *Session) failed(which string, err error) {
 func (s *Session) Elapsed() time.Duration { return time.Since(s.born) }
 
 // Attach adds a sink: it gets the session's frames from the next one, starting with a
-// keyframe (forced at once, or when KeyframeSpacing allows). detach removes it (at most
+// keyframe (forced at the next frame tick, or when KeyframeSpacing allows). detach removes it (at most
 // once; later calls do nothing). Attach fails once the session has stopped.
 func (s *Session) Attach(k Sink) (detach func(), err error) {
 	o := &s.out
@@ -256,10 +257,9 @@ func (s *Session) Attach(k Sink) (detach func(), err error) {
 	o.sinkMu.Unlock()
 	o.keyWanted.Store(true)
 	if first {
-		o.loops.SetPaused(false)
+		o.loops.SetPaused(false) // wakes the frame loop
 		o.loops.Kick()
 	}
-	o.loops.Wake()
 	var once sync.Once
 	return func() { once.Do(func() { s.detach(id) }) }, nil
 }
@@ -325,12 +325,7 @@ func (s *Session) ReceiverEstimate(bps int) error {
 
 // RequestKeyframe makes the next frame a keyframe, within KeyframeSpacing of the last
 // forced one.
-func (s *Session) RequestKeyframe() {
-	s.out.keyWanted.Store(true)
-	if s.out.loops != nil {
-		s.out.loops.Wake()
-	}
-}
+func (s *Session) RequestKeyframe() { s.out.keyWanted.Store(true) }
 
 // RenderNow asks for a render as soon as the render rate allows, because what the
 // session shows changed.
