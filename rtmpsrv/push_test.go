@@ -443,6 +443,7 @@ func TestSlowPlayerDropsUntilKeyframe(t *testing.T) {
 		t.Fatalf("stream stats %+v: no drop counted", st)
 	}
 	full := len(taken)
+	t.Logf("frame %d dropped, %d taken before (%d MiB)", i, full, full/4)
 
 	// Phase 2: the player reads again; small frames from now on.
 	type got struct {

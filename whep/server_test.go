@@ -418,7 +418,9 @@ func decodeGray(t *testing.T, stream []byte) []byte {
 // REMB reach the viewer; calls are answered over the data channel; the offer's query and
 // headers reach the viewer without the token; DELETE ends it all.
 func TestSessionSendsVideoAndAnswersCalls(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	// Checked after every cleanup (registered first, run last), so also after a failure.
+	running := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, running) })
 	fx := newFixture(t, Config{Token: "tok"}, true)
 	c := newClient(t)
 	c.connect(t, fx, "demo?session=x&token=tok", map[string]string{"Authorization": "Bearer tok", "X-Control-Token": "ctl"})
