@@ -214,12 +214,12 @@ func TestPushedFramesReachPlayers(t *testing.T) {
 	if err != nil || m.AVCPacketType != rtmpclient.AVCSequenceHeader || m.Timestamp != 0 {
 		t.Fatalf("first video message: %+v %v, want the sequence header at 0", m, err)
 	}
-	if md := c.Metadata(); md == nil {
+	first := readFrame(t, c)
+	if md := c.Metadata(); md == nil { // sent between the sequence header and the first frame
 		t.Error("no onMetaData")
 	} else if w, _ := md.GetFloat64("width"); w != clipWidth {
 		t.Errorf("onMetaData width %v, want %d", w, clipWidth)
 	}
-	first := readFrame(t, c)
 	if !first.Keyframe || first.Timestamp != 0 {
 		t.Fatalf("first frame: keyframe %v at %v, want a keyframe at 0 (frames start at %v)", first.Keyframe, first.Timestamp, pushBase)
 	}
@@ -234,7 +234,12 @@ func TestPushedFramesReachPlayers(t *testing.T) {
 	if prev != 30*pushFrameInterval {
 		t.Fatalf("31st frame at %v, want %v (every frame sent, rebased)", prev, 30*pushFrameInterval)
 	}
-	if st := s.Stats(); st.Renders != 0 || st.FramesSent < 31 || !st.Playing || s.kicks.Load() != nil {
+	st := s.Stats()
+	for deadline := time.Now().Add(5 * time.Second); st.FramesSent < 31 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // counted once written, a moment after the player may read it
+		st = s.Stats()
+	}
+	if st.Renders != 0 || st.FramesSent < 31 || !st.Playing || s.kicks.Load() != nil {
 		t.Fatalf("stream stats %+v (loops %v): want frames sent by WriteFrame and no loops", st, s.kicks.Load() != nil)
 	}
 
