@@ -90,6 +90,7 @@ func (s *Session) startOutput() error {
 		minBps = min(300_000, maxBps)
 	}
 	s.out.bitrate = newBitrateControl(minBps, maxBps, enc.SetBitrate)
+	s.out.bitrate.recordOnly = s.opts.Shared
 	rate := s.v.RenderRate
 	if rate <= 0 {
 		rate = s.frameRate()
@@ -290,13 +291,7 @@ func (s *Session) SetBitrate(bps int) error { return s.out.bitrate.setCeiling(bp
 // viewer's link must not lower the picture of everyone else (slow viewers of a shared
 // session skip to keyframes instead).
 func (s *Session) ReceiverEstimate(bps int) error {
-	if s.opts.Shared {
-		s.out.bitrate.mu.Lock()
-		s.out.bitrate.estimate = bps
-		s.out.bitrate.mu.Unlock()
-		return nil
-	}
-	return s.out.bitrate.estimated(bps)
+	return s.out.bitrate.estimated(bps) // a shared session's control only records it
 }
 
 // RequestKeyframe makes the next frame a keyframe, within KeyframeSpacing of the last
