@@ -468,6 +468,11 @@ func TestOutputSlowSinkDoesNotHoldBackTheOthers(t *testing.T) {
 	if len(aSeen) != len(bSeen) {
 		t.Errorf("sinks a and b got %d and %d frames", len(aSeen), len(bSeen))
 	}
+	// Nor does it raise the frame rate (every frame encoded costs the encoder): at most the
+	// frame rate (30/s), with one frame of slack per forced keyframe.
+	if got, most := len(aSeen)-aSeen0, int(elapsed.Seconds()*30*1.1)+int(elapsed/KeyframeSpacing)+3; got > most {
+		t.Errorf("in %v with a slow sink, %d frames were made, want at most %d (30 frames/s)", elapsed, got, most)
+	}
 	// Forced keyframes: at most one per KeyframeSpacing (plus the one at the start).
 	forced := f1 - f0
 	limit := uint64(elapsed/KeyframeSpacing) + 1
