@@ -21,7 +21,7 @@ type bitrateControl struct {
 	// recordOnly: estimates are recorded (figures) but never lower the target (a shared
 	// session: one viewer's link must not lower everyone's picture).
 	recordOnly bool
-	current  int // what the encoder was last set to
+	current    int // what the encoder was last set to
 }
 
 func newBitrateControl(min, max int, set func(int) error) *bitrateControl {
