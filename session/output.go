@@ -61,9 +61,11 @@ type output struct {
 	nextID  uint64
 	failure error // why the loops stopped; nil while they run
 
-	// Frame loop state (keyframe policy), touched only by the frame loop, except
-	// keyWanted, which sinks and joiners set from any goroutine.
-	keyWanted   atomic.Bool
+	// Keyframe policy. wants counts the keyframes asked for (joiners, sinks, calls), from
+	// any goroutine; the rest is touched only by the frame loop: served is the count of
+	// wants answered by the last keyframe handed out, lastForced when one was last forced.
+	wants       atomic.Uint64
+	served      uint64
 	lastForced  time.Time
 	config      []byte
 	lastEncoded time.Time
@@ -149,8 +151,7 @@ func (s *Session) frameStep() error {
 		return nil
 	}
 	now := time.Now()
-	if o.keyWanted.Load() && now.Sub(o.lastForced) >= KeyframeSpacing {
-		o.keyWanted.Store(false)
+	if o.wants.Load() > o.served && now.Sub(o.lastForced) >= KeyframeSpacing {
 		o.lastForced = now
 		o.forced.Add(1)
 		o.enc.RequestKeyframe()
@@ -165,8 +166,15 @@ func (s *Session) frameStep() error {
 	if f.Config != nil {
 		o.config = f.Config
 	}
+	// The frame goes to the sinks attached now, joiners during the encode included. The
+	// wants counted before this snapshot are answered by a keyframe; a sink attached after
+	// it counts its want later, so its want stays pending.
+	wants := o.wants.Load()
+	o.sinkMu.Lock()
+	sinks = o.sinks
+	o.sinkMu.Unlock()
 	if f.Keyframe {
-		o.keyWanted.Store(false) // every sink waiting for one gets it now
+		o.served = wants
 		if f.Config == nil && o.config != nil {
 			c := *f
 			c.Config = o.config
@@ -183,8 +191,12 @@ func (s *Session) frameStep() error {
 		}
 	}
 	if want {
-		o.keyWanted.Store(true)
-		o.loops.Wake()
+		o.wants.Add(1)
+		if time.Since(o.lastForced) >= KeyframeSpacing {
+			// Wake the frame loop only when the keyframe may be forced now: a sink that
+			// keeps asking must not raise the frame rate.
+			o.loops.Wake()
+		}
 	}
 	return nil
 }
@@ -231,7 +243,7 @@ func (s *Session) Attach(k Sink) (detach func(), err error) {
 	o.sinks = append(append([]sinkEntry(nil), o.sinks...), sinkEntry{sink: k, id: id})
 	first := len(o.sinks) == 1
 	o.sinkMu.Unlock()
-	o.keyWanted.Store(true)
+	o.wants.Add(1) // after the sink is in the list (see frameStep)
 	if first {
 		o.loops.SetPaused(false)
 		o.loops.Kick()
@@ -297,7 +309,7 @@ func (s *Session) ReceiverEstimate(bps int) error {
 // RequestKeyframe makes the next frame a keyframe, within KeyframeSpacing of the last
 // forced one.
 func (s *Session) RequestKeyframe() {
-	s.out.keyWanted.Store(true)
+	s.out.wants.Add(1)
 	if s.out.loops != nil {
 		s.out.loops.Wake()
 	}
