@@ -358,3 +358,56 @@ func TestRegistryConcurrentJoin(t *testing.T) {
 		t.Fatal("a viewer joined the ended session")
 	}
 }
+
+// Viewers joining a name while its last viewer leaves all end up in one open session:
+// the old one if they came first, else a new one.
+func TestRegistryJoinWhileTheLastLeaves(t *testing.T) {
+	a := newTestApp(t, nil)
+	for round := range 5 {
+		first := &viewer{a: a, transport: "rtmp", started: time.Now()}
+		if err := first.open("churn", "demo"); err != nil {
+			t.Fatal(err)
+		}
+		const n = 4
+		joiners := make([]*viewer, n)
+		errs := make([]error, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range joiners {
+			joiners[i] = &viewer{a: a, transport: "webrtc", started: time.Now()}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = joiners[i].open("churn", "demo")
+			}()
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); <-start; first.end() }()
+		close(start)
+		wg.Wait()
+		l := joiners[0].session()
+		for i, j := range joiners {
+			if errs[i] != nil {
+				t.Fatalf("round %d, joiner %d: %v", round, i, errs[i])
+			}
+			if j.session() != l {
+				t.Fatalf("round %d: joiners in different sessions", round)
+			}
+		}
+		if a.reg.get("churn") != l || l.sinkCount() != n {
+			t.Fatalf("round %d: the registry holds %p (joiners in %p, %d viewers)", round, a.reg.get("churn"), l, l.sinkCount())
+		}
+		k := &frameSink{}
+		if err := joiners[0].attach(k); err != nil {
+			t.Fatalf("round %d: the joiners' session takes no sink: %v", round, err)
+		}
+		waitUntil(t, "frames", func() bool { return k.count() >= 1 })
+		for _, j := range joiners {
+			j.end()
+		}
+		if len(a.reg.list()) != 0 {
+			t.Fatalf("round %d: %d sessions left", round, len(a.reg.list()))
+		}
+	}
+}
