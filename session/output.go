@@ -51,9 +51,10 @@ type Ender interface {
 
 // sinkEntry is an attached sink.
 type sinkEntry struct {
-	sink    Sink
-	id      uint64
-	started bool // took a keyframe: later wants are recoveries; frame loop only
+	sink     Sink
+	id       uint64
+	attached time.Time
+	started  bool // took a keyframe: later wants are recoveries; frame loop only
 }
 
 // output is the part of a session that turns its canvas into frames for its sinks: the
@@ -69,14 +70,16 @@ type output struct {
 	nextID  uint64
 	failure error // why the loops stopped; nil while they run
 
-	// Frame loop state (keyframe policy), touched only by the frame loop, except
-	// keyWanted (a joiner, a private sink, RequestKeyframe) and recoverWanted (a started
-	// sink of a shared session that dropped frames), set from any goroutine.
-	keyWanted     atomic.Bool
-	recoverWanted atomic.Bool
-	lastForced  time.Time
-	config      []byte
-	lastEncoded time.Time
+	// Keyframe policy. wants counts the keyframes asked for by joiners, the only sink of a
+	// session and calls, recoveries those asked for by started sinks of a shared session
+	// that dropped frames; both from any goroutine. The rest is touched only by the frame
+	// loop: served and recovered are the counts answered by the last keyframe handed out,
+	// lastForced when one was last forced.
+	wants, recoveries atomic.Uint64
+	served, recovered uint64
+	lastForced        time.Time
+	config            []byte
+	lastEncoded       time.Time
 
 	frames, keyframes, forced, bytes, skipped atomic.Uint64
 }
@@ -100,6 +103,7 @@ func (s *Session) startOutput() error {
 		minBps = min(300_000, maxBps)
 	}
 	s.out.bitrate = newBitrateControl(minBps, maxBps, enc.SetBitrate)
+	s.out.bitrate.recordOnly = s.opts.Shared
 	rate := s.v.RenderRate
 	if rate <= 0 {
 		rate = s.frameRate()
@@ -111,8 +115,8 @@ func (s *Session) startOutput() error {
 		Render:        s.renderStep,
 		Frame:         s.frameStep,
 		Failed:        s.failed,
+		Paused:        true, // until a sink attaches
 	})
-	s.out.loops.SetPaused(true)
 	return nil
 }
 
@@ -159,9 +163,7 @@ func (s *Session) frameStep() error {
 	}
 	now := time.Now()
 	since := now.Sub(o.lastForced)
-	if (o.keyWanted.Load() && since >= KeyframeSpacing) || (o.recoverWanted.Load() && since >= RecoverySpacing) {
-		o.keyWanted.Store(false)
-		o.recoverWanted.Store(false)
+	if (o.wants.Load() > o.served && since >= KeyframeSpacing) || (o.recoveries.Load() > o.recovered && since >= RecoverySpacing) {
 		o.lastForced = now
 		o.forced.Add(1)
 		o.enc.RequestKeyframe()
@@ -176,9 +178,15 @@ func (s *Session) frameStep() error {
 	if f.Config != nil {
 		o.config = f.Config
 	}
+	// The frame goes to the sinks attached now, joiners during the encode included. The
+	// wants counted before this snapshot are answered by a keyframe; a sink attached after
+	// it counts its want later, so its want stays pending.
+	wants, recoveries := o.wants.Load(), o.recoveries.Load()
+	o.sinkMu.Lock()
+	sinks = o.sinks
+	o.sinkMu.Unlock()
 	if f.Keyframe {
-		o.keyWanted.Store(false) // every sink waiting for one gets it now
-		o.recoverWanted.Store(false)
+		o.served, o.recovered = wants, recoveries
 		if f.Config == nil && o.config != nil {
 			c := *f
 			c.Config = o.config
@@ -196,19 +204,22 @@ func (s *Session) frameStep() error {
 			}
 			continue
 		}
-		if e.started && len(sinks) > 1 {
+		// A sink of a shared session that had started, or that has not taken a keyframe
+		// within RecoverySpacing of attaching (paused, never reading), recovers at the
+		// slower pace: it cannot make everyone's stream mostly keyframes.
+		if len(sinks) > 1 && (e.started || now.Sub(e.attached) > RecoverySpacing) {
 			recover = true
 		} else {
 			join = true
 		}
 	}
+	// No wake-up of the frame loop: the keyframe is forced at the next frame tick (one frame
+	// interval at most), while a wake-up would make an extra frame encoded for every sink.
 	if join {
-		// At the next frame tick (one frame interval at most): waking the frame loop
-		// would make an extra frame, encoded for every sink.
-		o.keyWanted.Store(true)
+		o.wants.Add(1)
 	}
 	if recover {
-		o.recoverWanted.Store(true)
+		o.recoveries.Add(1)
 	}
 	return nil
 }
@@ -252,10 +263,10 @@ func (s *Session) Attach(k Sink) (detach func(), err error) {
 	}
 	o.nextID++
 	id := o.nextID
-	o.sinks = append(append([]*sinkEntry(nil), o.sinks...), &sinkEntry{sink: k, id: id})
+	o.sinks = append(append([]*sinkEntry(nil), o.sinks...), &sinkEntry{sink: k, id: id, attached: time.Now()})
 	first := len(o.sinks) == 1
 	o.sinkMu.Unlock()
-	o.keyWanted.Store(true)
+	o.wants.Add(1) // after the sink is in the list (see frameStep)
 	if first {
 		o.loops.SetPaused(false) // wakes the frame loop
 		o.loops.Kick()
@@ -314,18 +325,12 @@ func (s *Session) SetBitrate(bps int) error { return s.out.bitrate.setCeiling(bp
 // viewer's link must not lower the picture of everyone else (slow viewers of a shared
 // session skip to keyframes instead).
 func (s *Session) ReceiverEstimate(bps int) error {
-	if s.opts.Shared {
-		s.out.bitrate.mu.Lock()
-		s.out.bitrate.estimate = bps
-		s.out.bitrate.mu.Unlock()
-		return nil
-	}
-	return s.out.bitrate.estimated(bps)
+	return s.out.bitrate.estimated(bps) // a shared session's control only records it
 }
 
 // RequestKeyframe makes the next frame a keyframe, within KeyframeSpacing of the last
 // forced one.
-func (s *Session) RequestKeyframe() { s.out.keyWanted.Store(true) }
+func (s *Session) RequestKeyframe() { s.out.wants.Add(1) }
 
 // RenderNow asks for a render as soon as the render rate allows, because what the
 // session shows changed.

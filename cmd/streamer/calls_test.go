@@ -1,12 +1,11 @@
 package main
 
 import (
-	"github.com/rendercast/rendercast/internal/app"
 	"os"
 	"strings"
 	"testing"
 
-
+	"github.com/rendercast/rendercast/internal/app"
 	"github.com/rendercast/rendercast/render"
 	"github.com/rendercast/rendercast/scenes"
 )
@@ -47,7 +46,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 		t.Errorf("-shading over STREAMER_SHADING: %+v %v", c, err)
 	}
 	if app.RenderShading("auto") != render.ShadingAuto || app.RenderShading("fast") != render.ShadingFast {
-		t.Errorf("renderShading: auto -> %q, fast -> %q", app.RenderShading("auto"), app.RenderShading("fast"))
+		t.Errorf("RenderShading: auto -> %q, fast -> %q", app.RenderShading("auto"), app.RenderShading("fast"))
 	}
 	if _, err := parseConfig([]string{"-shading", "gouraud"}, func(string) string { return "" }, discard{}); err == nil || !strings.Contains(err.Error(), "-shading") {
 		t.Errorf("-shading gouraud: %v, want an error naming -shading", err)
@@ -78,7 +77,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 		{"full", true, scenes.DetailFull}, {"low", false, scenes.DetailLow},
 	} {
 		if got := app.SceneDetail(tt.v, tt.software); got != tt.want {
-			t.Errorf("app.SceneDetail(%q, software %v) = %v, want %v", tt.v, tt.software, got, tt.want)
+			t.Errorf("SceneDetail(%q, software %v) = %v, want %v", tt.v, tt.software, got, tt.want)
 		}
 	}
 	if _, err := parseConfig([]string{"-detail", "medium"}, func(string) string { return "" }, discard{}); err == nil || !strings.Contains(err.Error(), "-detail") {

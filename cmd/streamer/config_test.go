@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/rendercast/rendercast/internal/app"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,9 +20,6 @@ func TestEncoderThreads(t *testing.T) {
 	c, err = parseConfig([]string{"-encoder-threads", "1"}, func(k string) string { return env[k] }, discard{})
 	if err != nil || c.EncoderThreads != 1 {
 		t.Fatalf("-encoder-threads 1 over the environment: %+v %v", c, err)
-	}
-	if o := app.EncodeOptions(c, slog.New(slog.DiscardHandler), "libx264"); o.Threads != 1 {
-		t.Errorf("encoder options carry %d threads, want 1", o.Threads)
 	}
 	for _, bad := range []string{"-1", "many", "65"} {
 		if _, err := parseConfig([]string{"-encoder-threads", bad}, none, discard{}); err == nil || !strings.Contains(err.Error(), "-encoder-threads") {

@@ -186,7 +186,9 @@ func checkSpecs(cfg *Config) error {
 	return nil
 }
 
-func (a *App) encodeOptions(encoder string) encode.Options { return EncodeOptions(a.cfg, a.log, encoder) }
+func (a *App) encodeOptions(encoder string) encode.Options {
+	return EncodeOptions(a.cfg, a.log, encoder)
+}
 
 // EncodeOptions are the encoder options the configuration asks for, with encoder named.
 func EncodeOptions(cfg *Config, log *slog.Logger, encoder string) encode.Options {
