@@ -122,7 +122,8 @@ func (r *registry) join(name, scene string, v *viewer) (*live, error) {
 		l.mu.Lock()
 		if l.closed {
 			l.mu.Unlock()
-			continue // ended as we found it: make it again
+			time.Sleep(time.Millisecond) // ending as we found it: make it again once it is gone
+			continue
 		}
 		l.viewers[v] = struct{}{}
 		l.mu.Unlock()
