@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -589,10 +590,12 @@ func TestLateJoinerGetsKeyframe(t *testing.T) {
 	}
 }
 
-// stallingViewer is a viewer that speaks RTMP by hand over a TCP connection with the
-// smallest receive buffer and segment size the kernel allows, so that once it stops reading,
-// the streamer's writes to it block after some tens of kilobytes instead of the megabytes
-// loopback TCP buffers by default.
+// stallingViewer is a viewer that speaks RTMP by hand over a TCP connection with a small
+// receive buffer and segment size, so that once it stops reading, the streamer's writes to
+// it block within a second or two: the streamer's socket buffer grows with what the
+// connection delivered (to a few hundred kilobytes here) instead of the megabytes loopback
+// TCP buffers for a client that read fast at first. (The project's RTMP client cannot set
+// socket options, and its reader would have read fast.)
 type stallingViewer struct {
 	*rawClient
 }
@@ -646,9 +649,9 @@ func dialStalling(t *testing.T, addr, app, query, play string) *stallingViewer {
 	return c
 }
 
-// nextVideo returns the next video message and its parsed tag; it fails the test on an
-// error status or when nothing comes for 10 s.
-func (c *stallingViewer) nextVideo() (*rawmessage.Message, rtmpclient.VideoTag) {
+// next returns the next video message and its parsed tag, or the code of the next onStatus
+// (with a nil message); it fails the test on an error status or when nothing comes for 10 s.
+func (c *stallingViewer) next() (*rawmessage.Message, rtmpclient.VideoTag, string) {
 	c.t.Helper()
 	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
@@ -658,13 +661,17 @@ func (c *stallingViewer) nextVideo() (*rawmessage.Message, rtmpclient.VideoTag) 
 		}
 		switch m.Type {
 		case 1:
-			c.r.SetChunkSize(uint32(m.Body[0])<<24 | uint32(m.Body[1])<<16 | uint32(m.Body[2])<<8 | uint32(m.Body[3]))
+			if len(m.Body) == 4 {
+				c.r.SetChunkSize(binary.BigEndian.Uint32(m.Body))
+			}
 		case 20:
 			if d, err := amf0.Unmarshal(m.Body); err == nil && len(d) >= 4 && d[0] == "onStatus" {
 				if o, ok := d[3].(amf0.Object); ok {
 					if lvl, _ := o.GetString("level"); lvl == "error" {
 						c.t.Fatalf("stalling viewer: %v", o)
 					}
+					code, _ := o.GetString("code")
+					return nil, rtmpclient.VideoTag{}, code
 				}
 			}
 		case 9:
@@ -672,25 +679,45 @@ func (c *stallingViewer) nextVideo() (*rawmessage.Message, rtmpclient.VideoTag) 
 			if err != nil {
 				c.t.Fatalf("stalling viewer: %v", err)
 			}
+			return m, tag, ""
+		}
+	}
+}
+
+// nextVideo returns the next video message and its parsed tag.
+func (c *stallingViewer) nextVideo() (*rawmessage.Message, rtmpclient.VideoTag) {
+	c.t.Helper()
+	for {
+		if m, tag, _ := c.next(); m != nil {
 			return m, tag
 		}
 	}
 }
 
+// waitPlayStart reads up to NetStream.Play.Start, and no media after it.
+func (c *stallingViewer) waitPlayStart() {
+	c.t.Helper()
+	for {
+		if _, _, code := c.next(); code == "NetStream.Play.Start" {
+			return
+		}
+	}
+}
+
 func TestSlowViewerDoesNotSlowOthers(t *testing.T) {
-	// Animated, for frames big enough to fill the stalled connection soon.
-	rs := startStreamer(t, sharedArgs("-session", "show=demo", "-animate", "on", "-gop", "1s")...)
+	// Animated and 640x480 (about 180 kB/s), to fill what the kernel buffers for the stalled
+	// connection (some hundreds of kilobytes, growing with what it delivered before) well
+	// within the stall.
+	rs := startStreamer(t, "-size", "640x480", "-fps", fmt.Sprint(sharedFPS), "-session", "show=demo", "-animate", "on", "-gop", "1s")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	normal := newViewer(t, ctx, rs.url("live/demo?session=show"), rtmpclient.Options{})
 	normal.Next(ctx)
 
+	// The slow viewer reads nothing after NetStream.Play.Start: the less its connection has
+	// delivered, the less the streamer's socket buffers for it.
 	slow := dialStalling(t, rs.rtmpAddr, "live", "session=show", "demo")
-	for frames := 0; frames < 3; {
-		if _, tag := slow.nextVideo(); tag.AVCPacketType == rtmpclient.AVCNALU {
-			frames++
-		}
-	}
+	slow.waitPlayStart()
 
 	// The slow viewer stops reading; the normal one counts its frames meanwhile.
 	const window = 5 * time.Second
@@ -710,8 +737,9 @@ func TestSlowViewerDoesNotSlowOthers(t *testing.T) {
 		t.Fatalf("normal viewer got %d frames in %v beside a stalled viewer, want at least %d (70%% of %d fps)", frames, window, want, sharedFPS)
 	}
 
-	// The slow viewer reads again: what it buffered, then, after the frames skipped for it
-	// (a jump in time), a keyframe, never a P-frame that references what it missed.
+	// The slow viewer reads again: what was buffered for it (from its first keyframe on),
+	// then, after the frames skipped for it (a jump in time), a keyframe, never a P-frame
+	// that references what it missed.
 	var last time.Duration
 	started, skipped := false, false
 	for deadline := time.Now().Add(15 * time.Second); !skipped; {
@@ -721,6 +749,9 @@ func TestSlowViewerDoesNotSlowOthers(t *testing.T) {
 		m, tag := slow.nextVideo()
 		if tag.AVCPacketType != rtmpclient.AVCNALU {
 			continue
+		}
+		if !started && !tag.Keyframe {
+			t.Fatal("slow viewer: its first frame is a P-frame, want a keyframe")
 		}
 		if started && m.Timestamp-last > time.Second {
 			t.Logf("slow viewer: skipped %v, then a frame (keyframe %v)", m.Timestamp-last, tag.Keyframe)
