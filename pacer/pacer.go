@@ -21,6 +21,7 @@ package pacer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -292,4 +293,22 @@ func (p *Pacer) repeatDelay(interval time.Duration) time.Duration {
 		quiet = interval * 2
 	}
 	return time.Until(time.Unix(0, at).Add(quiet))
+}
+
+// Bounds of a render (or frame) rate, in calls per second: every transport and session
+// checks rates against these.
+const (
+	MinRate = 0.1
+	MaxRate = 240
+)
+
+// ErrBadRate is returned by CheckRate.
+var ErrBadRate = errors.New("pacer: rate out of range")
+
+// CheckRate reports whether fps is a rate the loops accept: a number in [MinRate, MaxRate].
+func CheckRate(fps float64) error {
+	if !(fps >= MinRate && fps <= MaxRate) {
+		return fmt.Errorf("%w: %g, want a number in [%g, %d]", ErrBadRate, fps, MinRate, MaxRate)
+	}
+	return nil
 }

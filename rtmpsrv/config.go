@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math"
 	"time"
+
+	"github.com/rendercast/rendercast/pacer"
 )
 
 // Config configures a Server. The zero value of every field is a documented default.
@@ -87,8 +89,8 @@ const (
 	defaultMaxAMFDepth  = 16
 	defaultMaxAMFString = 8192
 
-	maxRenderRate = 240.0
-	minRenderRate = 0.1
+	maxRenderRate = float64(pacer.MaxRate)
+	minRenderRate = pacer.MinRate
 )
 
 func (c Config) chunkLimits() chunkLimits {

@@ -51,38 +51,3 @@ func TestConfigLimitValidation(t *testing.T) {
 		t.Errorf("no call limit, 1 MiB messages: %v", err)
 	}
 }
-
-func TestCallLimiter(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	l := newCallLimiter(10, t0)
-	for i := range 10 {
-		if !l.allow(t0) {
-			t.Fatalf("call %d of a burst of 10 refused", i+1)
-		}
-	}
-	if l.allow(t0) {
-		t.Fatal("the 11th call of the same instant allowed")
-	}
-	if !l.allow(t0.Add(100 * time.Millisecond)) {
-		t.Fatal("no call allowed a tenth of a second later at 10/s")
-	}
-	if l.allow(t0.Add(100 * time.Millisecond)) {
-		t.Fatal("two calls allowed a tenth of a second later at 10/s")
-	}
-	if !l.allow(t0.Add(time.Hour)) {
-		t.Fatal("refused after an hour")
-	}
-	n := 0
-	for l.allow(t0.Add(time.Hour)) {
-		n++
-	}
-	if n != 9 { // the bucket holds at most one second's worth
-		t.Fatalf("%d more calls after a long rest, want 9", n)
-	}
-	off := newCallLimiter(-1, t0)
-	for range 1000 {
-		if !off.allow(t0) {
-			t.Fatal("a disabled limiter refused")
-		}
-	}
-}

@@ -19,6 +19,8 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/amf0"
 	"github.com/bluenviron/gortmplib/pkg/bytecounter"
 	"github.com/bluenviron/gortmplib/pkg/rawmessage"
+
+	"github.com/rendercast/rendercast/internal/access"
 )
 
 // RTMP message types.
@@ -88,6 +90,7 @@ type Conn struct {
 	owner         ConnectHandler
 	connected     bool
 	app           string
+	refusal       string // description of a refused connect (Refuse)
 	cmdObj        Object
 	callHandlers  map[string]CallHandler
 	streamHandler StreamHandler
@@ -96,7 +99,7 @@ type Conn struct {
 	nextStreamID  uint32
 	lastActivity  atomic.Int64 // unix nanoseconds of the last command, or of the last stop
 	playing       atomic.Int32
-	calls         callLimiter // used by the reader goroutine only
+	calls         *access.Limiter
 	amf3          atomic.Bool // the client connected with objectEncoding 3: answer in AMF3
 	connectBy     time.Time   // the connect command must arrive before this
 
@@ -136,12 +139,21 @@ func newConn(s *Server, nc net.Conn, id uint64) *Conn {
 	c.bcr = bytecounter.NewReader(nc)
 	c.bcw = bytecounter.NewWriter(nc)
 	c.lastActivity.Store(time.Now().UnixNano())
-	c.calls = newCallLimiter(s.cfg.MaxCallsPerSecond, c.born)
+	c.calls = access.NewLimiter(s.cfg.MaxCallsPerSecond, nil)
 	return c
 }
 
 // ID returns the connection's identity, unique within its server.
 func (c *Conn) ID() uint64 { return c.id }
+
+// Refuse sets the description the client gets in NetConnection.Connect.Rejected when the
+// connect handler refuses the connection (returns false); without it the description is
+// "connection refused". Call it only from HandleConnect; never put a secret in it.
+func (c *Conn) Refuse(description string) {
+	c.mu.Lock()
+	c.refusal = description
+	c.mu.Unlock()
+}
 
 // PeerAddress returns the client's "ip:port".
 func (c *Conn) PeerAddress() string { return c.peer }
@@ -230,30 +242,57 @@ func checkProperty(key, value string) error {
 	return nil
 }
 
-// Statistics returns figures about the connection: bytes and messages in and out, frames
-// sent and dropped, queue depth, uptime. The keys are informative, not a stable schema.
-func (c *Conn) Statistics() map[string]float64 {
+// ConnStats are a connection's figures.
+type ConnStats struct {
+	BytesIn     uint64 `json:"bytes_in"`
+	BytesOut    uint64 `json:"bytes_out"`
+	MessagesIn  uint64 `json:"messages_in"`
+	MessagesOut uint64 `json:"messages_out"`
+	FramesSent  uint64 `json:"frames_sent"`
+	// FramesDropped were dropped because the send queue was full.
+	FramesDropped uint64 `json:"frames_dropped"`
+	// QueueFrames and QueueBytes wait in the send queue now.
+	QueueFrames   int     `json:"queue_frames"`
+	QueueBytes    int     `json:"queue_bytes"`
+	AcksIn        uint64  `json:"acks_in"`
+	HandlerPanics uint64  `json:"handler_panics"`
+	StreamsFailed uint64  `json:"streams_failed"`
+	CallsLimited  uint64  `json:"calls_limited"`
+	Streams       int     `json:"streams"`
+	UptimeSeconds float64 `json:"uptime_seconds"`
+}
+
+// add sums the cumulative figures of o into st.
+func (st *ConnStats) add(o ConnStats) {
+	st.BytesIn += o.BytesIn
+	st.BytesOut += o.BytesOut
+	st.MessagesIn += o.MessagesIn
+	st.MessagesOut += o.MessagesOut
+	st.FramesSent += o.FramesSent
+	st.FramesDropped += o.FramesDropped
+	st.HandlerPanics += o.HandlerPanics
+	st.StreamsFailed += o.StreamsFailed
+	st.CallsLimited += o.CallsLimited
+}
+
+// Stats returns the connection's figures: bytes and messages in and out, frames sent and
+// dropped, the send queue's depth, acknowledgements received, handler panics, failed
+// streams, calls refused by the rate limit, streams and uptime.
+func (c *Conn) Stats() ConnStats {
 	c.qmu.Lock()
 	depth, qbytes := len(c.queue), c.queueBytes
 	c.qmu.Unlock()
 	c.mu.Lock()
 	nstreams := len(c.streams)
 	c.mu.Unlock()
-	return map[string]float64{
-		"bytes_in":       float64(c.bcr.Count()),
-		"bytes_out":      float64(c.bcw.Count()),
-		"messages_in":    float64(c.msgsIn.Load()),
-		"messages_out":   float64(c.msgsOut.Load()),
-		"frames_sent":    float64(c.framesSent.Load()),
-		"frames_dropped": float64(c.dropped.Load()),
-		"queue_frames":   float64(depth),
-		"queue_bytes":    float64(qbytes),
-		"acks_in":        float64(c.acksIn.Load()),
-		"handler_panics": float64(c.handlerPanics.Load()),
-		"streams_failed": float64(c.streamsFailed.Load()),
-		"calls_limited":  float64(c.callsLimited.Load()),
-		"streams":        float64(nstreams),
-		"uptime_seconds": time.Since(c.born).Seconds(),
+	return ConnStats{
+		BytesIn: c.bcr.Count(), BytesOut: c.bcw.Count(),
+		MessagesIn: c.msgsIn.Load(), MessagesOut: c.msgsOut.Load(),
+		FramesSent: c.framesSent.Load(), FramesDropped: c.dropped.Load(),
+		QueueFrames: depth, QueueBytes: qbytes, AcksIn: c.acksIn.Load(),
+		HandlerPanics: c.handlerPanics.Load(), StreamsFailed: c.streamsFailed.Load(),
+		CallsLimited: c.callsLimited.Load(), Streams: nstreams,
+		UptimeSeconds: time.Since(c.born).Seconds(),
 	}
 }
 
@@ -453,7 +492,7 @@ func (c *Conn) handleMessage(msg *message) error {
 		name, txid, cmd, args, err := decodeCommandLimits(b, msg.typ == msgCommandAMF3, c.srv.cfg.amfLimits())
 		if err != nil {
 			c.log.Debug("rtmp bad command", "err", err)
-			if name != "" && c.calls.allow(time.Now()) {
+			if name != "" && c.calls.Allow() {
 				c.replyError(txid, codeCallFailed, fmt.Sprintf("malformed command: %v", err), nil)
 			}
 			return nil // a malformed command is not run; the connection lives
@@ -478,7 +517,7 @@ func (c *Conn) handleCommand(streamID uint32, name string, txid float64, cmd any
 	c.mu.Lock()
 	connected := c.connected
 	c.mu.Unlock()
-	if !c.calls.allow(time.Now()) {
+	if !c.calls.Allow() {
 		c.callsLimited.Add(1)
 		desc := fmt.Sprintf("too many commands: at most %g per second", c.srv.cfg.MaxCallsPerSecond)
 		c.replyError(txid, codeCallFailed, desc, nil)
@@ -599,7 +638,13 @@ func (c *Conn) handleConnect(txid float64, cmd any, args []any) error {
 	}
 	if owner == nil {
 		c.log.Info("rtmp connect refused", "app", c.App())
-		c.replyError(txid, codeConnectRejected, "connection refused", nil)
+		reason := "connection refused"
+		c.mu.Lock()
+		if c.refusal != "" {
+			reason = c.refusal
+		}
+		c.mu.Unlock()
+		c.replyError(txid, codeConnectRejected, reason, nil)
 		return fmt.Errorf("connect refused: %w", errRefused)
 	}
 	c.mu.Lock()

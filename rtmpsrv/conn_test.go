@@ -527,19 +527,19 @@ func TestSlowClientQueueFullAndOthersUnaffected(t *testing.T) {
 	if fps := float64(frames) / elapsed.Seconds(); fps < 12 {
 		t.Fatalf("healthy viewer got %.1f fps while another stalled", fps)
 	}
-	var worst map[string]float64
+	var worst *ConnStats
 	srv.mu.Lock()
 	for c := range srv.conns {
-		st := c.Statistics()
-		if worst == nil || st["frames_sent"] < worst["frames_sent"] {
-			worst = st
+		st := c.Stats()
+		if worst == nil || st.FramesSent < worst.FramesSent {
+			worst = &st
 		}
 	}
 	srv.mu.Unlock()
-	if worst["frames_sent"] > float64(frames)/2 {
+	if worst.FramesSent > uint64(frames)/2 {
 		t.Fatalf("no connection looks stalled: %v", worst)
 	}
-	if worst["queue_frames"] > 4 || worst["queue_bytes"] > 4*frameSize {
+	if worst.QueueFrames > 4 || worst.QueueBytes > 4*frameSize {
 		t.Fatalf("stalled queue beyond its bounds: %v", worst)
 	}
 	// Memory stays bounded: 3 s of unsent video would be ~22 MiB per second of stall if

@@ -96,6 +96,14 @@ type PlayHandlerFunc func(s *Stream, play bool) (*VideoData, error)
 // HandlePlay calls f.
 func (f PlayHandlerFunc) HandlePlay(s *Stream, play bool) (*VideoData, error) { return f(s, play) }
 
+// PlayStartedHandler is an optional method of a PlayHandler: it is called once a play
+// has started (the player has NetStream.Play.Start and the stream accepts frames), from
+// the goroutine that handled the play. A handler that feeds the stream from elsewhere
+// (Stream.WriteFrame) starts feeding it here.
+type PlayStartedHandler interface {
+	HandlePlayStarted(s *Stream)
+}
+
 // PauseHandler filters pause (pause=true) and resume (pause=false). Returning true pauses or
 // resumes the render loop; the stream's state is kept.
 type PauseHandler interface {

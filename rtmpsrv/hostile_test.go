@@ -574,8 +574,8 @@ func TestHostileConnectCycles(t *testing.T) {
 	waitFor(t, 10*time.Second, "the connect handler to see every close", func() bool {
 		return app.connsClosed.Load()-closedBefore == cycles
 	})
-	if st := srv.Statistics(); st["connections_accepted"] < cycles {
-		t.Fatalf("accepted %v connections", st["connections_accepted"])
+	if st := srv.Stats(); st.ConnectionsAccepted < uint64(cycles) {
+		t.Fatalf("accepted %v connections", st.ConnectionsAccepted)
 	}
 	if created, removed := app.streamsCreated.Load(), app.streamsRemoved.Load(); created != removed {
 		t.Fatalf("%d streams created, %d removed", created, removed)
@@ -658,13 +658,13 @@ func TestHostileClientNeverReads(t *testing.T) {
 	// Meanwhile a healthy viewer is unaffected.
 	requireFreshViewer(t, addr)
 
-	var peakQueue float64
+	var peakQueue int
 	srv.mu.Lock()
 	for c := range srv.conns {
-		peakQueue = max(peakQueue, c.Statistics()["queue_bytes"])
+		peakQueue = max(peakQueue, c.Stats().QueueBytes)
 	}
 	srv.mu.Unlock()
-	if limit := float64(srv.Config().SendQueueBytes + bigFrame); peakQueue > limit {
+	if limit := srv.Config().SendQueueBytes + bigFrame; peakQueue > limit {
 		t.Fatalf("a send queue holds %v bytes, bound %v", peakQueue, limit)
 	}
 	if app.full.Load() == 0 {
@@ -748,8 +748,8 @@ func TestHostileCallFlood(t *testing.T) {
 	if frames < 15 {
 		t.Fatalf("the flooding connection got %d frames in its first second", frames)
 	}
-	if st := srv.Statistics(); st["calls_limited"] != float64(limited.Load()) {
-		t.Fatalf("statistics count %v limited calls, clients saw %d", st["calls_limited"], limited.Load())
+	if st := srv.Stats(); st.CallsLimited != uint64(limited.Load()) {
+		t.Fatalf("statistics count %v limited calls, clients saw %d", st.CallsLimited, limited.Load())
 	}
 	time.Sleep(1100 * time.Millisecond)
 	if res, err := c.Call(ctx, "ping", nil); err != nil || res != "pong" {
@@ -811,10 +811,10 @@ func TestFaultsEndOnlyTheirStream(t *testing.T) {
 			seen++
 		}
 	}
-	st := srv.Statistics()
-	if st["streams_failed"] != 4 || st["handler_panics"] != 4 {
+	st := srv.Stats()
+	if st.StreamsFailed != 4 || st.HandlerPanics != 4 {
 		t.Fatalf("statistics: %v streams failed (want 4), %v handler panics (want 4: render, frame, play, call)",
-			st["streams_failed"], st["handler_panics"])
+			st.StreamsFailed, st.HandlerPanics)
 	}
 
 	// An encoder that cannot open: the stream is refused (createStream _error), and the
@@ -857,8 +857,8 @@ func TestConnectHandlerPanicFallsThrough(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a panicking first handler must fall through to the next: %v", err)
 	}
-	if srv.Statistics()["handler_panics"] != 1 {
-		t.Fatalf("handler panics: %v", srv.Statistics()["handler_panics"])
+	if srv.Stats().HandlerPanics != 1 {
+		t.Fatalf("handler panics: %v", srv.Stats().HandlerPanics)
 	}
 	requireFreshViewer(t, addr)
 }

@@ -63,12 +63,12 @@ func TestRenderNowAndErrUnchanged(t *testing.T) {
 	case <-time.After(2500 * time.Millisecond):
 		t.Fatal("RenderNow did not start a render before the next tick (5 s)")
 	}
-	st := stream.Load().Statistics()
-	for deadline := time.Now().Add(2 * time.Second); st["renders"] == 0 && time.Now().Before(deadline); {
+	st := stream.Load().Stats()
+	for deadline := time.Now().Add(2 * time.Second); st.Renders == 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond) // the count follows the handler's return
-		st = stream.Load().Statistics()
+		st = stream.Load().Stats()
 	}
-	if st["playing"] != 1 || st["renders"] != 1 {
+	if !st.Playing || st.Renders != 1 {
 		t.Fatalf("stream after ErrUnchanged and one render: %v", st)
 	}
 }

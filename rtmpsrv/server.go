@@ -49,7 +49,7 @@ type Server struct {
 	inShut   chan struct{}
 
 	// Totals of closed connections, for Statistics.
-	closedTotals map[string]float64
+	closedTotals ConnStats // the cumulative figures of closed connections
 	accepted     atomic.Uint64
 	acceptedTLS  atomic.Uint64
 	tlsFailed    atomic.Uint64
@@ -65,8 +65,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Server{cfg: c, log: log, conns: map[*Conn]struct{}{}, inShut: make(chan struct{}),
-		closedTotals: map[string]float64{}}, nil
+	return &Server{cfg: c, log: log, conns: map[*Conn]struct{}{}, inShut: make(chan struct{})}, nil
 }
 
 // Config returns the server's configuration with defaults filled in.
@@ -221,49 +220,56 @@ func (s *Server) acceptLoop(ln net.Listener, tc *tls.Config) {
 		go func() {
 			defer s.connWG.Done()
 			c.serve()
-			st := c.Statistics()
+			st := c.Stats()
 			s.mu.Lock()
 			delete(s.conns, c)
-			for _, k := range cumulativeStats {
-				s.closedTotals[k] += st[k]
-			}
+			s.closedTotals.add(st)
 			s.mu.Unlock()
 		}()
 	}
 }
 
-// cumulativeStats are the connection figures Server.Statistics sums over every connection,
-// open or closed.
-var cumulativeStats = []string{"bytes_in", "bytes_out", "messages_in", "messages_out", "frames_sent", "frames_dropped",
-	"handler_panics", "streams_failed", "calls_limited"}
+// Stats are server-wide figures: connections open and accepted, and the cumulative
+// connection figures (bytes, messages, frames, handler panics, failed streams, calls
+// refused by the rate limit) summed over every connection since Start.
+type Stats struct {
+	Connections         int    `json:"connections"`
+	ConnectionsAccepted uint64 `json:"connections_accepted"`
+	// ConnectionsAcceptedTLS (included in ConnectionsAccepted) came in on RTMPS;
+	// TLSHandshakesFailed did not finish their handshake.
+	ConnectionsAcceptedTLS uint64 `json:"connections_accepted_tls"`
+	TLSHandshakesFailed    uint64 `json:"tls_handshakes_failed"`
+	BytesIn                uint64 `json:"bytes_in"`
+	BytesOut               uint64 `json:"bytes_out"`
+	MessagesIn             uint64 `json:"messages_in"`
+	MessagesOut            uint64 `json:"messages_out"`
+	FramesSent             uint64 `json:"frames_sent"`
+	FramesDropped          uint64 `json:"frames_dropped"`
+	HandlerPanics          uint64 `json:"handler_panics"`
+	StreamsFailed          uint64 `json:"streams_failed"`
+	CallsLimited           uint64 `json:"calls_limited"`
+}
 
-// Statistics returns server-wide figures: connections open and accepted, and byte, message
-// and frame counts summed over every connection since Start, with handler panics
-// recovered, streams stopped by a failing render or frame handler, and commands refused by
-// the call rate limit; for RTMPS, connections_accepted_tls (included in
-// connections_accepted) and tls_handshakes_failed.
-func (s *Server) Statistics() map[string]float64 {
+// Stats returns the server-wide figures; it reads each open connection once, without
+// waiting for any frame.
+func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	conns := make([]*Conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
-	out := map[string]float64{}
-	for k, v := range s.closedTotals {
-		out[k] = v
-	}
+	sum := s.closedTotals
 	s.mu.Unlock()
 	for _, c := range conns {
-		st := c.Statistics()
-		for _, k := range cumulativeStats {
-			out[k] += st[k]
-		}
+		sum.add(c.Stats())
 	}
-	out["connections"] = float64(len(conns))
-	out["connections_accepted"] = float64(s.accepted.Load())
-	out["connections_accepted_tls"] = float64(s.acceptedTLS.Load())
-	out["tls_handshakes_failed"] = float64(s.tlsFailed.Load())
-	return out
+	return Stats{
+		Connections: len(conns), ConnectionsAccepted: s.accepted.Load(),
+		ConnectionsAcceptedTLS: s.acceptedTLS.Load(), TLSHandshakesFailed: s.tlsFailed.Load(),
+		BytesIn: sum.BytesIn, BytesOut: sum.BytesOut, MessagesIn: sum.MessagesIn, MessagesOut: sum.MessagesOut,
+		FramesSent: sum.FramesSent, FramesDropped: sum.FramesDropped, HandlerPanics: sum.HandlerPanics,
+		StreamsFailed: sum.StreamsFailed, CallsLimited: sum.CallsLimited,
+	}
 }
 
 // NumConns returns the number of open connections.

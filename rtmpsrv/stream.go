@@ -54,7 +54,10 @@ type Stream struct {
 	gen     uint64
 	wantKey atomic.Bool
 
-	// Send state, touched only by the frame loop, or by play while the loops are stopped.
+	// Send state, guarded by sendMu: the frame loop (or WriteFrame) and play use it.
+	sendMu       sync.Mutex
+	pushBase     time.Duration // DTS of the first frame written since play (WriteFrame)
+	pushStarted  bool
 	config       []byte
 	sentConfig   []byte
 	needKey      bool
@@ -106,13 +109,10 @@ func (s *Stream) SetProperty(key, value string) error {
 	switch {
 	case key == PropertyRenderRate:
 		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil || v < minRenderRate || v > maxRenderRate {
+		if err != nil || pacer.CheckRate(v) != nil {
 			return fmt.Errorf("%w: %s=%q, want a number in [%g, %g]", ErrInvalidProperty, key, value, minRenderRate, maxRenderRate)
 		}
-		s.mu.Lock()
-		s.renderRate = v
-		s.mu.Unlock()
-		return nil
+		return s.SetRenderRate(v)
 	case strings.HasPrefix(key, UserPropertyPrefix):
 		if err := checkProperty(key, value); err != nil {
 			return err
@@ -134,6 +134,18 @@ func (s *Stream) Property(key string) (string, bool) {
 	}
 	v, ok := s.props[key]
 	return v, ok
+}
+
+// SetRenderRate sets how often the render handler is called (calls per second, in
+// [0.1, 240]; ErrInvalidProperty otherwise), from the next render on.
+func (s *Stream) SetRenderRate(fps float64) error {
+	if err := pacer.CheckRate(fps); err != nil {
+		return fmt.Errorf("%w: %s=%g: %w", ErrInvalidProperty, PropertyRenderRate, fps, err)
+	}
+	s.mu.Lock()
+	s.renderRate = fps
+	s.mu.Unlock()
+	return nil
 }
 
 // RenderRate returns the stream's render rate in calls per second.
@@ -208,24 +220,32 @@ func (s *Stream) RenderNow() {
 	}
 }
 
-// Statistics returns figures about the stream: frames sent and dropped, renders, render
-// rate, playing and paused flags. Informative, not a stable schema.
-func (s *Stream) Statistics() map[string]float64 {
-	b := func(v bool) float64 {
-		if v {
-			return 1
-		}
-		return 0
+// StreamStats are a stream's figures.
+type StreamStats struct {
+	FramesSent    uint64  `json:"frames_sent"`
+	FramesDropped uint64  `json:"frames_dropped"`
+	Renders       uint64  `json:"renders"`
+	RenderRate    float64 `json:"render_rate"`
+	Playing       bool    `json:"playing"`
+	Paused        bool    `json:"paused"`
+	ElapsedS      float64 `json:"elapsed_s"`
+}
+
+// Stats returns the stream's figures: frames sent and dropped, renders, render rate,
+// playing and paused flags, time since play.
+func (s *Stream) Stats() StreamStats {
+	return StreamStats{
+		FramesSent: s.framesSent.Load(), FramesDropped: s.framesDropped.Load(), Renders: s.renders.Load(),
+		RenderRate: s.RenderRate(), Playing: s.playing.Load(), Paused: s.paused.Load(),
+		ElapsedS: s.Elapsed().Seconds(),
 	}
-	return map[string]float64{
-		"frames_sent":    float64(s.framesSent.Load()),
-		"frames_dropped": float64(s.framesDropped.Load()),
-		"renders":        float64(s.renders.Load()),
-		"render_rate":    s.RenderRate(),
-		"playing":        b(s.playing.Load()),
-		"paused":         b(s.paused.Load()),
-		"elapsed_s":      s.Elapsed().Seconds(),
-	}
+}
+
+// PlayHandler returns the stream's play handler (nil when none is registered).
+func (s *Stream) PlayHandler() PlayHandler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.play
 }
 
 func (s *Stream) handlers() (RenderHandler, FrameHandler, PlayHandler, PauseHandler) {
@@ -288,17 +308,22 @@ func (s *Stream) playCommand(name string) {
 	s.start = time.Now()
 	enc := s.enc
 	s.mu.Unlock()
-	s.needKey, s.keyRequested, s.sentConfig, s.lastTS = true, false, nil, 0
+	s.sendMu.Lock()
+	s.needKey, s.keyRequested, s.sentConfig, s.lastTS, s.pushStarted = true, false, nil, 0, false
 	s.paused.Store(false)
 	if enc != nil {
 		enc.RequestKeyframe()
 		s.keyRequested = true
 	}
 	if vd != nil {
-		s.send(vd)
+		s.sendLocked(vd)
 	}
+	s.sendMu.Unlock()
 	s.startLoopsLocked()
 	s.log.Info("rtmp play", "name", redactQuery(name), "app", s.conn.App())
+	if ps, ok := ph.(PlayStartedHandler); ok {
+		s.conn.safe("play handler (started)", func() { ps.HandlePlayStarted(s) })
+	}
 }
 
 // stopCommand handles closeStream: the play handler may veto the stop.
@@ -348,6 +373,9 @@ func (s *Stream) pauseCommand(pause bool) {
 	}
 	s.paused.Store(false)
 	s.wantKey.Store(true) // the player may have flushed its decoder
+	s.sendMu.Lock()
+	s.needKey, s.keyRequested = true, false // frames written from elsewhere (WriteFrame) too
+	s.sendMu.Unlock()
 	s.conn.sendCtrl(userControl(ucStreamBegin, s.id))
 	s.sendStatus("status", codeUnpauseNotify, "Unpaused "+s.Name()+".")
 	if s.loops != nil {
@@ -403,7 +431,11 @@ func (s *Stream) startLoopsLocked() {
 		Frame:         s.produceFrame,
 		Failed:        func(which string, err error) { s.fail(gen, which+" handler", err) },
 	}
-	if rh, _, _, _ := s.handlers(); rh != nil {
+	rh, fh, _, _ := s.handlers()
+	if rh == nil && fh == nil {
+		return // frames come from elsewhere (WriteFrame): no loops to run
+	}
+	if rh != nil {
 		cfg.Render = s.renderOnce
 	}
 	s.loops = pacer.Start(s.conn.ctx, cfg)
@@ -505,6 +537,74 @@ func (s *Stream) drop() {
 // send queues one frame. H.264 frames are guarded so that a player never gets a P-frame
 // whose reference was dropped: after any drop, nothing but a keyframe is sent.
 func (s *Stream) send(vd *VideoData) {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.sendLocked(vd)
+}
+
+// WriteFrame queues a frame made elsewhere (a session shared by several streams, which
+// runs its own loops) instead of by the frame handler: a stream with neither a render nor
+// a frame handler runs no loops and sends what is written here. It never blocks. It
+// returns true when the stream wants a keyframe: it is not playing, is paused, is waiting
+// for a keyframe (at the start of play, after a drop or an unpause) and f is not one, or
+// its connection's send queue is full (f is dropped). Timestamps start at 0 with the first
+// frame sent after play. Every keyframe must carry its Config. Safe for concurrent use.
+func (s *Stream) WriteFrame(f *avc.Frame) (wantKeyframe bool) {
+	if f == nil {
+		return false
+	}
+	if !s.playing.Load() || s.paused.Load() {
+		return true
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if s.needKey && (!f.Keyframe || f.Config == nil) {
+		s.drop()
+		return true
+	}
+	if !s.pushStarted {
+		s.pushStarted, s.pushBase = true, f.DTS
+	}
+	g := *f
+	g.DTS -= s.pushBase
+	g.PTS -= s.pushBase
+	s.sendLocked(&VideoData{Frame: &g})
+	return s.needKey
+}
+
+// QueueFull reports whether a frame written now would be dropped: the stream is not
+// playing, is paused, or its connection's send queue is full.
+func (s *Stream) QueueFull() bool {
+	return !s.playing.Load() || s.paused.Load() || s.conn.queueFull()
+}
+
+// End stops a stream fed by WriteFrame because its source stopped: with err the player
+// gets NetStream.Play.Failed naming it, without NetStream.Play.Stop. The play handler is
+// told the stream stopped. It never blocks.
+func (s *Stream) End(err error) {
+	go func() {
+		s.opMu.Lock()
+		defer s.opMu.Unlock()
+		if !s.playing.Load() {
+			return
+		}
+		s.stopLoopsLocked()
+		if _, _, ph, _ := s.handlers(); ph != nil {
+			s.conn.safe("play handler (stop)", func() { ph.HandlePlay(s, false) })
+		}
+		if err != nil {
+			s.conn.streamsFailed.Add(1)
+			s.log.Warn("rtmp stream ended: its source failed", "err", err)
+			s.sendStatus("error", codePlayFailed, err.Error())
+		} else {
+			s.sendStatus("status", codePlayStop, "Stopped playing "+s.Name()+".")
+		}
+		s.conn.sendCtrl(userControl(ucStreamEOF, s.id))
+	}()
+}
+
+// sendLocked is send with sendMu held.
+func (s *Stream) sendLocked(vd *VideoData) {
 	msid := wireStreamID(s.id)
 	if vd.Frame == nil {
 		if vd.Raw == nil {
@@ -585,7 +685,7 @@ func (s *Stream) metadata() []byte {
 	if err != nil {
 		return nil
 	}
-	name := ""
+	name := "h264"
 	if enc := s.VideoEncoder(); enc != nil {
 		name = enc.Name()
 	}

@@ -164,10 +164,10 @@ func TestTLSBesidePlain(t *testing.T) {
 		t.Fatal("a TLS 1.1 client completed the handshake")
 	}
 	waitFor(t, 5*time.Second, "the refused handshake to be counted", func() bool {
-		return f.srv.Statistics()["tls_handshakes_failed"] >= 1
+		return f.srv.Stats().TLSHandshakesFailed >= 1
 	})
-	st := f.srv.Statistics()
-	if st["connections_accepted"] < 3 || st["connections_accepted_tls"] != 2 || st["frames_sent"] < 40 {
+	st := f.srv.Stats()
+	if st.ConnectionsAccepted < 3 || st.ConnectionsAcceptedTLS != 2 || st.FramesSent < 40 {
 		t.Fatalf("statistics %v: want 3 accepted, 2 of them TLS, and the frames of both viewers", st)
 	}
 
@@ -218,8 +218,8 @@ func TestTLSHostileClients(t *testing.T) {
 			t.Fatalf("read after the stalled RTMP handshake: %v, want the server's close", err)
 		}
 	})
-	if st := f.srv.Statistics(); st["tls_handshakes_failed"] < 3 {
-		t.Fatalf("tls_handshakes_failed %v, want >= 3", st["tls_handshakes_failed"])
+	if st := f.srv.Stats(); st.TLSHandshakesFailed < 3 {
+		t.Fatalf("tls_handshakes_failed %v, want >= 3", st.TLSHandshakesFailed)
 	}
 
 	// MaxConns (3) covers TLS connections: three stalled handshakes fill the server, a
@@ -276,7 +276,7 @@ func TestTLSFFmpegDecodesFrames(t *testing.T) {
 	if bytes.Count(frame, frame[:1]) == len(frame) {
 		t.Fatal("first decoded frame is uniform")
 	}
-	if st := f.srv.Statistics(); st["connections_accepted_tls"] < 1 {
+	if st := f.srv.Stats(); st.ConnectionsAcceptedTLS < 1 {
 		t.Fatalf("statistics %v: no TLS connection counted", st)
 	}
 }

@@ -4,58 +4,47 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/rendercast/rendercast/pacer"
 )
 
 // ErrNotPlaying is returned by Dispatch for a call that needs a view (or a playing stream)
 // when the client has none.
 var ErrNotPlaying = errors.New("no stream is playing on this connection: play a scene first")
 
-// Transport is what a transport (RTMP, WebRTC) offers the transport-level calls of one
-// client: the stream.* calls act on the client's playing stream(s) and their encoders.
-// Dispatch calls these methods only when the client has at least one view, with arguments
-// already checked.
+// Transport is the client a call came from, for the calls that describe it
+// (stream.stats): its connection's figures, its streams and their sessions.
 type Transport interface {
-	// SetRenderRate changes the render rate (calls per second, 0.1..240).
-	SetRenderRate(fps float64) error
-	// SetBitrate changes the target video bitrate (bits per second).
-	SetBitrate(bitsPerSecond int) error
-	// RequestKeyframe makes the next frame an IDR.
-	RequestKeyframe()
-	// Stats returns figures for the client's connection, streams and views.
-	Stats() map[string]any
-	// RenderNow asks for a render of the client's views as soon as their render rate
-	// allows (pacer.Pacer.Kick): Dispatch calls it after a call changed what a view shows.
-	// It must not block.
-	RenderNow()
+	Stats() any
 }
 
 // Bounds of the transport calls' arguments.
 const (
-	MinRenderRate  = 0.1
-	MaxRenderRate  = 240
 	MinBitrateKbps = 100
 	MaxBitrateKbps = 100000
 )
 
-type transportCall func(v *Viewers, t Transport, name string, a Args) (any, error)
+type transportCall func(v *Viewers, t Transport, views []*Session, name string, a Args) (any, error)
 
-// transportCalls are answered by Dispatch without a session: they act on the transport or
-// need no view.
+// transportCalls are answered by Dispatch itself: they act on the sessions' output (render
+// rate, encoder) or on the client, or need no view.
 var transportCalls = map[string]transportCall{
-	"stream.setRenderRate": func(v *Viewers, t Transport, name string, a Args) (any, error) {
+	"stream.setRenderRate": func(v *Viewers, t Transport, views []*Session, name string, a Args) (any, error) {
 		fps, err := a.number(name, "fps")
 		if err != nil {
 			return nil, err
 		}
-		if fps < MinRenderRate || fps > MaxRenderRate {
-			return nil, &ArgError{name, "fps", fmt.Sprintf("want a number in [%g, %d]", MinRenderRate, MaxRenderRate)}
+		if pacer.CheckRate(fps) != nil {
+			return nil, &ArgError{name, "fps", fmt.Sprintf("want a number in [%g, %d]", pacer.MinRate, pacer.MaxRate)}
 		}
-		if err := t.SetRenderRate(fps); err != nil {
-			return nil, err
+		for _, s := range views {
+			if err := s.SetRenderRate(fps); err != nil {
+				return nil, err
+			}
 		}
 		return map[string]any{"fps": fps}, nil
 	},
-	"stream.setBitrate": func(v *Viewers, t Transport, name string, a Args) (any, error) {
+	"stream.setBitrate": func(v *Viewers, t Transport, views []*Session, name string, a Args) (any, error) {
 		kbps, err := a.number(name, "kbps")
 		if err != nil {
 			return nil, err
@@ -63,22 +52,29 @@ var transportCalls = map[string]transportCall{
 		if kbps < MinBitrateKbps || kbps > MaxBitrateKbps {
 			return nil, &ArgError{name, "kbps", fmt.Sprintf("%g is outside %d..%d", kbps, MinBitrateKbps, MaxBitrateKbps)}
 		}
-		if err := t.SetBitrate(int(kbps * 1000)); err != nil {
-			return nil, err
+		for _, s := range views {
+			if s.out.bitrate == nil {
+				continue
+			}
+			if err := s.SetBitrate(int(kbps * 1000)); err != nil {
+				return nil, err
+			}
 		}
 		return map[string]any{"kbps": kbps}, nil
 	},
-	"stream.keyframe": func(v *Viewers, t Transport, name string, a Args) (any, error) {
-		t.RequestKeyframe()
+	"stream.keyframe": func(v *Viewers, t Transport, views []*Session, name string, a Args) (any, error) {
+		for _, s := range views {
+			s.RequestKeyframe()
+		}
 		return map[string]any{"ok": true}, nil
 	},
-	"stream.stats": func(v *Viewers, t Transport, name string, a Args) (any, error) {
+	"stream.stats": func(v *Viewers, t Transport, views []*Session, name string, a Args) (any, error) {
 		return t.Stats(), nil
 	},
-	"scene.list": func(v *Viewers, t Transport, name string, a Args) (any, error) {
+	"scene.list": func(v *Viewers, t Transport, views []*Session, name string, a Args) (any, error) {
 		return v.Library.Names(), nil
 	},
-	"server.info": func(v *Viewers, t Transport, name string, a Args) (any, error) {
+	"server.info": func(v *Viewers, t Transport, views []*Session, name string, a Args) (any, error) {
 		if v.Info == nil {
 			return map[string]any{}, nil
 		}
@@ -129,7 +125,7 @@ func Answers(name string) bool {
 // (a client may play several streams; the result is the last one's). A call that needs a
 // view when views is empty gives ErrNotPlaying; an unknown procedure gives ErrUnknownCall;
 // bad arguments give an *ArgError naming the argument. After a call that changed a view
-// (camera, scene, pointer drag), Dispatch asks t to render now.
+// (camera, scene, pointer drag), the session renders as soon as its render rate allows.
 func (v *Viewers) Dispatch(t Transport, views []*Session, name string, args Args) (any, error) {
 	if args == nil {
 		args = Args{}
@@ -138,7 +134,7 @@ func (v *Viewers) Dispatch(t Transport, views []*Session, name string, args Args
 		if (needsView[name] && len(views) == 0) || (t == nil && name != "scene.list" && name != "server.info") {
 			return nil, fmt.Errorf("%s: %w", name, ErrNotPlaying)
 		}
-		return f(v, t, name, args)
+		return f(v, t, views, name, args)
 	}
 	if !Known(name) {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownCall, name)
@@ -147,17 +143,13 @@ func (v *Viewers) Dispatch(t Transport, views []*Session, name string, args Args
 		return nil, fmt.Errorf("%s: %w", name, ErrNotPlaying)
 	}
 	var res any
-	changed := false
-	defer func() {
-		if changed && t != nil {
-			t.RenderNow()
-		}
-	}()
 	for _, s := range views {
 		before := s.edits()
 		var err error
 		res, err = s.Call(name, args)
-		changed = changed || s.edits() != before
+		if s.edits() != before {
+			s.RenderNow()
+		}
 		if err != nil {
 			return nil, err
 		}

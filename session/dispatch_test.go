@@ -6,39 +6,37 @@ import (
 	"testing"
 )
 
-type fakeTransport struct {
-	fps       float64
-	bps       int
-	keyframes int
-	renderNow int
-	failRate  error
-}
+type fakeTransport struct{}
 
-func (f *fakeTransport) SetRenderRate(fps float64) error {
-	if f.failRate != nil {
-		return f.failRate
+func (f *fakeTransport) Stats() any { return map[string]any{"transport": "fake"} }
+
+// withEncoder makes a session with output, its encoder a fakeEncoder.
+func withEncoder(t *testing.T) (*Session, *fakeEncoder) {
+	t.Helper()
+	v := viewers(t, nil)
+	enc := &fakeEncoder{}
+	v.NewEncoder = func(EncoderOptions) (Encoder, error) { return enc, nil }
+	s, err := New(v, "demo", Options{Width: 320, Height: 180})
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.fps = fps
-	return nil
+	t.Cleanup(func() { s.Close() })
+	return s, enc
 }
-func (f *fakeTransport) SetBitrate(bps int) error { f.bps = bps; return nil }
-func (f *fakeTransport) RequestKeyframe()         { f.keyframes++ }
-func (f *fakeTransport) Stats() map[string]any    { return map[string]any{"transport": "fake"} }
-func (f *fakeTransport) RenderNow()               { f.renderNow++ }
 
 func TestDispatchTransportCalls(t *testing.T) {
-	s := newSession(t, nil)
+	s, enc := withEncoder(t)
 	v := s.v
 	tr := &fakeTransport{}
 	views := []*Session{s}
-	if res, err := v.Dispatch(tr, views, "stream.setRenderRate", Args{"fps": 15.0}); err != nil || tr.fps != 15 || res.(map[string]any)["fps"] != 15.0 {
-		t.Fatalf("setRenderRate: %v %v (transport at %v)", res, err, tr.fps)
+	if res, err := v.Dispatch(tr, views, "stream.setRenderRate", Args{"fps": 15.0}); err != nil || s.RenderRate() != 15 || res.(map[string]any)["fps"] != 15.0 {
+		t.Fatalf("setRenderRate: %v %v (session at %v)", res, err, s.RenderRate())
 	}
-	if _, err := v.Dispatch(tr, views, "stream.setBitrate", Args{"kbps": 1500.0}); err != nil || tr.bps != 1_500_000 {
-		t.Fatalf("setBitrate: %v (transport at %d)", err, tr.bps)
+	if _, err := v.Dispatch(tr, views, "stream.setBitrate", Args{"kbps": 1500.0}); err != nil || enc.bps != 1_500_000 || s.Stats().BitrateMaxBps != 1_500_000 {
+		t.Fatalf("setBitrate: %v (encoder at %d)", err, enc.bps)
 	}
-	if _, err := v.Dispatch(tr, views, "stream.keyframe", nil); err != nil || tr.keyframes != 1 {
-		t.Fatalf("keyframe: %v (%d)", err, tr.keyframes)
+	if _, err := v.Dispatch(tr, views, "stream.keyframe", nil); err != nil || !s.out.keyWanted.Load() {
+		t.Fatalf("keyframe: %v (wanted %v)", err, s.out.keyWanted.Load())
 	}
 	if res, err := v.Dispatch(tr, views, "stream.stats", nil); err != nil || res.(map[string]any)["transport"] != "fake" {
 		t.Fatalf("stats: %v %v", res, err)
@@ -70,10 +68,6 @@ func TestDispatchTransportCalls(t *testing.T) {
 			t.Errorf("%s %v: %v, want an error naming %s", c.name, c.args, err, c.arg)
 		}
 	}
-	tr.failRate = errors.New("no")
-	if _, err := v.Dispatch(tr, views, "stream.setRenderRate", Args{"fps": 10.0}); err != tr.failRate {
-		t.Errorf("transport error: %v", err)
-	}
 }
 
 func TestDispatchWithoutAView(t *testing.T) {
@@ -93,9 +87,6 @@ func TestDispatchWithoutAView(t *testing.T) {
 	if _, err := v.Dispatch(tr, nil, "no.such", nil); !errors.Is(err, ErrUnknownCall) {
 		t.Errorf("unknown call: %v", err)
 	}
-	if tr.fps != 0 || tr.bps != 0 || tr.keyframes != 0 {
-		t.Error("the transport was used without a view")
-	}
 }
 
 func TestProcedureLists(t *testing.T) {
@@ -113,8 +104,8 @@ func TestProcedureLists(t *testing.T) {
 	}
 }
 
-// Dispatch asks the transport for a render after every call that changed a view, and only
-// then.
+// Dispatch asks the session for a render after every call that changed a view, and only
+// then: the edit count moves exactly then.
 func TestDispatchAsksForARenderAfterAChange(t *testing.T) {
 	s := newSession(t, nil)
 	v := s.v
@@ -138,9 +129,10 @@ func TestDispatchAsksForARenderAfterAChange(t *testing.T) {
 		{"scene.list", nil, 0},
 	} {
 		tr := &fakeTransport{}
+		before := s.edits()
 		v.Dispatch(tr, []*Session{s}, c.name, c.args)
-		if tr.renderNow != c.renders {
-			t.Errorf("%s %v: RenderNow called %d times, want %d", c.name, c.args, tr.renderNow, c.renders)
+		if got := int(s.edits() - before); got != c.renders {
+			t.Errorf("%s %v: %d changes, want %d", c.name, c.args, got, c.renders)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"image"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rendercast/rendercast/avc"
@@ -26,10 +27,28 @@ var (
 	ErrClosed = errors.New("session: closed")
 )
 
-// Encoder is what a session needs of a video encoder (rtmpsrv.VideoEncoder and
-// encode.H264Encoder satisfy it).
-type Encoder interface {
+// FrameEncoder encodes pictures: what Frame needs.
+type FrameEncoder interface {
 	Encode(img image.Image, pts time.Duration) (*avc.Frame, error)
+}
+
+// Encoder is a session's video encoder (encode.H264Encoder satisfies it).
+type Encoder interface {
+	FrameEncoder
+	// RequestKeyframe makes the next frame an IDR.
+	RequestKeyframe()
+	// SetBitrate changes the target bitrate (bits/s).
+	SetBitrate(bitsPerSecond int) error
+	// Name names the encoder (libx264, h264_nvenc).
+	Name() string
+	Close() error
+}
+
+// EncoderOptions are what a session asks of its encoder.
+type EncoderOptions struct {
+	// Baseline asks for the constrained baseline profile, which every WebRTC browser
+	// decodes.
+	Baseline bool
 }
 
 // Observer receives a session's measurements (metrics). Its methods must be cheap and
@@ -54,6 +73,16 @@ type Viewers struct {
 	Logger   *slog.Logger
 	// Info answers server.info; nil answers an empty object.
 	Info func() map[string]any
+	// NewEncoder opens a session's encoder. Without it sessions have no output: Attach
+	// fails, and Render and Frame are driven by the caller.
+	NewEncoder func(EncoderOptions) (Encoder, error)
+	// FrameRate is the frame rate of sessions' streams (frames per second; 0: 30).
+	FrameRate float64
+	// RenderRate is the initial render rate (a ceiling; 0: FrameRate).
+	RenderRate float64
+	// Bitrate is the initial bitrate and the ceiling receiver estimates move under
+	// (bits/s; 0: 2 Mbit/s); MinBitrate the floor of estimates (0: 300 kbit/s).
+	Bitrate, MinBitrate int
 }
 
 // Options are a session's picture settings.
@@ -65,6 +94,11 @@ type Options struct {
 	// marker, a frame is drawn only when something changed (a call, a scene load): the
 	// render loop then costs next to nothing and the frame loop re-encodes the last canvas.
 	Animate bool
+	// Shared marks a session watched by several viewers: receiver estimates do not
+	// change its bitrate (ReceiverEstimate).
+	Shared bool
+	// Baseline asks the encoder for the constrained baseline profile (WebRTC viewers).
+	Baseline bool
 }
 
 // Session is one viewer. Render, Frame and Call may run in different goroutines.
@@ -106,7 +140,9 @@ type Session struct {
 	fresh       bool
 	lastShown   uint64
 
-	renders, encodes uint64
+	renders, encodes atomic.Uint64
+
+	out output
 }
 
 type pointerState struct {
@@ -132,11 +168,18 @@ func New(v *Viewers, sceneName string, opts Options) (*Session, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Session{
+	s := &Session{
 		v: v, opts: opts, view: view, log: log,
 		scene: sc, sceneName: sceneName, born: time.Now(),
 		pointer: pointerState{button: -1},
-	}, nil
+	}
+	if v.NewEncoder != nil {
+		if err := s.startOutput(); err != nil {
+			view.Close()
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // SceneName returns the name of the scene shown.
@@ -205,7 +248,7 @@ func (s *Session) RenderChanged() (drawn bool, err error) {
 	s.canvasMu.Lock()
 	s.back, s.front = s.front, img
 	s.frontSeq, s.frontAt, s.fresh = seq, time.Now(), true
-	s.renders++
+	s.renders.Add(1)
 	s.canvasMu.Unlock()
 	if o := s.v.Observer; o != nil {
 		o.Rendered(time.Since(start))
@@ -215,7 +258,7 @@ func (s *Session) RenderChanged() (drawn bool, err error) {
 
 // Frame encodes the latest canvas with enc at pts. With queueFull it produces nothing (the
 // transport is behind); before the first render it returns nil too.
-func (s *Session) Frame(enc Encoder, queueFull bool, pts time.Duration) (*avc.Frame, error) {
+func (s *Session) Frame(enc FrameEncoder, queueFull bool, pts time.Duration) (*avc.Frame, error) {
 	if queueFull || enc == nil {
 		return nil, nil
 	}
@@ -229,7 +272,7 @@ func (s *Session) Frame(enc Encoder, queueFull bool, pts time.Duration) (*avc.Fr
 	if err != nil {
 		return nil, err
 	}
-	s.encodes++
+	s.encodes.Add(1)
 	if o := s.v.Observer; o != nil && f != nil {
 		o.Encoded(time.Since(start), len(f.NALUs), f.Keyframe)
 	}
@@ -273,28 +316,66 @@ func (s *Session) Snapshot() *image.RGBA {
 	return render.YCbCrToRGBA(s.front)
 }
 
-// Stats returns the session's counters.
-func (s *Session) Stats() map[string]any {
-	s.canvasMu.Lock()
-	renders, encodes := s.renders, s.encodes
-	s.canvasMu.Unlock()
-	st := s.view.Stats()
-	return map[string]any{
-		"scene":         s.SceneName(),
-		"width":         s.opts.Width,
-		"height":        s.opts.Height,
-		"renders":       renders,
-		"encodes":       encodes,
-		"draw_ms":       ms(st.Draw),
-		"convert_ms":    ms(st.Convert),
-		"readback_ms":   ms(st.Readback),
-		"scene_version": st.Version,
-		"gl_context":    s.view.Placement().String(),
-		"uptime_s":      time.Since(s.born).Seconds(),
-	}
+// Stats are a session's figures. Reading them never waits for a render or an encode.
+type Stats struct {
+	Scene  string `json:"scene"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Shared bool   `json:"shared"`
+	// Sinks attached (viewers and publishers).
+	Sinks int `json:"sinks"`
+	// Renders drew a new picture; Encodes encoded a canvas (repeats included).
+	Renders uint64 `json:"renders"`
+	Encodes uint64 `json:"encodes"`
+	// Frames, Keyframes and BytesOut count what the frame loop handed its sinks;
+	// ForcedKeyframes the keyframes forced for joiners and sinks that dropped frames;
+	// SkippedFrames the frame ticks with every sink's queue full.
+	Frames          uint64 `json:"frames"`
+	Keyframes       uint64 `json:"keyframes"`
+	ForcedKeyframes uint64 `json:"forced_keyframes"`
+	SkippedFrames   uint64 `json:"skipped_frames"`
+	BytesOut        uint64 `json:"bytes_out"`
+	// The last frame drawn: draw, conversion and read-back times.
+	DrawMS       float64 `json:"draw_ms"`
+	ConvertMS    float64 `json:"convert_ms"`
+	ReadbackMS   float64 `json:"readback_ms"`
+	SceneVersion uint32  `json:"scene_version"`
+	GLContext    string  `json:"gl_context"`
+	RenderRate   float64 `json:"render_rate"`
+	Encoder      string  `json:"encoder,omitempty"`
+	// BitrateBps is the encoder's target; BitrateMaxBps the ceiling (stream.setBitrate);
+	// EstimateBps the last receiver estimate (0: none).
+	BitrateBps    int     `json:"bitrate_bps"`
+	BitrateMaxBps int     `json:"bitrate_max_bps"`
+	EstimateBps   int     `json:"estimate_bps"`
+	UptimeS       float64 `json:"uptime_s"`
 }
 
-// Close frees the session's view.
+// Stats returns the session's figures.
+func (s *Session) Stats() Stats {
+	st := s.view.Stats()
+	o := &s.out
+	out := Stats{
+		Scene: s.SceneName(), Width: s.opts.Width, Height: s.opts.Height, Shared: s.opts.Shared,
+		Sinks:   s.Sinks(),
+		Renders: s.renders.Load(), Encodes: s.encodes.Load(),
+		Frames: o.frames.Load(), Keyframes: o.keyframes.Load(), ForcedKeyframes: o.forced.Load(),
+		SkippedFrames: o.skipped.Load(), BytesOut: o.bytes.Load(),
+		DrawMS: ms(st.Draw), ConvertMS: ms(st.Convert), ReadbackMS: ms(st.Readback),
+		SceneVersion: st.Version, GLContext: s.view.Placement().String(),
+		RenderRate: s.RenderRate(), UptimeS: time.Since(s.born).Seconds(),
+	}
+	if o.enc != nil {
+		out.Encoder = o.enc.Name()
+	}
+	if o.bitrate != nil {
+		out.EstimateBps, out.BitrateBps, out.BitrateMaxBps = o.bitrate.figures()
+	}
+	return out
+}
+
+// Close stops the loops, closes the encoder and frees the view; sinks still attached are
+// told (Ender).
 func (s *Session) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -303,6 +384,7 @@ func (s *Session) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.stopOutput()
 	return s.view.Close()
 }
 

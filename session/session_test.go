@@ -12,13 +12,28 @@ import (
 	"github.com/rendercast/rendercast/scenes"
 )
 
-type fakeEncoder struct{ got []*image.YCbCr }
+type fakeEncoder struct {
+	mu      sync.Mutex
+	got     []*image.YCbCr
+	keyReqs int
+	bps     int
+	closed  bool
+}
 
 func (e *fakeEncoder) Encode(img image.Image, pts time.Duration) (*avc.Frame, error) {
 	y := img.(*image.YCbCr)
+	e.mu.Lock()
 	e.got = append(e.got, y)
+	e.mu.Unlock()
 	return &avc.Frame{NALUs: []byte{0, 0, 0, 1, 0x65}, Keyframe: true, PTS: pts, DTS: pts}, nil
 }
+
+// fakeEncoder also serves as a session's encoder (Viewers.NewEncoder): it records the
+// keyframe requests and bitrates, and makes a keyframe when one was requested.
+func (e *fakeEncoder) RequestKeyframe()       { e.mu.Lock(); e.keyReqs++; e.mu.Unlock() }
+func (e *fakeEncoder) SetBitrate(b int) error { e.mu.Lock(); e.bps = b; e.mu.Unlock(); return nil }
+func (e *fakeEncoder) Name() string           { return "fake" }
+func (e *fakeEncoder) Close() error           { e.mu.Lock(); e.closed = true; e.mu.Unlock(); return nil }
 
 type observer struct {
 	mu               sync.Mutex

@@ -2,52 +2,24 @@ package whep
 
 import (
 	"fmt"
-	"image"
 	"log/slog"
 	"net"
 	"time"
-
-	"github.com/rendercast/rendercast/avc"
 )
 
-// VideoEncoder encodes a session's pictures to H.264 (encode.H264Encoder satisfies it). The
-// whep package asks it for keyframes (on join, on RTCP PLI/FIR) and changes its bitrate
-// (receiver estimate, stream.setBitrate); the Viewer calls Encode from its Frame.
-type VideoEncoder interface {
-	// Encode encodes one picture presented at pts from the stream start (AVCC output).
-	Encode(img image.Image, pts time.Duration) (*avc.Frame, error)
-	// RequestKeyframe makes the next frame out an IDR.
-	RequestKeyframe()
-	// SetBitrate changes the target bitrate (bits/s) from the next frame.
-	SetBitrate(bitsPerSecond int) error
-	// Close frees the encoder.
-	Close() error
-}
-
-// EncoderFactory makes the encoder of a new session.
-type EncoderFactory interface {
-	NewVideoEncoder(s *Session) (VideoEncoder, error)
-}
-
-// EncoderFactoryFunc adapts a function to an EncoderFactory.
-type EncoderFactoryFunc func(s *Session) (VideoEncoder, error)
-
-// NewVideoEncoder calls f.
-func (f EncoderFactoryFunc) NewVideoEncoder(s *Session) (VideoEncoder, error) { return f(s) }
-
-// Viewer is the application side of one session: what it shows and how it answers calls.
-// Render and Frame run on the session's render and frame loops (package pacer); Call runs
-// on the data channel's goroutine; Close runs once, after the loops have stopped.
+// Viewer is the application side of one session: where its frames come from and how it
+// answers calls. The application writes frames with Session.WriteFrame once Connected has
+// been called (typically by attaching the session to a source of frames shared by several
+// viewers). Call runs on the data channel's goroutine; Close runs once, at the end.
 type Viewer interface {
-	// Render draws the next picture. ErrUnchanged means it had nothing new to draw; any
-	// other error ends the session. Session.RenderNow makes the next call come sooner.
-	Render() error
-	// Frame encodes the latest picture with the session's encoder (Session.VideoEncoder,
-	// at Session.Elapsed). With queueFull it should produce nothing: the network is behind.
-	// A nil frame sends nothing.
-	Frame(queueFull bool) (*avc.Frame, error)
+	// Connected tells the viewer the peer connected: frames written from now on are sent.
+	Connected()
 	// Call answers one data-channel call; args are the JSON "args" object.
 	Call(name string, args map[string]any) (any, error)
+	// KeyframeWanted passes on the receiver's request for a keyframe (RTCP PLI or FIR).
+	KeyframeWanted()
+	// Estimate passes on the receiver's bandwidth estimate (RTCP REMB), bits/s.
+	Estimate(bitsPerSecond int)
 	// Close releases the viewer: the session has ended.
 	Close()
 }
@@ -75,32 +47,21 @@ type ICEServer struct {
 
 // Defaults applied by NewServer to zero-valued Config fields.
 const (
-	DefaultRate           = 30.0
-	DefaultMinBitrate     = 300_000
-	DefaultMaxBitrate     = 4_000_000
 	DefaultMaxSessions    = 100
 	DefaultGatherTimeout  = 5 * time.Second
 	DefaultConnectTimeout = 30 * time.Second
 )
 
-// Config configures a Server. Viewers and Codecs are required; every other zero value is a
-// documented default.
+// Config configures a Server. Viewers is required; every other zero value is a documented
+// default.
 type Config struct {
 	// Viewers opens the viewer of each new session.
 	Viewers ViewerFactory
-	// Codecs makes each session's H.264 encoder, opened at MaxBitrate (Constrained Baseline
-	// plays everywhere; sessions offer profile-level-id 42e01f).
-	Codecs EncoderFactory
 	// Token, when set, must be presented as "Authorization: Bearer <token>" or a "token"
 	// query parameter on every request; compared in constant time, never logged.
 	Token string
 	// Logger receives one line per session start and end; nil discards.
 	Logger *slog.Logger
-	// RenderRate is the initial render rate (renders/s, a ceiling), default 30.
-	RenderRate float64
-	// FrameRate is the video frame rate: a frame goes out at least every 1/FrameRate s.
-	// Default 30.
-	FrameRate float64
 	// ICEServers are STUN/TURN servers; none by default (host candidates only, which is
 	// enough on a LAN and on loopback).
 	ICEServers []ICEServer
@@ -112,9 +73,9 @@ type Config struct {
 	LocalIPs []net.IP
 	// PortMin and PortMax bound the UDP ports of ICE candidates; zero means any port.
 	PortMin, PortMax uint16
-	// MinBitrate and MaxBitrate (bits/s) bound the bitrate that follows the receiver's
-	// estimate (REMB); sessions start at MaxBitrate. Defaults 300 kbit/s and 4 Mbit/s.
-	MinBitrate, MaxBitrate int
+	// CallRate bounds each session's data-channel calls per second (a token bucket
+	// holding one second's worth); 0 allows every call.
+	CallRate float64
 	// MaxSessions bounds simultaneous sessions, default 100.
 	MaxSessions int
 	// GatherTimeout bounds ICE candidate gathering before the answer, default 5 s.
@@ -124,26 +85,11 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if c.Viewers == nil || c.Codecs == nil {
-		return c, fmt.Errorf("%w: Viewers and Codecs are required", ErrInvalidConfig)
+	if c.Viewers == nil {
+		return c, fmt.Errorf("%w: Viewers is required", ErrInvalidConfig)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.RenderRate <= 0 {
-		c.RenderRate = DefaultRate
-	}
-	if c.FrameRate <= 0 {
-		c.FrameRate = DefaultRate
-	}
-	if c.MaxBitrate <= 0 {
-		c.MaxBitrate = DefaultMaxBitrate
-	}
-	if c.MinBitrate <= 0 {
-		c.MinBitrate = min(DefaultMinBitrate, c.MaxBitrate)
-	}
-	if c.MinBitrate > c.MaxBitrate {
-		return c, fmt.Errorf("%w: MinBitrate %d above MaxBitrate %d", ErrInvalidConfig, c.MinBitrate, c.MaxBitrate)
 	}
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = DefaultMaxSessions

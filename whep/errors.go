@@ -1,17 +1,16 @@
 package whep
 
-import (
-	"errors"
-
-	"github.com/rendercast/rendercast/pacer"
-)
+import "errors"
 
 // Errors of the whep package. HTTP answers map them to status codes: ErrUnknownScene to
-// 404, ErrBadOffer to 400, ErrUnauthorized to 401, ErrTooManySessions and ErrClosed to 503.
+// 404, ErrBadOffer and ErrBadRequest to 400, ErrUnauthorized to 401, ErrTooManySessions and ErrClosed to 503.
 var (
 	// ErrUnknownScene is what a ViewerFactory returns (wrapped) for a scene it does not
 	// have; the offer is answered 404.
 	ErrUnknownScene = errors.New("whep: unknown scene")
+	// ErrBadRequest is what a ViewerFactory returns (wrapped) for a request it refuses as
+	// malformed (a bad query parameter); the offer is answered 400.
+	ErrBadRequest = errors.New("whep: bad request")
 	// ErrBadOffer reports an SDP offer that cannot be parsed or has no H.264 video.
 	ErrBadOffer = errors.New("whep: bad SDP offer")
 	// ErrUnauthorized reports a missing or wrong token.
@@ -22,8 +21,6 @@ var (
 	ErrClosed = errors.New("whep: closed")
 	// ErrInvalidConfig reports a Config that NewServer refuses.
 	ErrInvalidConfig = errors.New("whep: invalid configuration")
-	// ErrUnchanged is what Viewer.Render returns when it had nothing new to draw: the
-	// session goes on, and the render does not use up the render rate (the pacer's
-	// ErrUnchanged).
-	ErrUnchanged = pacer.ErrUnchanged
+	// ErrCallLimit answers a data-channel call over Config.CallRate.
+	ErrCallLimit = errors.New("whep: too many calls: slow down")
 )

@@ -15,7 +15,6 @@ package whep
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,6 +32,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/rendercast/rendercast/internal/access"
 )
 
 // maxOfferSize bounds the body of a WHEP POST.
@@ -41,17 +42,18 @@ const maxOfferSize = 256 << 10
 // Server answers WHEP requests and runs the sessions. Create it with NewServer, mount
 // Handler on an HTTP server, and call Shutdown to end every session.
 type Server struct {
-	cfg Config
-	api *webrtc.API
-	log *slog.Logger
+	cfg   Config
+	api   *webrtc.API
+	log   *slog.Logger
+	token access.Secret // cfg.Token
 
 	mu       sync.Mutex
 	sessions map[string]*Session
 	closing  bool
 	wg       sync.WaitGroup // sessions not yet fully closed
 
-	started, refused                   atomic.Uint64
-	framesSent, bytesSent, packetsSent atomic.Uint64
+	started, refused                                 atomic.Uint64
+	framesSent, bytesSent, packetsSent, callsLimited atomic.Uint64
 }
 
 // NewServer checks cfg and prepares the WebRTC engine (codecs, interceptors, ICE settings)
@@ -65,7 +67,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, api: api, log: cfg.Logger, sessions: map[string]*Session{}}, nil
+	return &Server{cfg: cfg, api: api, log: cfg.Logger, token: access.NewSecret(cfg.Token), sessions: map[string]*Session{}}, nil
 }
 
 func newAPI(cfg Config) (*webrtc.API, error) {
@@ -174,18 +176,7 @@ func (s *Server) linkICEServers(w http.ResponseWriter) {
 // authorized checks the token in the Authorization header (Bearer) or the token query
 // parameter, in constant time.
 func (s *Server) authorized(r *http.Request) bool {
-	if s.cfg.Token == "" {
-		return true
-	}
-	want := []byte(s.cfg.Token)
-	match := 0
-	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		match |= subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), want)
-	}
-	if q := r.URL.Query().Get("token"); q != "" {
-		match |= subtle.ConstantTimeCompare([]byte(q), want)
-	}
-	return match == 1
+	return s.token.Match(access.FromRequest(r, access.KeyToken, "")...)
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, err error) {
@@ -221,12 +212,12 @@ func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err)
 		return
 	}
-	sess, err := s.newSession(r.Context(), r.PathValue("scene"), r.RemoteAddr, string(body))
+	sess, err := s.newSession(r, r.PathValue("scene"), string(body))
 	switch {
 	case errors.Is(err, ErrUnknownScene):
 		s.fail(w, r, http.StatusNotFound, err)
 		return
-	case errors.Is(err, ErrBadOffer):
+	case errors.Is(err, ErrBadOffer), errors.Is(err, ErrBadRequest):
 		s.fail(w, r, http.StatusBadRequest, err)
 		return
 	case errors.Is(err, ErrTooManySessions), errors.Is(err, ErrClosed):
@@ -320,19 +311,30 @@ func (s *Server) Sessions() []*Session {
 	return out
 }
 
-// Statistics returns the server's counters: sessions open, started and refused; frames,
-// packets and bytes sent (payload bytes, without RTP/SRTP overhead).
-func (s *Server) Statistics() map[string]float64 {
+// ServerStats are the server's counters.
+type ServerStats struct {
+	// Sessions open; SessionsStarted answered; RequestsRefused (token, scene, offer,
+	// capacity).
+	Sessions        int    `json:"sessions"`
+	SessionsStarted uint64 `json:"sessions_started"`
+	RequestsRefused uint64 `json:"requests_refused"`
+	// FramesSent, PacketsSent and PayloadBytesOut (without RTP/SRTP overhead) went to
+	// peers; CallsLimited are data-channel calls refused by Config.CallRate.
+	FramesSent      uint64 `json:"frames_sent"`
+	PacketsSent     uint64 `json:"packets_sent"`
+	PayloadBytesOut uint64 `json:"payload_bytes_out"`
+	CallsLimited    uint64 `json:"calls_limited"`
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
 	open := len(s.sessions)
 	s.mu.Unlock()
-	return map[string]float64{
-		"sessions":          float64(open),
-		"sessions_started":  float64(s.started.Load()),
-		"requests_refused":  float64(s.refused.Load()),
-		"frames_sent":       float64(s.framesSent.Load()),
-		"packets_sent":      float64(s.packetsSent.Load()),
-		"payload_bytes_out": float64(s.bytesSent.Load()),
+	return ServerStats{
+		Sessions: open, SessionsStarted: s.started.Load(), RequestsRefused: s.refused.Load(),
+		FramesSent: s.framesSent.Load(), PacketsSent: s.packetsSent.Load(), PayloadBytesOut: s.bytesSent.Load(),
+		CallsLimited: s.callsLimited.Load(),
 	}
 }
 

@@ -463,6 +463,8 @@ func TestOfferRefusals(t *testing.T) {
 	}{
 		{"no token", "demo", "application/sdp", c.offer, nil, http.StatusUnauthorized},
 		{"wrong scheme", "demo", "application/sdp", c.offer, map[string]string{"Authorization": "Basic tok"}, http.StatusUnauthorized},
+		{"longer token", "demo", "application/sdp", c.offer, map[string]string{"Authorization": "Bearer tokk"}, http.StatusUnauthorized},
+		{"shorter token in the query", "demo?token=to", "application/sdp", c.offer, nil, http.StatusUnauthorized},
 		{"content type", "demo", "text/plain", c.offer, auth, http.StatusUnsupportedMediaType},
 		{"bad SDP", "demo", "application/sdp", "hello", auth, http.StatusBadRequest},
 		{"unknown scene", "nope", "application/sdp", c.offer, auth, http.StatusNotFound},

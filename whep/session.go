@@ -1,13 +1,13 @@
 package whep
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
+	"net/http"
+	"net/url"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -17,47 +17,47 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rendercast/rendercast/avc"
-	"github.com/rendercast/rendercast/pacer"
+	"github.com/rendercast/rendercast/internal/access"
 )
 
-// queueFrames bounds the frames waiting for the network. The frame loop produces nothing
-// while it is full (the viewer is told queueFull), so no frame is ever dropped from it and
-// no reference picture goes missing.
+// queueFrames bounds the frames waiting for the network. A frame written while it is full
+// is dropped, and the session then takes nothing but a keyframe (WriteFrame asks for one),
+// so no reference picture goes missing.
 const queueFrames = 3
 
 // Session is one WebRTC viewer: a peer connection with one H.264 track and a data channel
-// for calls, its encoder, its viewer and its render and frame loops. Its methods are safe
-// for concurrent use.
+// for calls, its viewer, and the queue of frames written to it. Its methods are safe for
+// concurrent use.
 type Session struct {
 	srv     *Server
 	id      string
 	scene   string
 	peer    string
+	query   url.Values
+	header  http.Header
 	created time.Time
 	log     *slog.Logger
 	answer  string
 
-	pc      *webrtc.PeerConnection
-	track   *videoTrack
-	viewer  Viewer
-	enc     VideoEncoder
-	bitrate *bitrateControl
+	pc     *webrtc.PeerConnection
+	track  *videoTrack
+	viewer Viewer
+	calls  *access.Limiter
 
-	renderRate atomic.Uint64 // float64 bits
-	wantKey    atomic.Bool
-	queue      chan *avc.Frame
-	done       chan struct{}
-	wg         sync.WaitGroup // writer and RTCP reader
+	wantKey atomic.Bool
+	queue   chan *avc.Frame
+	done    chan struct{}
+	wg      sync.WaitGroup // writer and RTCP reader
 
 	mu        sync.Mutex
-	loops     *pacer.Pacer
-	start     time.Time // loops started (pts 0); zero before
+	start     time.Time // connected; zero before
 	connected bool
 	closed    bool
 	timer     *time.Timer
 	closeOnce sync.Once
 
-	pli, fir, remb, calls, queueDrops atomic.Uint64
+	pli, fir, remb, callCount, callsLimited, queueDrops atomic.Uint64
+	rembBps                                             atomic.Int64
 }
 
 // ID returns the session's id (the last element of its URL).
@@ -66,60 +66,55 @@ func (s *Session) ID() string { return s.id }
 // Scene returns the scene named in the offer's URL.
 func (s *Session) Scene() string { return s.scene }
 
+// Query returns the offer URL's query parameters (the token removed).
+func (s *Session) Query() url.Values { return s.query }
+
+// Header returns a header of the offer request (Authorization removed).
+func (s *Session) Header(name string) string { return s.header.Get(name) }
+
 // RemoteAddr returns the address the offer came from.
 func (s *Session) RemoteAddr() string { return s.peer }
 
 // Created returns when the offer was answered.
 func (s *Session) Created() time.Time { return s.created }
 
-// VideoEncoder returns the session's encoder (nil while the ViewerFactory runs).
-func (s *Session) VideoEncoder() VideoEncoder { return s.enc }
-
-// Elapsed returns the time since the session's loops started: the pts of a frame made now.
-func (s *Session) Elapsed() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.start.IsZero() {
-		return 0
+// WriteFrame queues a frame for the peer without blocking (session.Sink). It returns true
+// when the session wants a keyframe: the peer is not connected yet, or the session waits
+// for a keyframe (at the start, after a drop, after the track was bound) and f is not one,
+// or the queue is full (f is dropped). Every keyframe must carry its Config.
+func (s *Session) WriteFrame(f *avc.Frame) (wantKeyframe bool) {
+	if f == nil {
+		return false
 	}
-	return time.Since(s.start)
-}
-
-// RenderRate returns the current render rate (renders per second, a ceiling).
-func (s *Session) RenderRate() float64 { return math.Float64frombits(s.renderRate.Load()) }
-
-// SetRenderRate changes the render rate; it takes effect from the next render.
-func (s *Session) SetRenderRate(fps float64) error {
-	if !(fps > 0) || math.IsInf(fps, 0) {
-		return fmt.Errorf("whep: render rate %g: want a positive number", fps)
-	}
-	s.renderRate.Store(math.Float64bits(fps))
-	return nil
-}
-
-// SetBitrate sets the session's bitrate ceiling (bits/s): the encoder follows the
-// receiver's estimate up to it.
-func (s *Session) SetBitrate(bps int) error { return s.bitrate.setCeiling(bps) }
-
-// RequestKeyframe makes the next frame an IDR.
-func (s *Session) RequestKeyframe() { s.enc.RequestKeyframe() }
-
-// RenderNow asks for a render as soon as the render rate allows, because what the session
-// shows changed (a call): at once when no render is running, else right after the one
-// under way (pacer.Pacer.Kick). It does nothing before the peer is connected and never
-// blocks for long.
-func (s *Session) RenderNow() {
 	s.mu.Lock()
-	loops := s.loops
+	ok := s.connected && !s.closed
 	s.mu.Unlock()
-	if loops != nil {
-		loops.Kick()
+	if !ok {
+		return true
+	}
+	if s.wantKey.Load() && !f.Keyframe {
+		return true
+	}
+	select {
+	case s.queue <- f:
+		if f.Keyframe {
+			s.wantKey.Store(false)
+		}
+		return s.wantKey.Load()
+	default:
+		s.queueDrops.Add(1)
+		s.wantKey.Store(true)
+		return true
 	}
 }
 
-// newSession builds a session for an offer: viewer, encoder, peer connection, answer with
-// every ICE candidate gathered.
-func (srv *Server) newSession(ctx context.Context, scene, peer, offer string) (_ *Session, err error) {
+// QueueFull reports whether a frame written now would be dropped.
+func (s *Session) QueueFull() bool { return len(s.queue) >= cap(s.queue) }
+
+// newSession builds a session for an offer: viewer, peer connection, answer with every
+// ICE candidate gathered.
+func (srv *Server) newSession(r *http.Request, scene, offer string) (_ *Session, err error) {
+	ctx := r.Context()
 	srv.mu.Lock()
 	full, closing := len(srv.sessions) >= srv.cfg.MaxSessions, srv.closing
 	srv.mu.Unlock()
@@ -129,10 +124,15 @@ func (srv *Server) newSession(ctx context.Context, scene, peer, offer string) (_
 	if full {
 		return nil, ErrTooManySessions // checked again, exactly, in add
 	}
-	s := &Session{srv: srv, id: newID(), scene: scene, peer: peer, created: time.Now(),
+	query := r.URL.Query()
+	query.Del("token")
+	header := r.Header.Clone()
+	header.Del("Authorization")
+	s := &Session{srv: srv, id: newID(), scene: scene, peer: r.RemoteAddr, query: query, header: header,
+		created: time.Now(), calls: access.NewLimiter(srv.cfg.CallRate, nil),
 		queue: make(chan *avc.Frame, queueFrames), done: make(chan struct{})}
-	s.log = srv.log.With("session", s.id[:8], "scene", scene, "peer", peer)
-	s.renderRate.Store(math.Float64bits(srv.cfg.RenderRate))
+	s.wantKey.Store(true)
+	s.log = srv.log.With("session", s.id[:8], "scene", scene, "peer", s.peer)
 	defer func() {
 		if err != nil {
 			s.closeOnce.Do(func() {
@@ -152,15 +152,6 @@ func (srv *Server) newSession(ctx context.Context, scene, peer, offer string) (_
 	if s.viewer == nil {
 		return nil, errors.New("whep: the viewer factory returned no viewer")
 	}
-	var enc VideoEncoder
-	if err := safe("encoder factory", func() error { e, err := srv.cfg.Codecs.NewVideoEncoder(s); enc = e; return err }); err != nil {
-		return nil, fmt.Errorf("whep: encoder: %w", err)
-	}
-	if enc == nil {
-		return nil, errors.New("whep: the encoder factory returned no encoder")
-	}
-	s.enc = enc
-	s.bitrate = newBitrateControl(srv.cfg.MinBitrate, srv.cfg.MaxBitrate, enc.SetBitrate)
 
 	var ice []webrtc.ICEServer
 	for _, is := range srv.cfg.ICEServers {
@@ -227,12 +218,12 @@ func (s *Session) onState(st webrtc.PeerConnectionState) {
 	}
 }
 
-// startLoops starts the writer and the render and frame loops once the peer is connected,
-// with a keyframe first.
+// startLoops starts the writer once the peer is connected and tells the viewer, whose
+// frames are sent from then on (a keyframe first).
 func (s *Session) startLoops() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed || s.connected {
+		s.mu.Unlock()
 		return
 	}
 	s.connected = true
@@ -240,41 +231,9 @@ func (s *Session) startLoops() {
 	s.wantKey.Store(true)
 	s.wg.Add(1)
 	go s.writeLoop()
-	s.loops = pacer.Start(context.Background(), pacer.Config{
-		RenderRate:    s.RenderRate,
-		FrameInterval: time.Duration(float64(time.Second) / s.srv.cfg.FrameRate),
-		Render:        func() error { return safe("render", s.viewer.Render) },
-		Frame:         s.produceFrame,
-		Failed: func(which string, err error) {
-			go s.Close(fmt.Sprintf("%s failed: %v", which, err))
-		},
-	})
+	s.mu.Unlock()
+	safe("viewer connected", func() error { s.viewer.Connected(); return nil })
 	s.log.Info("webrtc session connected")
-}
-
-// produceFrame is the frame loop's body: a keyframe if one is wanted, then a frame from
-// the viewer unless the send queue is full.
-func (s *Session) produceFrame() error {
-	if s.wantKey.Swap(false) {
-		s.enc.RequestKeyframe()
-	}
-	full := len(s.queue) >= cap(s.queue)
-	var f *avc.Frame
-	err := safe("frame", func() error {
-		var err error
-		f, err = s.viewer.Frame(full)
-		return err
-	})
-	if err != nil || f == nil {
-		return err
-	}
-	select {
-	case s.queue <- f:
-	default: // cannot happen with one producer; if it does, restart from a keyframe
-		s.queueDrops.Add(1)
-		s.wantKey.Store(true)
-	}
-	return nil
 }
 
 // writeLoop sends queued frames until the session closes.
@@ -313,15 +272,14 @@ func (s *Session) readRTCP(sender *webrtc.RTPSender) {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication:
 				s.pli.Add(1)
-				s.enc.RequestKeyframe()
+				safe("keyframe wanted", func() error { s.viewer.KeyframeWanted(); return nil })
 			case *rtcp.FullIntraRequest:
 				s.fir.Add(1)
-				s.enc.RequestKeyframe()
+				safe("keyframe wanted", func() error { s.viewer.KeyframeWanted(); return nil })
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				s.remb.Add(1)
-				if err := s.bitrate.estimated(int(p.Bitrate)); err != nil {
-					s.log.Warn("bitrate change failed", "bps", int(p.Bitrate), "err", err)
-				}
+				s.rembBps.Store(int64(p.Bitrate))
+				safe("estimate", func() error { s.viewer.Estimate(int(p.Bitrate)); return nil })
 			}
 		}
 	}
@@ -332,8 +290,14 @@ func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
 		id, name, args, err := parseCall(msg.Data)
 		var res any
 		if err == nil {
-			s.calls.Add(1)
-			res, err = s.call(name, args)
+			if !s.calls.Allow() {
+				s.callsLimited.Add(1)
+				s.srv.callsLimited.Add(1)
+				err = ErrCallLimit
+			} else {
+				s.callCount.Add(1)
+				res, err = s.call(name, args)
+			}
 		}
 		if err := dc.SendText(string(encodeResponse(id, res, err))); err != nil {
 			s.log.Debug("call answer not sent", "name", name, "err", err)
@@ -356,61 +320,68 @@ func (s *Session) call(name string, args map[string]any) (res any, err error) {
 	return res, err
 }
 
-// Statistics returns the session's figures: connection state, frames, packets and bytes
-// sent, receiver feedback, bitrate and render rate.
-func (s *Session) Statistics() map[string]any {
+// Stats are a session's figures.
+type Stats struct {
+	ID              string  `json:"id"`
+	Scene           string  `json:"scene"`
+	Peer            string  `json:"peer"`
+	State           string  `json:"state"`
+	Connected       bool    `json:"connected"`
+	Seconds         float64 `json:"seconds"`
+	StreamSeconds   float64 `json:"stream_seconds"`
+	FramesSent      uint64  `json:"frames_sent"`
+	KeyframesSent   uint64  `json:"keyframes_sent"`
+	PacketsSent     uint64  `json:"packets_sent"`
+	PayloadBytesOut uint64  `json:"payload_bytes_out"`
+	FramesUnbound   uint64  `json:"frames_unbound"`
+	FramesDropped   uint64  `json:"frames_dropped"`
+	PLI             uint64  `json:"pli"`
+	FIR             uint64  `json:"fir"`
+	REMB            uint64  `json:"remb"`
+	REMBBps         int64   `json:"remb_bps"`
+	Calls           uint64  `json:"calls"`
+	CallsLimited    uint64  `json:"calls_limited"`
+	CandidatePair   string  `json:"candidate_pair,omitempty"`
+	Transport       string  `json:"transport"`
+}
+
+// Stats returns the session's figures: connection state, frames, packets and bytes sent,
+// receiver feedback.
+func (s *Session) Stats() Stats {
 	ts := s.track.stats()
-	est, cur, ceil := s.bitrate.figures()
 	s.mu.Lock()
 	connected, start := s.connected, s.start
 	s.mu.Unlock()
-	st := map[string]any{
-		"transport":         "webrtc",
-		"id":                s.id,
-		"scene":             s.scene,
-		"peer":              s.peer,
-		"state":             s.pc.ConnectionState().String(),
-		"connected":         connected,
-		"seconds":           time.Since(s.created).Seconds(),
-		"frames_sent":       ts.frames,
-		"keyframes_sent":    ts.keyframes,
-		"packets_sent":      ts.packets,
-		"payload_bytes_out": ts.bytes,
-		"frames_unbound":    ts.unboundDrops,
-		"pli":               s.pli.Load(),
-		"fir":               s.fir.Load(),
-		"remb":              s.remb.Load(),
-		"remb_bps":          est,
-		"bitrate_bps":       cur,
-		"bitrate_max_bps":   ceil,
-		"render_rate":       s.RenderRate(),
-		"calls":             s.calls.Load(),
+	st := Stats{
+		Transport: "webrtc", ID: s.id, Scene: s.scene, Peer: s.peer,
+		State: s.pc.ConnectionState().String(), Connected: connected,
+		Seconds:    time.Since(s.created).Seconds(),
+		FramesSent: ts.frames, KeyframesSent: ts.keyframes, PacketsSent: ts.packets, PayloadBytesOut: ts.bytes,
+		FramesUnbound: ts.unboundDrops, FramesDropped: s.queueDrops.Load(),
+		PLI: s.pli.Load(), FIR: s.fir.Load(), REMB: s.remb.Load(), REMBBps: s.rembBps.Load(),
+		Calls: s.callCount.Load(), CallsLimited: s.callsLimited.Load(),
 	}
 	if !start.IsZero() {
-		st["stream_seconds"] = time.Since(start).Seconds()
+		st.StreamSeconds = time.Since(start).Seconds()
 	}
 	if sctp := s.pc.SCTP(); sctp != nil && sctp.Transport() != nil && sctp.Transport().ICETransport() != nil {
 		if pair, err := sctp.Transport().ICETransport().GetSelectedCandidatePair(); err == nil && pair != nil {
-			st["candidate_pair"] = pair.String()
+			st.CandidatePair = pair.String()
 		}
 	}
 	return st
 }
 
-// Close ends the session: loops stopped, peer connection closed, viewer and encoder
-// released. It returns at once when already closed. It must not be called from the
-// viewer's Render or Frame.
+// Close ends the session: peer connection closed, viewer released. It returns at once
+// when already closed.
 func (s *Session) Close(reason string) {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
-		loops, timer := s.loops, s.timer
+		timer := s.timer
 		s.mu.Unlock()
 		if timer != nil {
 			timer.Stop()
-		}
-		if loops != nil {
-			loops.Stop()
 		}
 		ts := s.track.stats()
 		s.teardown()
@@ -419,7 +390,7 @@ func (s *Session) Close(reason string) {
 	})
 }
 
-// teardown releases what newSession built; the loops must have stopped.
+// teardown releases what newSession built.
 func (s *Session) teardown() {
 	close(s.done)
 	if s.pc != nil {
@@ -430,9 +401,6 @@ func (s *Session) teardown() {
 	s.wg.Wait()
 	if s.viewer != nil {
 		safe("viewer close", func() error { s.viewer.Close(); return nil })
-	}
-	if s.enc != nil {
-		s.enc.Close()
 	}
 }
 

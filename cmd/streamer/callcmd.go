@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -26,7 +27,8 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	token := fs.String("token", "", "token to present (sent as the connect property token)")
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit for connect and call")
 	caFile := fs.String("tls-ca", "", "PEM file of the certificate authorities to trust for rtmps:// (default: the system's)")
-	play := fs.Bool("play", true, "play the URL's scene first, so view calls (camera.*, scene.set*) have a view to act on")
+	play := fs.Bool("play", true, "play the URL's scene first, so view calls (camera.*, scene.set*) have a view to act on (not with ?session=NAME: the call steers that shared session without playing)")
+	control := fs.String("control-token", "", "control token to present (connect property control_token), needed to steer shared sessions when the server sets -control-token")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: streamer call [flags] rtmp[s]://HOST:PORT/APP/SCENE PROCEDURE [key=value ...]")
 		fmt.Fprintln(stderr, "Values: numbers, true/false, JSON arrays/objects ([1,2,3]), else strings.")
@@ -54,7 +56,15 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	opts := rtmpclient.Options{}
 	if *token != "" {
-		opts.ConnectProperties = amf0.Object{{Key: "token", Value: *token}}
+		opts.ConnectProperties = append(opts.ConnectProperties, amf0.ObjectEntry{Key: "token", Value: *token})
+	}
+	if *control != "" {
+		opts.ConnectProperties = append(opts.ConnectProperties, amf0.ObjectEntry{Key: "control_token", Value: *control})
+	}
+	playSet := false
+	fs.Visit(func(f *flag.Flag) { playSet = playSet || f.Name == "play" })
+	if u, err := url.Parse(rawURL); err == nil && u.Query().Has("session") && !playSet {
+		*play = false // the session is in the tcUrl query: steer it without joining
 	}
 	if *caFile != "" {
 		pem, err := os.ReadFile(*caFile)

@@ -3,8 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/rendercast/rendercast/internal/app"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"regexp"
@@ -19,48 +19,12 @@ import (
 	"github.com/rendercast/rendercast/whep"
 )
 
-// config is the streamer's configuration. Sources, weakest first: defaults, the YAML file
-// named by -config (or STREAMER_CONFIG), STREAMER_* environment variables, flags.
-type config struct {
-	Listen         string
-	ListenTLS      string // RTMPS address; empty: none
-	TLSCert        string // PEM certificate chain file for -listen-tls
-	TLSKey         string // PEM private key file for -listen-tls
-	HTTP           string
-	Width          int
-	Height         int
-	FPS            float64
-	BitrateKbps    int
-	Encoder        string
-	Preset         string
-	EncoderThreads int
-	GOP            time.Duration
-	Scenes         []sceneFile
-	Token          string
-	MaxConns       int
-	MaxViewers     int
-	LogLevel       slog.Level
-	LogFormat      string
-	Window         bool
-	GL             string
-	GPUs           []int // nil: all
-	GLContexts     int
-	Readback       string
-	Convert        string
-	MSAA           int
-	Shading        string
-	Detail         string
-	Marker         bool
-	Animate        string
-	ConfigFile     string
-	// WebRTC (WHEP) settings.
-	ICEServers    []whep.ICEServer
-	PublicIPs     []string
-	WebRTCPortMin uint16
-	WebRTCPortMax uint16
-}
+// config is the streamer's configuration (app.Config). Sources, weakest first: defaults,
+// the YAML file named by -config (or STREAMER_CONFIG), STREAMER_* environment variables,
+// flags.
+type config = app.Config
 
-type sceneFile struct{ Name, Path string }
+type sceneFile = app.SceneFile
 
 // option is one setting: its flag name (also the YAML key; STREAMER_ + upper snake case for
 // the environment), default, help, and how to apply a string value.
@@ -196,6 +160,44 @@ func options() []option {
 				return fmt.Errorf("%q is not a number in 0..100000", v)
 			}
 			c.MaxViewers = n
+			return nil
+		}},
+		{name: "max-sessions", def: "0", usage: "most sessions (one render and one encode each) at once, private and shared together (0: no limit); a viewer that would open one more is refused", set: func(c *config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100000 {
+				return fmt.Errorf("%q is not a number in 0..100000", v)
+			}
+			c.MaxSessions = n
+			return nil
+		}},
+		{name: "session", usage: "create the shared session NAME showing SCENE at start, kept with no viewers (repeatable); viewers join it with ?session=NAME", repeat: true, set: func(c *config, v string) error {
+			name, scene, ok := strings.Cut(v, "=")
+			if !ok || !sceneName.MatchString(name) || scene == "" {
+				return fmt.Errorf("%q is not NAME=SCENE with NAME of 1 to 64 letters, digits, - and _", v)
+			}
+			c.Sessions = append(c.Sessions, app.SessionSpec{Name: name, Scene: scene})
+			return nil
+		}},
+		{name: "control-token", def: "", usage: "secret a client must present to steer shared sessions (RTMP: tcUrl ?control_token= or connect property control_token; WHEP: ?control_token= or header X-Control-Token); others only watch; empty: every viewer may steer", set: func(c *config, v string) error {
+			c.ControlToken = v
+			return nil
+		}},
+		{name: "publish", usage: "push shared session NAME to an RTMP server as NAME=URL (rtmp:// or rtmps://; repeatable), with reconnects", repeat: true, set: func(c *config, v string) error {
+			name, u, ok := strings.Cut(v, "=")
+			if !ok || !sceneName.MatchString(name) || !(strings.HasPrefix(u, "rtmp://") || strings.HasPrefix(u, "rtmps://")) {
+				return fmt.Errorf("%q is not NAME=rtmp://HOST/APP/STREAM (or rtmps://)", redactCredentials(v))
+			}
+			c.Publish = append(c.Publish, app.PublishSpec{Session: name, URL: u})
+			return nil
+		}},
+		{name: "publish-allow", def: "", usage: "URL prefixes (comma-separated) the session.publish call may push to; empty: calls may not publish (-publish may)", set: func(c *config, v string) error {
+			c.PublishAllow = nil
+			for _, p := range splitList(v) {
+				if !strings.HasPrefix(p, "rtmp://") && !strings.HasPrefix(p, "rtmps://") {
+					return fmt.Errorf("%q is not an rtmp:// or rtmps:// prefix", p)
+				}
+				c.PublishAllow = append(c.PublishAllow, p)
+			}
 			return nil
 		}},
 		{name: "log-level", def: "info", usage: "log level: debug, info, warn, error", set: func(c *config, v string) error {
@@ -479,14 +481,14 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 			}
 		}
 	}
-	if err := c.checkListeners(); err != nil {
+	if err := checkListeners(c); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
 // checkListeners refuses listener settings that do not go together.
-func (c *config) checkListeners() error {
+func checkListeners(c *config) error {
 	switch {
 	case c.TLSCert != "" && c.TLSKey == "":
 		return fmt.Errorf("-tls-key: missing (-tls-cert %s needs its key)", c.TLSCert)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/rendercast/rendercast/encode"
+	"github.com/rendercast/rendercast/internal/app"
 )
 
 // version is the streamer's version, reported by server.info and the status page.
@@ -71,24 +72,27 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 
 // serve runs the streamer until ctx ends, then shuts down within shutdownTimeout.
 // ready, if not nil, receives the app once it listens (tests use it).
-func serve(ctx context.Context, cfg *config, log *slog.Logger, ready chan<- *app) error {
-	a, err := newApp(cfg, log)
+func serve(ctx context.Context, cfg *config, log *slog.Logger, ready chan<- *app.App) error {
+	cfg.Version = version
+	a, err := app.New(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	if cfg.Window {
-		w, err := a.openWindow()
+		w, err := openWindow(a, log)
 		if err != nil {
 			return err
 		}
 		wctx, stopWindow := context.WithCancel(ctx)
 		done := make(chan struct{})
-		go func() { a.runWindow(wctx, w); close(done) }()
+		go func() { runWindow(wctx, a, w, log); close(done) }()
 		defer func() { stopWindow(); <-done }()
 	}
-	defer a.reloadOnSIGHUP()()
-	if err := a.start(); err != nil {
+	if cfg.ListenTLS != "" {
+		defer reloadOnSIGHUP(a.ReloadCertificate)()
+	}
+	if err := a.Start(); err != nil {
 		return err
 	}
 	if ready != nil {
@@ -98,7 +102,31 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready chan<- *app
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	return a.shutdown(sctx)
+	return a.Shutdown(sctx)
+}
+
+// reloadOnSIGHUP calls reload on every SIGHUP until the returned function is called.
+func reloadOnSIGHUP(reload func()) (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-ch:
+				reload()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+		<-finished
+	}
 }
 
 // shutdownTimeout bounds a graceful shutdown (SIGINT/SIGTERM).

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/rendercast/rendercast/internal/app"
 	"image"
 	"io"
 	"log/slog"
@@ -49,7 +50,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "streamer snapshot: -gpu %s: one GPU renders a snapshot\n", *gpu)
 		return 2
 	}
-	lib := scenes.NewLibraryDetail(sceneDetail(*detail, false))
+	lib := scenes.NewLibraryDetail(app.SceneDetail(*detail, false))
 	name := *scene
 	if n, p, ok := cut(name); ok {
 		if err := lib.Add(n, p); err != nil {
@@ -67,8 +68,8 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 		sc.Animate(sc, *at)
 	}
 	r, err := render.NewPool(render.PoolConfig{Contexts: 1, GPUs: c.GPUs, Config: render.Config{
-		Platform: *gl, MSAA: *msaa, Shading: renderShading(*shading),
-		Readback: renderReadback(c.Readback), Convert: renderConvert(c.Convert),
+		Platform: *gl, MSAA: *msaa, Shading: app.RenderShading(*shading),
+		Readback: app.RenderReadback(c.Readback), Convert: app.RenderConvert(c.Convert),
 		Logger: slog.New(slog.DiscardHandler),
 	}})
 	if err != nil {

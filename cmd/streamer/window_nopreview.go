@@ -5,6 +5,9 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
+
+	"github.com/rendercast/rendercast/internal/app"
 )
 
 // errNoPreview is what -window says in a streamer built with the nopreview tag (the
@@ -15,7 +18,7 @@ var errNoPreview = errors.New("-window: this streamer was built without the prev
 type noWindow struct{}
 
 // openWindow refuses -window: the preview is not built in.
-func (a *app) openWindow() (*noWindow, error) { return nil, errNoPreview }
+func openWindow(a *app.App, log *slog.Logger) (*noWindow, error) { return nil, errNoPreview }
 
 // runWindow is never reached: openWindow always fails.
-func (a *app) runWindow(ctx context.Context, w *noWindow) {}
+func runWindow(ctx context.Context, a *app.App, w *noWindow, log *slog.Logger) {}

@@ -1,0 +1,107 @@
+package app
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// collector exports the transports' and sessions' figures on each scrape, reading every
+// connection, WebRTC session and session once.
+type collector struct{ a *App }
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, labels, nil)
+}
+
+var (
+	descRTMPFramesSent    = desc("rendercast_rtmp_frames_sent_total", "Video frames written to RTMP clients.")
+	descRTMPFramesDropped = desc("rendercast_rtmp_frames_dropped_total", "Video frames dropped because a client's send queue was full.")
+	descRTMPBytesOut      = desc("rendercast_rtmp_bytes_out_total", "Bytes written to RTMP clients.")
+	descRTMPBytesIn       = desc("rendercast_rtmp_bytes_in_total", "Bytes read from RTMP clients.")
+	descRTMPFailures      = desc("rendercast_rtmp_stream_failures_total", "Streams the RTMP server stopped because their render or frame handler failed or panicked, or their session stopped.")
+	descRTMPPanics        = desc("rendercast_rtmp_handler_panics_total", "Panics recovered in RTMP handlers (the stream or call fails, the server lives on).")
+	descRTMPCallsLimited  = desc("rendercast_rtmp_calls_limited_total", "RTMP commands refused by the per-connection rate limit.")
+	descWebSessions       = desc("rendercast_webrtc_sessions", "Open WebRTC (WHEP) sessions.")
+	descWebStarted        = desc("rendercast_webrtc_sessions_started_total", "WebRTC sessions answered.")
+	descWebRefused        = desc("rendercast_webrtc_requests_refused_total", "WHEP requests refused (token, scene, offer, capacity).")
+	descWebFramesSent     = desc("rendercast_webrtc_frames_sent_total", "Video frames sent to WebRTC clients.")
+	descWebPacketsSent    = desc("rendercast_webrtc_packets_sent_total", "RTP packets sent to WebRTC clients.")
+	descWebBytesOut       = desc("rendercast_webrtc_payload_bytes_out_total", "RTP payload bytes sent to WebRTC clients.")
+	descWebCallsLimited   = desc("rendercast_webrtc_calls_limited_total", "Data-channel calls refused by the per-viewer rate limit.")
+	descSessions          = desc("rendercast_sessions", "Sessions open (each one render and one encode), by kind.", "kind")
+	descSessionViewers    = desc("rendercast_session_viewers", "Viewers attached to sessions, by session kind.", "kind")
+	descForcedKeyframes   = desc("rendercast_forced_keyframes_total", "Keyframes forced for joining viewers and viewers that dropped frames, over open sessions.")
+	descPublish           = desc("rendercast_publish_targets", "Publishing targets, by state.", "state")
+	descPublishFrames     = desc("rendercast_publish_frames_sent_total", "Video frames pushed to publishing targets, over open targets.")
+	descPublishFailures   = desc("rendercast_publish_failures_total", "Failed connections or writes to publishing targets, over open targets.")
+)
+
+// Describe implements prometheus.Collector.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRTMPFramesSent, descRTMPFramesDropped, descRTMPBytesOut, descRTMPBytesIn,
+		descRTMPFailures, descRTMPPanics, descRTMPCallsLimited, descWebSessions, descWebStarted, descWebRefused,
+		descWebFramesSent, descWebPacketsSent, descWebBytesOut, descWebCallsLimited, descSessions, descSessionViewers,
+		descForcedKeyframes, descPublish, descPublishFrames, descPublishFailures} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	a := c.a
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	rs := a.srv.Stats()
+	counter(descRTMPFramesSent, rs.FramesSent)
+	counter(descRTMPFramesDropped, rs.FramesDropped)
+	counter(descRTMPBytesOut, rs.BytesOut)
+	counter(descRTMPBytesIn, rs.BytesIn)
+	counter(descRTMPFailures, rs.StreamsFailed)
+	counter(descRTMPPanics, rs.HandlerPanics)
+	counter(descRTMPCallsLimited, rs.CallsLimited)
+	ws := a.web.Stats()
+	gauge(descWebSessions, float64(ws.Sessions))
+	counter(descWebStarted, ws.SessionsStarted)
+	counter(descWebRefused, ws.RequestsRefused)
+	counter(descWebFramesSent, ws.FramesSent)
+	counter(descWebPacketsSent, ws.PacketsSent)
+	counter(descWebBytesOut, ws.PayloadBytesOut)
+	counter(descWebCallsLimited, ws.CallsLimited)
+
+	sessions := map[string]int{"shared": 0, "private": 0}
+	viewers := map[string]int{"shared": 0, "private": 0}
+	states := map[string]int{}
+	var forced, pubFrames, pubFailures uint64
+	for _, l := range a.reg.list() {
+		kind := "private"
+		if l.shared() {
+			kind = "shared"
+		}
+		sessions[kind]++
+		l.mu.Lock()
+		viewers[kind] += len(l.viewers)
+		pubs := make([]*publisher, 0, len(l.publishers))
+		for _, p := range l.publishers {
+			pubs = append(pubs, p)
+		}
+		l.mu.Unlock()
+		forced += l.sess.Stats().ForcedKeyframes
+		for _, p := range pubs {
+			st := p.status()
+			states[st.State]++
+			pubFrames += st.FramesSent
+			pubFailures += st.Failures
+		}
+	}
+	for kind, n := range sessions {
+		gauge(descSessions, float64(n), kind)
+		gauge(descSessionViewers, float64(viewers[kind]), kind)
+	}
+	counter(descForcedKeyframes, forced)
+	for state, n := range states {
+		gauge(descPublish, float64(n), state)
+	}
+	counter(descPublishFrames, pubFrames)
+	counter(descPublishFailures, pubFailures)
+}

@@ -1,0 +1,243 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rendercast/rendercast/internal/access"
+	"github.com/rendercast/rendercast/session"
+)
+
+// Errors of the session registry.
+var (
+	// ErrBadSessionName refuses a session name that is not 1 to 64 of [A-Za-z0-9_-].
+	ErrBadSessionName = errors.New("bad session name: want 1 to 64 letters, digits, '-' or '_'")
+	// ErrNoSession refuses steering a shared session that does not exist.
+	ErrNoSession = errors.New("no such session")
+	// ErrControl refuses a call on a shared session from a client without the control
+	// token.
+	ErrControl = errors.New("calls on this shared session need the control token (-control-token): watching only")
+)
+
+var sessionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// checkSessionName validates a session name from a URL or a flag.
+func checkSessionName(name string) error {
+	if !sessionName.MatchString(name) {
+		return fmt.Errorf("%w: %q", ErrBadSessionName, truncate(name, 80))
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// live is one session in the registry: a session.Session (scene, camera, view, encoder,
+// loops) and who watches it. A private one has no name and one viewer; a shared one has a
+// name and any number of viewers.
+type live struct {
+	id         string // the name, or "p-N" for a private session
+	name       string // "" for a private session
+	sess       *session.Session
+	persistent bool // created by -session: kept with no viewers
+	created    time.Time
+	release    func() // gives back the admission slot
+
+	mu         sync.Mutex
+	viewers    map[*viewer]struct{}
+	publishers map[string]*publisher // by URL
+	closed     bool
+}
+
+func (l *live) shared() bool { return l.name != "" }
+
+// sinkCount returns the viewers and publishers attached.
+func (l *live) sinkCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.viewers) + len(l.publishers)
+}
+
+// registry holds every session. Its lock guards the maps only: sessions are made and
+// closed outside it, and no frame ever takes it.
+type registry struct {
+	a *App
+
+	mu       sync.Mutex
+	byID     map[string]*live
+	creating map[string]chan struct{} // named sessions being made
+	next     uint64
+}
+
+func newRegistry(a *App) *registry {
+	return &registry{a: a, byID: map[string]*live{}, creating: map[string]chan struct{}{}}
+}
+
+// join finds or makes the session a viewer asks for: private (name "") or the shared
+// session name, made with scene if it does not exist. The viewer is registered with it
+// (not attached: the transport attaches its sink when it is ready for frames).
+func (r *registry) join(name, scene string, v *viewer) (*live, error) {
+	if name == "" {
+		l, err := r.create("", scene, false, v.transport == "webrtc")
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		l.viewers[v] = struct{}{}
+		l.mu.Unlock()
+		return l, nil
+	}
+	for {
+		r.mu.Lock()
+		l := r.byID[name]
+		wait := r.creating[name]
+		if l == nil && wait == nil {
+			r.creating[name] = make(chan struct{})
+		}
+		r.mu.Unlock()
+		if wait != nil {
+			<-wait // made by another viewer just now: look again
+			continue
+		}
+		if l == nil {
+			var err error
+			l, err = r.create(name, scene, false, true)
+			r.mu.Lock()
+			close(r.creating[name])
+			delete(r.creating, name)
+			r.mu.Unlock()
+			if err != nil {
+				return nil, err
+			}
+		}
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			continue // ended as we found it: make it again
+		}
+		l.viewers[v] = struct{}{}
+		l.mu.Unlock()
+		return l, nil
+	}
+}
+
+// create makes a session and registers it.
+func (r *registry) create(name, scene string, persistent, baseline bool) (*live, error) {
+	a := r.a
+	if !a.lib.Has(scene) {
+		return nil, fmt.Errorf("%w: scene %q (available: %v)", errUnknownScene, scene, a.lib.Names())
+	}
+	release, err := a.admit.Reserve(access.Session)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := session.New(a.viewers, scene, session.Options{
+		Width: a.cfg.Width, Height: a.cfg.Height, Marker: a.cfg.Marker, Animate: a.animate(),
+		Shared: name != "", Baseline: baseline || name != "",
+	})
+	if err != nil {
+		release()
+		a.m.StreamFailures.WithLabelValues("session").Inc()
+		return nil, fmt.Errorf("scene %q: %w", scene, err)
+	}
+	l := &live{name: name, sess: sess, persistent: persistent, created: time.Now(), release: release,
+		viewers: map[*viewer]struct{}{}, publishers: map[string]*publisher{}}
+	r.mu.Lock()
+	if name == "" {
+		r.next++
+		l.id = "p-" + strconv.FormatUint(r.next, 10)
+	} else {
+		l.id = name
+	}
+	r.byID[l.id] = l
+	r.mu.Unlock()
+	if name != "" {
+		a.log.Info("session created", "session", name, "scene", scene, "persistent", persistent)
+	}
+	return l, nil
+}
+
+// leave removes a viewer from its session; the session ends with its last viewer (and
+// publisher) unless it was made by -session.
+func (r *registry) leave(l *live, v *viewer) {
+	l.mu.Lock()
+	delete(l.viewers, v)
+	end := !l.persistent && len(l.viewers) == 0 && len(l.publishers) == 0 && !l.closed
+	if end {
+		l.closed = true
+	}
+	l.mu.Unlock()
+	if end {
+		r.end(l)
+	}
+}
+
+// end closes a session and forgets it.
+func (r *registry) end(l *live) {
+	r.mu.Lock()
+	if r.byID[l.id] == l {
+		delete(r.byID, l.id)
+	}
+	r.mu.Unlock()
+	l.mu.Lock()
+	pubs := l.publishers
+	l.publishers = map[string]*publisher{}
+	l.mu.Unlock()
+	for _, p := range pubs {
+		p.stop()
+	}
+	l.sess.Close()
+	l.release()
+	if l.shared() {
+		r.a.log.Info("session ended", "session", l.name, "seconds", time.Since(l.created).Round(time.Millisecond).Seconds())
+	}
+}
+
+// get returns the shared session name, or nil.
+func (r *registry) get(name string) *live {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.byID[name]
+}
+
+// list returns every session, shared ones first by name, then private ones by age.
+func (r *registry) list() []*live {
+	r.mu.Lock()
+	out := make([]*live, 0, len(r.byID))
+	for _, l := range r.byID {
+		out = append(out, l)
+	}
+	r.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].shared() != out[j].shared() {
+			return out[i].shared()
+		}
+		if out[i].shared() {
+			return out[i].name < out[j].name
+		}
+		return out[i].created.Before(out[j].created)
+	})
+	return out
+}
+
+// closeAll ends every session (shutdown).
+func (r *registry) closeAll() {
+	for _, l := range r.list() {
+		l.mu.Lock()
+		already := l.closed
+		l.closed = true
+		l.mu.Unlock()
+		if !already {
+			r.end(l)
+		}
+	}
+}
