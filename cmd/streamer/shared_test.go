@@ -479,6 +479,18 @@ func TestControlToken(t *testing.T) {
 	}
 	waitBackground(t, "viewer without the control token", bgRed, 10*time.Second, watch)
 	waitBackground(t, "WHEP viewer without the control token", bgRed, 10*time.Second, func() *image.YCbCr { return plain.next(ctx) })
+
+	// streamer call: refused without -control-token (exit status 1, the reason shown),
+	// steers with it.
+	out, err := exec.CommandContext(ctx, streamerBin, "call", showURL, "scene.setBackground", "r=0", "g=1", "b=0").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "control token") {
+		t.Fatalf("streamer call without -control-token: err %v, output %q; want a failure naming the control token", err, out)
+	}
+	out, err = exec.CommandContext(ctx, streamerBin, "call", "-control-token", "secret", showURL, "scene.setBackground", "r=0", "g=1", "b=0").CombinedOutput()
+	if err != nil {
+		t.Fatalf("streamer call -control-token: %v\n%s", err, out)
+	}
+	waitBackground(t, "viewer without the control token", bgGreen, 10*time.Second, watch)
 }
 
 // lateJoin plays rawURL and reads video until the first frame; it returns the client and
@@ -567,7 +579,7 @@ func TestLateJoinerGetsKeyframe(t *testing.T) {
 			t.Errorf("joiner: %v", r.err)
 			continue
 		}
-		t.Logf("joiner %d: first keyframe %v after play", i+1, r.d.Round(time.Millisecond))
+		t.Logf("joiner (%d to arrive): first keyframe %v after play", i+1, r.d.Round(time.Millisecond))
 		worst = max(worst, r.d)
 	}
 	elapsed := time.Since(start)
@@ -720,21 +732,40 @@ func TestSlowViewerDoesNotSlowOthers(t *testing.T) {
 	slow.waitPlayStart()
 
 	// The slow viewer stops reading; the normal one counts its frames meanwhile.
+	forced := func() float64 {
+		list, body := sessionList(t, rs)
+		if s := namedSession(list, "show"); s != nil && s.ForcedKeyframes != nil {
+			return *s.ForcedKeyframes
+		}
+		t.Fatalf("/status.json: no session \"show\" with forced_keyframes:\n%s", body)
+		return 0
+	}
+	forced0 := forced()
 	const window = 5 * time.Second
 	frames := 0
+	var firstTS, lastTS time.Duration
 	for end := time.Now().Add(window); time.Now().Before(end); {
 		m, err := normal.C.ReadVideo(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if m.AVCPacketType == rtmpclient.AVCNALU {
+			if frames == 0 {
+				firstTS = m.Timestamp
+			}
 			frames++
+			lastTS = m.Timestamp
 		}
 	}
 	want := int(0.7 * sharedFPS * window.Seconds())
-	t.Logf("normal viewer: %d frames in %v beside a stalled one (%d fps)", frames, window, sharedFPS)
+	rate := float64(frames-1) / (lastTS - firstTS).Seconds() // in stream time: no wall-clock noise
+	t.Logf("normal viewer: %d frames in %v beside a stalled one, %.1f frames/s by their timestamps (-fps %d); %v keyframes forced meanwhile",
+		frames, window, rate, sharedFPS, forced()-forced0)
 	if frames < want {
 		t.Fatalf("normal viewer got %d frames in %v beside a stalled viewer, want at least %d (70%% of %d fps)", frames, window, want, sharedFPS)
+	}
+	if rate > 1.3*sharedFPS {
+		t.Errorf("normal viewer: %.1f frames/s by the timestamps beside a stalled viewer, want about -fps %d: the stalled viewer's keyframe requests must not add frames", rate, sharedFPS)
 	}
 
 	// The slow viewer reads again: what was buffered for it (from its first keyframe on),
@@ -800,27 +831,37 @@ func TestBadSessionNames(t *testing.T) {
 
 	for _, name := range []string{"../x", strings.Repeat("a", 65), "a b", "x/y", "dé", "a.b"} {
 		q := url.QueryEscape(name)
-		// In the tcUrl query (the project's client, librtmp) and in the play name (ffmpeg).
-		for _, how := range []string{"tcUrl", "play name"} {
-			c, err := rtmpclient.Dial(ctx, rs.url("live/demo?session="+q), rtmpclient.Options{})
-			play := "demo"
-			if how == "play name" {
-				c, err = rtmpclient.Dial(ctx, rs.url("live/demo"), rtmpclient.Options{})
-				play = "demo?session=" + q
-			}
+		// In the tcUrl query (the project's client, librtmp): refused at connect or at play.
+		var se *rtmpclient.StatusError
+		c, err := rtmpclient.Dial(ctx, rs.url("live/demo?session="+q), rtmpclient.Options{})
+		if err == nil {
+			id, err := c.CreateStream(ctx)
 			if err != nil {
-				t.Fatalf("session %q in the %s: connect: %v, want the play refused", name, how, err)
+				t.Fatal(err)
 			}
+			err = c.Play(ctx, id, "demo")
+			c.Close()
+		}
+		if !errors.As(err, &se) || se.Level != "error" && se.Code != "NetConnection.Connect.Rejected" ||
+			!strings.Contains(strings.ToLower(se.Description), "session") {
+			t.Fatalf("session %q in the tcUrl: %v, want the connect or the play refused, naming the session", name, err)
+		}
+		// In the play name (ffmpeg): the play is refused.
+		{
+			c, err := rtmpclient.Dial(ctx, rs.url("live/demo"), rtmpclient.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			play := "demo?session=" + q
 			id, err := c.CreateStream(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			err = c.Play(ctx, id, play)
 			c.Close()
-			var se *rtmpclient.StatusError
 			if !errors.As(err, &se) || se.Level != "error" || (se.Code != "NetStream.Play.Failed" && se.Code != "NetStream.Play.StreamNotFound") ||
 				!strings.Contains(strings.ToLower(se.Description), "session") {
-				t.Fatalf("session %q in the %s: play: %v, want NetStream.Play.Failed (or StreamNotFound) naming the session", name, how, err)
+				t.Fatalf("session %q in the play name: %v, want NetStream.Play.Failed (or StreamNotFound) naming the session", name, err)
 			}
 		}
 		if status, _, body := postOffer(t, "http://"+rs.httpAddr+"/whep/demo?session="+q, offer, ""); status != http.StatusBadRequest {
