@@ -396,6 +396,22 @@ func TestSharedSessionEndsWithLastViewer(t *testing.T) {
 	if s := namedSession(list, "tmp"); s.Scene != "demo" {
 		t.Fatalf("session \"tmp\" made again by a viewer of demo has scene %q", s.Scene)
 	}
+
+	// The -session one outlives its last viewer, and takes viewers again.
+	for round := range 2 {
+		s := newViewer(t, ctx, rs.url("live/testcard?session=show"), rtmpclient.Options{})
+		s.Next(ctx)
+		list = waitSessions(t, rs, `session "show" with 1 viewer`, func(l []sessionEntry) bool { return hasViewers(l, "show", 1) })
+		if sh := namedSession(list, "show"); sh.Scene != "demo" {
+			t.Fatalf("session \"show\" (-session show=demo) joined by a viewer of testcard has scene %q", sh.Scene)
+		}
+		s.C.Close()
+		waitSessions(t, rs, `session "show" without its viewer`, func(l []sessionEntry) bool { return !hasViewers(l, "show", 1) })
+		time.Sleep(300 * time.Millisecond) // an ending session would be gone by now
+		if list, body := sessionList(t, rs); !hasViewers(list, "show", 0) {
+			t.Fatalf("round %d: session \"show\" (-session) gone after its last viewer left:\n%s", round, body)
+		}
+	}
 }
 
 func TestControlToken(t *testing.T) {
