@@ -13,10 +13,17 @@ import (
 	"github.com/rendercast/rendercast/pacer"
 )
 
-// KeyframeSpacing is the shortest time between two keyframes a session forces for its
-// sinks (late joiners, sinks that dropped a frame): those inside the window wait for the
-// one forced at its start, so joiners cannot make a shared encoder send only keyframes.
+// KeyframeSpacing is the shortest time between two keyframes a session forces for sinks
+// that start (late joiners) or for the only sink of a session: those inside the window wait
+// for the one forced at its start, so joiners cannot make a shared encoder send only
+// keyframes.
 const KeyframeSpacing = 250 * time.Millisecond
+
+// RecoverySpacing is the shortest time between two keyframes a session with several sinks
+// forces for sinks that had started and then dropped frames (slow viewers, a reconnected
+// publisher): a viewer on a slow link skips to a keyframe at most this often, so it cannot
+// make everyone else's stream mostly keyframes.
+const RecoverySpacing = time.Second
 
 // Sink receives a session's encoded frames: one viewer's transport (an RTMP stream, a
 // WebRTC track) or a publisher to another server.
@@ -44,8 +51,9 @@ type Ender interface {
 
 // sinkEntry is an attached sink.
 type sinkEntry struct {
-	sink Sink
-	id   uint64
+	sink    Sink
+	id      uint64
+	started bool // took a keyframe: later wants are recoveries; frame loop only
 }
 
 // output is the part of a session that turns its canvas into frames for its sinks: the
@@ -57,13 +65,15 @@ type output struct {
 	rate    atomic.Uint64 // render rate, float64 bits
 
 	sinkMu  sync.Mutex
-	sinks   []sinkEntry // copied on write: the frame loop reads a snapshot
+	sinks   []*sinkEntry // copied on write: the frame loop reads a snapshot
 	nextID  uint64
 	failure error // why the loops stopped; nil while they run
 
 	// Frame loop state (keyframe policy), touched only by the frame loop, except
-	// keyWanted, which sinks and joiners set from any goroutine.
-	keyWanted   atomic.Bool
+	// keyWanted (a joiner, a private sink, RequestKeyframe) and recoverWanted (a started
+	// sink of a shared session that dropped frames), set from any goroutine.
+	keyWanted     atomic.Bool
+	recoverWanted atomic.Bool
 	lastForced  time.Time
 	config      []byte
 	lastEncoded time.Time
@@ -148,8 +158,10 @@ func (s *Session) frameStep() error {
 		return nil
 	}
 	now := time.Now()
-	if o.keyWanted.Load() && now.Sub(o.lastForced) >= KeyframeSpacing {
+	since := now.Sub(o.lastForced)
+	if (o.keyWanted.Load() && since >= KeyframeSpacing) || (o.recoverWanted.Load() && since >= RecoverySpacing) {
 		o.keyWanted.Store(false)
+		o.recoverWanted.Store(false)
 		o.lastForced = now
 		o.forced.Add(1)
 		o.enc.RequestKeyframe()
@@ -166,6 +178,7 @@ func (s *Session) frameStep() error {
 	}
 	if f.Keyframe {
 		o.keyWanted.Store(false) // every sink waiting for one gets it now
+		o.recoverWanted.Store(false)
 		if f.Config == nil && o.config != nil {
 			c := *f
 			c.Config = o.config
@@ -175,15 +188,26 @@ func (s *Session) frameStep() error {
 	}
 	o.frames.Add(1)
 	o.bytes.Add(uint64(len(f.NALUs)))
-	want := false
+	join, recover := false, false
 	for _, e := range sinks {
-		if e.sink.WriteFrame(f) {
-			want = true
+		if !e.sink.WriteFrame(f) {
+			if f.Keyframe {
+				e.started = true
+			}
+			continue
+		}
+		if e.started && len(sinks) > 1 {
+			recover = true
+		} else {
+			join = true
 		}
 	}
-	if want {
+	if join {
 		o.keyWanted.Store(true)
 		o.loops.Wake()
+	}
+	if recover {
+		o.recoverWanted.Store(true)
 	}
 	return nil
 }
@@ -227,7 +251,7 @@ func (s *Session) Attach(k Sink) (detach func(), err error) {
 	}
 	o.nextID++
 	id := o.nextID
-	o.sinks = append(append([]sinkEntry(nil), o.sinks...), sinkEntry{sink: k, id: id})
+	o.sinks = append(append([]*sinkEntry(nil), o.sinks...), &sinkEntry{sink: k, id: id})
 	first := len(o.sinks) == 1
 	o.sinkMu.Unlock()
 	o.keyWanted.Store(true)
@@ -246,7 +270,7 @@ func (s *Session) detach(id uint64) {
 	defer o.sinkMu.Unlock()
 	for i, e := range o.sinks {
 		if e.id == id {
-			o.sinks = append(append([]sinkEntry(nil), o.sinks[:i]...), o.sinks[i+1:]...)
+			o.sinks = append(append([]*sinkEntry(nil), o.sinks[:i]...), o.sinks[i+1:]...)
 			break
 		}
 	}

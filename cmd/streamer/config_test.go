@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/rendercast/rendercast/internal/app"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ func TestEncoderThreads(t *testing.T) {
 	if err != nil || c.EncoderThreads != 1 {
 		t.Fatalf("-encoder-threads 1 over the environment: %+v %v", c, err)
 	}
-	if o := (&app{cfg: c, log: slog.New(slog.DiscardHandler)}).encodeOptions("libx264"); o.Threads != 1 {
+	if o := app.EncodeOptions(c, slog.New(slog.DiscardHandler), "libx264"); o.Threads != 1 {
 		t.Errorf("encoder options carry %d threads, want 1", o.Threads)
 	}
 	for _, bad := range []string{"-1", "many", "65"} {

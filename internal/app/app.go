@@ -186,17 +186,20 @@ func checkSpecs(cfg *Config) error {
 	return nil
 }
 
-func (a *App) encodeOptions(encoder string) encode.Options {
+func (a *App) encodeOptions(encoder string) encode.Options { return EncodeOptions(a.cfg, a.log, encoder) }
+
+// EncodeOptions are the encoder options the configuration asks for, with encoder named.
+func EncodeOptions(cfg *Config, log *slog.Logger, encoder string) encode.Options {
 	o := encode.Options{
-		Width: a.cfg.Width, Height: a.cfg.Height, FrameRate: a.cfg.FPS,
-		Bitrate: a.cfg.BitrateKbps * 1000, KeyframeInterval: a.cfg.GOP,
-		Encoder: encoder, Threads: a.cfg.EncoderThreads, Logger: a.log.With("part", "encode"),
+		Width: cfg.Width, Height: cfg.Height, FrameRate: cfg.FPS,
+		Bitrate: cfg.BitrateKbps * 1000, KeyframeInterval: cfg.GOP,
+		Encoder: encoder, Threads: cfg.EncoderThreads, Logger: log.With("part", "encode"),
 	}
-	if a.cfg.Preset != "" {
-		if strings.HasPrefix(a.cfg.Preset, "p") && len(a.cfg.Preset) == 2 {
-			o.NVENCPreset = a.cfg.Preset
+	if cfg.Preset != "" {
+		if strings.HasPrefix(cfg.Preset, "p") && len(cfg.Preset) == 2 {
+			o.NVENCPreset = cfg.Preset
 		} else {
-			o.X264Preset = a.cfg.Preset
+			o.X264Preset = cfg.Preset
 		}
 	}
 	return o

@@ -89,7 +89,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		forced += l.sess.Stats().ForcedKeyframes
 		for _, p := range pubs {
 			st := p.status()
-			states[st.State]++
+			states[string(st.State)]++
 			pubFrames += st.FramesSent
 			pubFailures += st.Failures
 		}
