@@ -620,10 +620,10 @@ func TestLateJoinerGetsKeyframe(t *testing.T) {
 
 // stallingViewer is a viewer that speaks RTMP by hand over a TCP connection with a small
 // receive buffer and segment size, so that once it stops reading, the streamer's writes to
-// it block within a second or two: the streamer's socket buffer grows with what the
-// connection delivered (to a few hundred kilobytes here) instead of the megabytes loopback
-// TCP buffers for a client that read fast at first. (The project's RTMP client cannot set
-// socket options, and its reader would have read fast.)
+// it block soon: the kernel sizes the streamer's socket buffer by what the connection has
+// delivered, so a client that read little buffers little, where one that read fast at first
+// (as the project's RTMP client does, which cannot set socket options either) can hold
+// megabytes on loopback.
 type stallingViewer struct {
 	*rawClient
 }
@@ -733,9 +733,8 @@ func (c *stallingViewer) waitPlayStart() {
 }
 
 func TestSlowViewerDoesNotSlowOthers(t *testing.T) {
-	// Animated and 640x480 (about 180 kB/s), to fill what the kernel buffers for the stalled
-	// connection (some hundreds of kilobytes, growing with what it delivered before) well
-	// within the stall.
+	// Animated and 640x480: frames big enough to fill what the kernel buffers for the
+	// stalled connection well within the stall.
 	rs := startStreamer(t, "-size", "640x480", "-fps", fmt.Sprint(sharedFPS), "-session", "show=demo", "-animate", "on", "-gop", "1s")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
