@@ -330,8 +330,14 @@ func TestWriteFrameGuardsPauseAndEnd(t *testing.T) {
 	if err := c.Pause(ctx, id, true, 0); err != nil {
 		t.Fatal(err)
 	}
-	if !s.Paused() || !s.QueueFull() || !s.WriteFrame(app.frame(i+2)) || !s.WriteFrame(app.frame(i+15)) {
-		t.Fatal("a paused stream: not QueueFull, or it took a frame")
+	dropped := s.Stats().FramesDropped
+	// Paused: nothing is taken, and no keyframe is wanted until the player resumes (a
+	// paused viewer of a shared session must not make its source force keyframes).
+	if !s.Paused() || !s.QueueFull() || s.WriteFrame(app.frame(i+2)) || s.WriteFrame(app.frame(i+15)) {
+		t.Fatal("a paused stream: not QueueFull, or it wanted a keyframe")
+	}
+	if d := s.Stats().FramesDropped - dropped; d != 2 {
+		t.Fatalf("a paused stream dropped %d of 2 frames", d)
 	}
 	if err := c.Pause(ctx, id, false, 0); err != nil {
 		t.Fatal(err)
@@ -360,8 +366,9 @@ func TestWriteFrameGuardsPauseAndEnd(t *testing.T) {
 	if app.nextPlay(t) {
 		t.Fatal("End(err): the play handler was called with play=true, want false")
 	}
-	if s.Playing() || !s.QueueFull() || !s.WriteFrame(app.frame(i+45)) {
-		t.Fatal("an ended stream still plays or takes frames")
+	dropped = s.Stats().FramesDropped
+	if s.Playing() || !s.QueueFull() || s.WriteFrame(app.frame(i+45)) || s.Stats().FramesDropped != dropped+1 {
+		t.Fatal("an ended stream still plays, takes frames or wants a keyframe")
 	}
 
 	// A second stream of the same connection: End(nil) stops it.

@@ -545,16 +545,19 @@ func (s *Stream) send(vd *VideoData) {
 // WriteFrame queues a frame made elsewhere (a session shared by several streams, which
 // runs its own loops) instead of by the frame handler: a stream with neither a render nor
 // a frame handler runs no loops and sends what is written here. It never blocks. It
-// returns true when the stream wants a keyframe: it is not playing, is paused, is waiting
-// for a keyframe (at the start of play, after a drop or an unpause) and f is not one, or
-// its connection's send queue is full (f is dropped). Timestamps start at 0 with the first
-// frame sent after play. Every keyframe must carry its Config. Safe for concurrent use.
+// returns true when the stream wants a keyframe: it is waiting for one (at the start of
+// play, after a drop or an unpause) and f is not one, or its connection's send queue is
+// full (f is dropped). A stream that is not playing, or is paused, drops f and wants
+// nothing yet: it asks for its keyframe when it plays again. Timestamps start at 0 with the
+// first frame sent after play. Every keyframe must carry its Config. Safe for concurrent
+// use.
 func (s *Stream) WriteFrame(f *avc.Frame) (wantKeyframe bool) {
 	if f == nil {
 		return false
 	}
 	if !s.playing.Load() || s.paused.Load() {
-		return true
+		s.drop()
+		return false
 	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
