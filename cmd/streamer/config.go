@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"github.com/rendercast/rendercast/internal/app"
@@ -185,7 +186,7 @@ func options() []option {
 		{name: "publish", usage: "push shared session NAME to an RTMP server as NAME=URL (rtmp:// or rtmps://; repeatable), with reconnects", repeat: true, set: func(c *config, v string) error {
 			name, u, ok := strings.Cut(v, "=")
 			if !ok || !sceneName.MatchString(name) || !(strings.HasPrefix(u, "rtmp://") || strings.HasPrefix(u, "rtmps://")) {
-				return fmt.Errorf("%q is not NAME=rtmp://HOST/APP/STREAM (or rtmps://)", redactCredentials(v))
+				return errors.New("want NAME=rtmp://HOST/APP/STREAM (or rtmps://) with NAME of 1 to 64 letters, digits, - and _ (the value is not repeated here: it may hold a stream key)")
 			}
 			c.Publish = append(c.Publish, app.PublishSpec{Session: name, URL: u})
 			return nil
