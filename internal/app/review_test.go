@@ -225,3 +225,69 @@ func TestReviewPlayQueryTriesOneControlToken(t *testing.T) {
 			"every value is tried, not only the first", len(guesses))
 	}
 }
+
+// When a session stops (its encoder fails), rtmpsrv's Stream.End tells the play handler
+// from a goroutine of its own: HandlePlay(false) sets rtmpViewer.v to nil there, while the
+// connection's reader goroutine reads rv.v for every call (viewersOf, rtmpStats) without a
+// lock. Run with -race: the detector reports the pair.
+func TestReviewStreamEndRacesCalls(t *testing.T) {
+	a := newTestApp(t, func(c *Config) { c.Listen = "127.0.0.1:0" })
+	var fail atomic.Bool
+	newEnc := a.viewers.NewEncoder
+	a.viewers.NewEncoder = func(o session.EncoderOptions) (session.Encoder, error) {
+		e, err := newEnc(o)
+		if err != nil {
+			return nil, err
+		}
+		return failingEncoder{e, &fail}, nil
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		a.Shutdown(ctx)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	for round := range 10 {
+		fail.Store(false)
+		c, err := rtmpclient.Dial(ctx, fmt.Sprintf("rtmp://%s/live", a.RTMPAddr()), rtmpclient.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := c.CreateStream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Play(ctx, id, fmt.Sprintf("demo?session=r%d", round)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ReadVideo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := c.Call(ctx, "stream.stats", nil); err != nil {
+					return
+				}
+			}
+		}()
+		time.Sleep(20 * time.Millisecond)
+		fail.Store(true)
+		waitUntil(t, "the failed session leaves the registry", func() bool { return a.reg.get(fmt.Sprintf("r%d", round)) == nil })
+		time.Sleep(20 * time.Millisecond)
+		close(stop)
+		<-done
+		c.Close()
+	}
+}
