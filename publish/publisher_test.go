@@ -47,9 +47,10 @@ func TestTargets(t *testing.T) {
 	for _, tc := range []struct {
 		raw, dial, name, redacted string
 	}{
-		{"rtmp://h/live/cam", "rtmp://h/live/cam", "cam", "rtmp://h/live/cam"},
-		{"rtmp://h:1936/live/cam?key=k&x=1", "rtmp://h:1936/live/cam", "cam?key=k&x=1", "rtmp://h:1936/live/cam"},
-		{"rtmps://ingest.example/app/inst/key-123#frag", "rtmps://ingest.example/app/inst/key-123", "key-123", "rtmps://ingest.example/app/inst/key-123"},
+		{"rtmp://h/live/cam", "rtmp://h/live/cam", "cam", "rtmp://h/live/ca…"},
+		{"rtmp://h:1936/live/cam?key=k&x=1", "rtmp://h:1936/live/cam", "cam?key=k&x=1", "rtmp://h:1936/live/ca…"},
+		{"rtmps://ingest.example/app/inst/key-123#frag", "rtmps://ingest.example/app/inst/key-123", "key-123", "rtmps://ingest.example/app/inst/ke…"},
+		{"rtmp://h/live/ab", "rtmp://h/live/ab", "ab", "rtmp://h/live/ab"},
 	} {
 		got, err := parseTarget(tc.raw)
 		if err != nil {
@@ -61,6 +62,9 @@ func TestTargets(t *testing.T) {
 		}
 	}
 	if r := Redact("rtmp://u:p@h/a/b?key=s"); r != "rtmp://h/a/b" {
+		t.Errorf("Redact = %q", r)
+	}
+	if r := Redact("rtmp://a.rtmp.youtube.com/live2/SECRETKEY"); r != "rtmp://a.rtmp.youtube.com/live2/SE…" {
 		t.Errorf("Redact = %q", r)
 	}
 }

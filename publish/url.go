@@ -64,8 +64,11 @@ func parseReason(err error) string {
 	return "unparsable"
 }
 
-// Redact returns raw without user info, query and fragment (where stream keys and
-// passwords live): scheme://host[:port]/path. An unparsable URL gives "(unparsable URL)".
+// Redact returns raw without user info, query and fragment, and with the stream name (the
+// last path element, after the application) cut to its first two characters: stream keys
+// and passwords live there (ingest services put the key in the query or in the stream
+// name, rtmp://a.rtmp.youtube.com/live2/KEY). So scheme://host[:port]/app/st…. An
+// unparsable URL gives "(unparsable URL)".
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -74,7 +77,15 @@ func Redact(raw string) string {
 	u.User = nil
 	u.RawQuery, u.ForceQuery = "", false
 	u.Fragment, u.RawFragment = "", ""
-	return u.String()
+	r := u.String()
+	if i := strings.LastIndexByte(r, '/'); i >= 0 && i < len(r)-1 && strings.Count(r, "/") >= 4 {
+		name := r[i+1:]
+		if len(name) > 2 {
+			name = name[:2] + "…"
+		}
+		r = r[:i+1] + name
+	}
+	return r
 }
 
 // CheckURL reports whether raw is a URL a Publisher accepts (an error wrapping ErrBadURL

@@ -292,6 +292,9 @@ func (s *Stream) playCommand(name string) {
 				code = codePlayNotFound
 			}
 			s.log.Info("rtmp play refused", "name", redactQuery(name), "err", err)
+			if s.playing.Load() {
+				s.stopLoopsLocked() // a second play refused: the first one is over too
+			}
 			s.sendStatus("error", code, err.Error())
 			return
 		}

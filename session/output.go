@@ -238,6 +238,9 @@ func (s *Session) failed(which string, err error) {
 			en.End(err)
 		}
 	}
+	if s.opts.Failed != nil {
+		s.opts.Failed(err)
+	}
 }
 
 // Elapsed returns the time since the session was created: the presentation time of a

@@ -62,7 +62,13 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, m: metrics.New(), started: time.Now(),
 		token: access.NewSecret(cfg.Token), controlToken: access.NewSecret(cfg.ControlToken)}
 	a.admit = access.NewAdmission(access.Limits{Viewers: cfg.MaxViewers, Sessions: cfg.MaxSessions},
-		func(kind, reason string) { a.m.ViewersRefused.Inc() })
+		func(kind, reason string) {
+			if kind == access.Session.String() {
+				a.m.SessionsRefused.Inc()
+			} else {
+				a.m.ViewersRefused.Inc()
+			}
+		})
 	a.reg = newRegistry(a)
 	tlsCfg, err := a.setupTLS() // before GL and the encoder: bad files fail fast
 	if err != nil {

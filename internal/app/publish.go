@@ -3,7 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"sync"
 
 	"github.com/rendercast/rendercast/publish"
 )
@@ -18,40 +18,40 @@ var errPublished = errors.New("the session is already published there")
 // publisher is one session's stream pushed to an external RTMP server: a sink of the
 // session, with its own queue, connection and reconnects (package publish).
 type publisher struct {
-	url    string
-	p      *publish.Publisher
-	detach func()
+	url string
+	p   *publish.Publisher
+
+	mu      sync.Mutex
+	detach  func() // set once attached
+	stopped bool
 }
 
+// stop detaches the publisher (when attached) and closes it; once.
 func (p *publisher) stop() {
-	p.detach()
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return
+	}
+	p.stopped = true
+	detach := p.detach
+	p.mu.Unlock()
+	if detach != nil {
+		detach()
+	}
 	p.p.Close()
 }
 
 // publishStatus is one publishing target on the status page.
 type publishStatus = publish.Status
 
-func (p *publisher) status() publishStatus {
-	st := p.p.Status()
-	st.URL = redactURL(p.url)
-	return st
-}
+func (p *publisher) status() publishStatus { return p.p.Status() }
 
 // publish starts pushing a shared session's stream to u. It never waits for the server:
 // the publisher connects, and reconnects, in the background.
 func (a *App) publish(l *live, u string) error {
 	if err := checkPublishURL(u); err != nil {
 		return err
-	}
-	l.mu.Lock()
-	_, dup := l.publishers[u]
-	closed := l.closed
-	l.mu.Unlock()
-	if dup {
-		return errPublished
-	}
-	if closed {
-		return fmt.Errorf("session %s: %w", l.id, ErrNoSession)
 	}
 	pub, err := publish.New(publish.Config{
 		URL:       u,
@@ -65,22 +65,37 @@ func (a *App) publish(l *live, u string) error {
 	}
 	p := &publisher{url: u, p: pub}
 	l.mu.Lock()
-	if _, dup := l.publishers[u]; dup || l.closed {
+	switch {
+	case l.closed:
+		l.mu.Unlock()
+		return fmt.Errorf("session %s: %w", l.id, ErrNoSession)
+	case l.publishers[u] != nil:
 		l.mu.Unlock()
 		return errPublished
 	}
-	l.publishers[u] = p
+	l.publishers[u] = p // unpublish (or the session's end) may stop it from now on
 	l.mu.Unlock()
 	pub.Start()
 	detach, err := l.sess.Attach(pub)
 	if err != nil {
 		l.mu.Lock()
-		delete(l.publishers, u)
+		if l.publishers[u] == p {
+			delete(l.publishers, u)
+		}
 		l.mu.Unlock()
-		pub.Close()
+		p.stop()
 		return err
 	}
-	p.detach = detach
+	p.mu.Lock()
+	stopped := p.stopped
+	if !stopped {
+		p.detach = detach
+	}
+	p.mu.Unlock()
+	if stopped { // unpublished as it started: the publish happened and was undone
+		detach()
+		return nil
+	}
 	a.log.Info("session published", "session", l.id, "url", redactURL(u))
 	return nil
 }
@@ -100,6 +115,7 @@ func (a *App) unpublish(l *live, u string) bool {
 		return false
 	}
 	p.stop()
+	a.reg.publisherEnded(p)
 	a.log.Info("session unpublished", "session", l.id, "url", redactURL(u))
 	if end {
 		a.reg.end(l)
@@ -107,20 +123,9 @@ func (a *App) unpublish(l *live, u string) bool {
 	return true
 }
 
-// redactURL drops the user info and the query of a URL and shortens its stream name to
-// its first two characters: stream keys are secrets, and ingest services put them in the
-// query or in the stream name (rtmp://a.rtmp.youtube.com/live2/KEY).
-func redactURL(raw string) string {
-	r := publish.Redact(raw)
-	if i := strings.LastIndexByte(r, '/'); i >= 0 && i < len(r)-1 && strings.Count(r, "/") >= 4 {
-		name := r[i+1:]
-		if len(name) > 2 {
-			name = name[:2] + "…"
-		}
-		r = r[:i+1] + name
-	}
-	return r
-}
+// redactURL drops the user info and the query of a URL and shortens its stream name
+// (publish.Redact): stream keys are secrets.
+func redactURL(raw string) string { return publish.Redact(raw) }
 
 // checkPublishURL accepts rtmp:// and rtmps:// URLs with a host, an application and a
 // stream name.
