@@ -571,10 +571,9 @@ func (s *Stream) WriteFrame(f *avc.Frame) (wantKeyframe bool) {
 	if !s.pushStarted {
 		s.pushStarted, s.pushBase = true, f.DTS
 	}
-	g := *f
-	g.DTS -= s.pushBase
-	g.PTS -= s.pushBase
-	s.sendLocked(&VideoData{Frame: &g})
+	// The tag body is made once for every stream the frame is written to (the viewers
+	// of a shared session): the server keeps the last frames' bodies.
+	s.sendFrameLocked(f, f.DTS-s.pushBase, func(cts int32) []byte { return s.conn.srv.tags.get(f, cts) })
 	return s.needKey
 }
 
@@ -611,8 +610,8 @@ func (s *Stream) End(err error) {
 
 // sendLocked is send with sendMu held.
 func (s *Stream) sendLocked(vd *VideoData) {
-	msid := wireStreamID(s.id)
 	if vd.Frame == nil {
+		msid := wireStreamID(s.id)
 		if vd.Raw == nil {
 			return
 		}
@@ -623,7 +622,13 @@ func (s *Stream) sendLocked(vd *VideoData) {
 		}
 		return
 	}
-	f := vd.Frame
+	s.sendFrameLocked(vd.Frame, vd.Frame.DTS, func(cts int32) []byte { return videoTag(vd.Frame.Keyframe, 1, cts, vd.Frame.NALUs) })
+}
+
+// sendFrameLocked queues f at dts (the stream's time), with the tag body body makes for
+// its composition offset: see send.
+func (s *Stream) sendFrameLocked(f *avc.Frame, dts time.Duration, body func(cts int32) []byte) {
+	msid := wireStreamID(s.id)
 	if f.Config != nil {
 		s.config = f.Config
 	}
@@ -640,7 +645,7 @@ func (s *Stream) sendLocked(vd *VideoData) {
 		requestKey()
 		return
 	}
-	ts := s.timestamp(f.DTS)
+	ts := s.timestamp(dts)
 	tsd := time.Duration(ts) * time.Millisecond
 	var msgs []*rawmessage.Message
 	if !bytes.Equal(s.config, s.sentConfig) {
@@ -657,7 +662,7 @@ func (s *Stream) sendLocked(vd *VideoData) {
 	}
 	cts := int32((f.PTS - f.DTS) / time.Millisecond)
 	msgs = append(msgs, &rawmessage.Message{ChunkStreamID: csVideo, Type: msgVideo, MessageStreamID: msid, Timestamp: tsd,
-		Body: videoTag(f.Keyframe, 1, cts, f.NALUs)})
+		Body: body(cts)})
 	if !s.conn.enqueueMedia(s, msgs) {
 		s.drop()
 		s.needKey, s.keyRequested = true, false
@@ -666,6 +671,39 @@ func (s *Stream) sendLocked(vd *VideoData) {
 	}
 	s.sentConfig = s.config
 	s.needKey, s.keyRequested = false, false
+}
+
+// tagCache keeps the FLV tag bodies of the last frames written with Stream.WriteFrame,
+// so that a frame written to many streams is tagged (copied) once: the bodies are
+// immutable and shared by the streams' send queues.
+type tagCache struct {
+	mu      sync.Mutex
+	entries [8]tagEntry
+	next    int
+}
+
+type tagEntry struct {
+	f    *avc.Frame
+	cts  int32
+	body []byte
+}
+
+// get returns f's tag body with composition offset cts, made now or earlier.
+func (c *tagCache) get(f *avc.Frame, cts int32) []byte {
+	c.mu.Lock()
+	for _, e := range c.entries {
+		if e.f == f && e.cts == cts {
+			c.mu.Unlock()
+			return e.body
+		}
+	}
+	c.mu.Unlock()
+	body := videoTag(f.Keyframe, 1, cts, f.NALUs)
+	c.mu.Lock()
+	c.entries[c.next] = tagEntry{f: f, cts: cts, body: body}
+	c.next = (c.next + 1) % len(c.entries)
+	c.mu.Unlock()
+	return body
 }
 
 // videoTag builds an FLV AVC video tag body.
