@@ -20,6 +20,7 @@ type Metrics struct {
 	ConnectsTotal      *prometheus.CounterVec // result: accepted, refused
 	Streams            prometheus.Gauge
 	ViewersRefused     prometheus.Counter
+	SessionsRefused    prometheus.Counter
 	FramesRendered     prometheus.Counter
 	FramesEncoded      prometheus.Counter
 	StreamFailures     *prometheus.CounterVec // reason
@@ -40,6 +41,7 @@ func New() *Metrics {
 		ConnectsTotal:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rendercast_connects_total", Help: "Connect attempts by result."}, []string{"result"}),
 		Streams:            prometheus.NewGauge(prometheus.GaugeOpts{Name: "rendercast_streams_playing", Help: "Streams playing."}),
 		ViewersRefused:     prometheus.NewCounter(prometheus.CounterOpts{Name: "rendercast_viewers_refused_total", Help: "Plays and WebRTC sessions refused because -max-viewers were playing."}),
+		SessionsRefused:    prometheus.NewCounter(prometheus.CounterOpts{Name: "rendercast_sessions_refused_total", Help: "Viewers refused because -max-sessions sessions were open and they asked for a new one."}),
 		FramesRendered:     prometheus.NewCounter(prometheus.CounterOpts{Name: "rendercast_frames_rendered_total", Help: "Frames rendered."}),
 		FramesEncoded:      prometheus.NewCounter(prometheus.CounterOpts{Name: "rendercast_frames_encoded_total", Help: "Frames encoded."}),
 		StreamFailures:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rendercast_stream_failures_total", Help: "Streams ended by an error, by reason."}, []string{"reason"}),
@@ -49,7 +51,7 @@ func New() *Metrics {
 		Calls:              prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rendercast_calls_total", Help: "Remote calls by name and result."}, []string{"name", "result"}),
 	}
 	m.Registry.MustRegister(
-		m.Connections, m.ConnectsTotal, m.Streams, m.ViewersRefused, m.FramesRendered, m.FramesEncoded,
+		m.Connections, m.ConnectsTotal, m.Streams, m.ViewersRefused, m.SessionsRefused, m.FramesRendered, m.FramesEncoded,
 		m.StreamFailures, m.RenderSeconds, m.EncodeSeconds, m.CallToFrameSeconds, m.Calls,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

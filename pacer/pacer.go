@@ -41,6 +41,8 @@ type Config struct {
 	// Frame produces one frame; nil disables the frame loop. An error stops both loops and
 	// is passed to Failed.
 	Frame func() error
+	// Paused starts the loops paused (SetPaused(false) starts them).
+	Paused bool
 	// Failed is called once, from a loop goroutine, with the first error of Render or Frame
 	// (which names it "render" or "frame"). The loops have stopped, or are stopping, when it
 	// runs; it must not call Stop.
@@ -69,6 +71,7 @@ type Pacer struct {
 func Start(ctx context.Context, cfg Config) *Pacer {
 	ctx, cancel := context.WithCancel(ctx)
 	p := &Pacer{cfg: cfg, cancel: cancel, wake: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
+	p.paused.Store(cfg.Paused)
 	if cfg.Render != nil {
 		p.wg.Add(1)
 		go p.renderLoop(ctx)

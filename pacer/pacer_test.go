@@ -3,6 +3,7 @@ package pacer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -145,26 +146,35 @@ func TestRenderRateChangesWhileRunning(t *testing.T) {
 // Renders and frames at the same nominal rate must not beat into extra frames: a render that
 // finishes a little after the frame deadline is waited for, not followed by a second frame.
 func TestNoExtraFramesWhenRatesMatch(t *testing.T) {
-	var renders, frames atomic.Int64
-	p := Start(context.Background(), Config{
-		RenderRate:    func() float64 { return 25 },
-		FrameInterval: 40 * time.Millisecond,
-		Render: func() error {
-			time.Sleep(15 * time.Millisecond) // a render that takes a while
-			renders.Add(1)
-			return nil
-		},
-		Frame: func() error { frames.Add(1); return nil },
-	})
-	time.Sleep(1200 * time.Millisecond)
-	p.Stop()
-	r, f := renders.Load(), frames.Load()
-	if f > r+r/10+1 {
-		t.Fatalf("%d frames for %d renders at the same rate: the loops beat into extra frames", f, r)
+	// A loaded machine may delay a render past one and a half frame intervals, and then a
+	// repeat is right; beating would add frames on every try. So up to three tries.
+	var msg string
+	for try := 0; try < 3; try++ {
+		var renders, frames atomic.Int64
+		p := Start(context.Background(), Config{
+			RenderRate:    func() float64 { return 25 },
+			FrameInterval: 40 * time.Millisecond,
+			Render: func() error {
+				time.Sleep(15 * time.Millisecond) // a render that takes a while
+				renders.Add(1)
+				return nil
+			},
+			Frame: func() error { frames.Add(1); return nil },
+		})
+		time.Sleep(1200 * time.Millisecond)
+		p.Stop()
+		r, f := renders.Load(), frames.Load()
+		switch {
+		case f > r+r/10+1:
+			msg = fmt.Sprintf("%d frames for %d renders at the same rate: the loops beat into extra frames", f, r)
+		case f < r*8/10:
+			msg = fmt.Sprintf("%d frames for %d renders: frames are missing", f, r)
+		default:
+			return
+		}
+		t.Logf("try %d: %s", try+1, msg)
 	}
-	if f < r*8/10 {
-		t.Fatalf("%d frames for %d renders: frames are missing", f, r)
-	}
+	t.Fatal(msg)
 }
 
 // waitFor returns false if ch gives nothing within d.

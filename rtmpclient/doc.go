@@ -1,7 +1,8 @@
 // Package rtmpclient is a small RTMP client for tests, tools and benchmarks: it connects
 // (with custom connect properties and user arguments), calls remote procedures and reads their
 // results or errors, creates, plays, pauses and deletes streams, and reads the video messages
-// a server sends, with their timestamps.
+// a server sends, with their timestamps. It also publishes: [Client.Publish] starts a live
+// stream, [Client.WriteMetadata], [Client.WriteVideo] and [Client.WriteAVC] send its data.
 //
 // It is built on gortmplib's low-level packages (handshake, rawmessage, amf0, bytecounter) and
 // speaks the plain (unencrypted, undigested) handshake over TCP. It is not a player: it decodes

@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/bluenviron/gortmplib/pkg/amf0"
@@ -40,7 +41,8 @@ func statusObject(level, code, description string) amf0.Object {
 const maxAMFString = 65535
 
 // toAMF converts a handler's Go value into one AMF0 and AMF3 can carry: numbers of any Go kind
-// become float64, slices StrictArray, maps and structs Object (keys sorted / field order);
+// become float64, slices StrictArray, maps and structs Object (keys sorted / field order;
+// a field is named by its amf tag, else by its json tag's name, else by the field name);
 // time.Time stays a date and []byte a byte array (a strict array of numbers in AMF0).
 func toAMF(v any) (any, error) {
 	return toAMFDepth(v, 0)
@@ -146,6 +148,10 @@ func toAMFDepth(v any, depth int) (any, error) {
 					continue
 				}
 				name = tag
+			} else if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag == "-" {
+				continue
+			} else if tag != "" {
+				name = tag // the name the value has in JSON (WebRTC data-channel answers)
 			}
 			val, err := toAMFDepth(rv.Field(i).Interface(), depth+1)
 			if err != nil {

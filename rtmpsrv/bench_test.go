@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/gortmplib/pkg/rawmessage"
-
 	"github.com/rendercast/rendercast/avc"
 )
 
@@ -61,8 +59,8 @@ func benchSend(b *testing.B, size int) {
 		b.Fatal(err)
 	}
 	c := newConn(srv, nc, 1)
-	c.w = rawmessage.NewWriter(c.bcw, c.bcw, false)
-	c.w.SetChunkSize(uint32(srv.cfg.ChunkSize))
+	c.w = newChunkWriter(nc, func(n int) { c.bcw.SetCount(c.bcw.Count() + uint64(n)) })
+	c.w.setChunkSize(uint32(srv.cfg.ChunkSize))
 	go c.writeLoop()
 	defer func() {
 		c.cancel()
@@ -99,4 +97,76 @@ func benchSend(b *testing.B, size int) {
 	}
 	out := float64(c.bcw.Count() - startBytes)
 	b.ReportMetric(out/float64(sent)-float64(size), "overhead-B/frame")
+}
+
+// BenchmarkWriteFrameFanout measures one 8 KB frame written with Stream.WriteFrame to 100
+// playing streams, each on its own loopback connection drained by a reader: the cost of a
+// shared session's frame for its spectators (per frame and stream: ns/op divided by 100).
+func BenchmarkWriteFrameFanout(b *testing.B) {
+	const streams, size = 100, 8_000
+	srv, err := NewServer(Config{SendQueueFrames: 64, SendQueueBytes: 64 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	cfg := loadClip(b).config
+	var list []*Stream
+	var conns []*Conn
+	for i := range streams {
+		nc, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := newConn(srv, nc, uint64(i+1))
+		c.w = newChunkWriter(nc, func(n int) { c.bcw.SetCount(c.bcw.Count() + uint64(n)) })
+		c.w.setChunkSize(uint32(srv.cfg.ChunkSize))
+		go c.writeLoop()
+		s := newStream(c, 1)
+		s.playing.Store(true)
+		s.needKey = true
+		list, conns = append(list, s), append(conns, c)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.cancel()
+			c.nc.Close()
+			<-c.writerDone
+		}
+	}()
+	nalus := make([]byte, size)
+	first := &avc.Frame{NALUs: nalus, Keyframe: true, Config: cfg}
+	for _, s := range list {
+		s.WriteFrame(first)
+	}
+	b.SetBytes(int64(size * streams))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		d := time.Duration(i+1) * 33 * time.Millisecond
+		f := &avc.Frame{NALUs: nalus, Keyframe: i%60 == 59, Config: cfg, PTS: d, DTS: d}
+		for _, c := range conns {
+			for c.queueFull() {
+				time.Sleep(10 * time.Microsecond)
+			}
+		}
+		for _, s := range list {
+			if s.WriteFrame(f) {
+				b.Fatal("a stream wanted a keyframe: a frame was dropped")
+			}
+		}
+	}
+	b.StopTimer()
 }

@@ -70,7 +70,7 @@ type Conn struct {
 	bcr  *bytecounter.Reader
 	bcw  *bytecounter.Writer
 	r    *chunkReader
-	w    *rawmessage.Writer
+	w    *chunkWriter
 	peer string
 	born time.Time
 
@@ -332,7 +332,11 @@ func (c *Conn) serve() {
 
 	c.r = newChunkReader(c.bcr, c.srv.cfg.chunkLimits(), func() uint64 { return c.bcr.Count() },
 		func(count uint32) error { return c.sendCtrl(ackMsg(count)) })
-	c.w = rawmessage.NewWriter(c.bcw, c.bcw, false)
+	raw := c.nc
+	if t, ok := raw.(*tlsConn); ok {
+		raw = t.Conn // TLS: the tls.Conn, written to in whole messages
+	}
+	c.w = newChunkWriter(raw, func(n int) { c.bcw.SetCount(c.bcw.Count() + uint64(n)) })
 	go c.writeLoop()
 
 	err = c.readLoopRecovered()
@@ -853,7 +857,7 @@ func (c *Conn) writeLoop() {
 	defer close(c.writerDone)
 	write := func(m *rawmessage.Message) bool {
 		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-		if err := c.w.Write(m); err != nil {
+		if err := c.w.write(m); err != nil {
 			if !c.closing.Load() {
 				c.log.Debug("rtmp write failed", "err", err)
 			}
@@ -863,7 +867,7 @@ func (c *Conn) writeLoop() {
 		}
 		c.msgsOut.Add(1)
 		if m.Type == msgSetChunkSize {
-			c.w.SetChunkSize(binary.BigEndian.Uint32(m.Body))
+			c.w.setChunkSize(binary.BigEndian.Uint32(m.Body))
 		}
 		return true
 	}

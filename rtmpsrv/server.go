@@ -50,6 +50,7 @@ type Server struct {
 
 	// Totals of closed connections, for Statistics.
 	closedTotals ConnStats // the cumulative figures of closed connections
+	tags         tagCache  // tag bodies of frames written to many streams (WriteFrame)
 	accepted     atomic.Uint64
 	acceptedTLS  atomic.Uint64
 	tlsFailed    atomic.Uint64

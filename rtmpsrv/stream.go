@@ -292,6 +292,9 @@ func (s *Stream) playCommand(name string) {
 				code = codePlayNotFound
 			}
 			s.log.Info("rtmp play refused", "name", redactQuery(name), "err", err)
+			if s.playing.Load() {
+				s.stopLoopsLocked() // a second play refused: the first one is over too
+			}
 			s.sendStatus("error", code, err.Error())
 			return
 		}
@@ -545,16 +548,19 @@ func (s *Stream) send(vd *VideoData) {
 // WriteFrame queues a frame made elsewhere (a session shared by several streams, which
 // runs its own loops) instead of by the frame handler: a stream with neither a render nor
 // a frame handler runs no loops and sends what is written here. It never blocks. It
-// returns true when the stream wants a keyframe: it is not playing, is paused, is waiting
-// for a keyframe (at the start of play, after a drop or an unpause) and f is not one, or
-// its connection's send queue is full (f is dropped). Timestamps start at 0 with the first
-// frame sent after play. Every keyframe must carry its Config. Safe for concurrent use.
+// returns true when the stream wants a keyframe: it is waiting for one (at the start of
+// play, after a drop or an unpause) and f is not one, or its connection's send queue is
+// full (f is dropped). A stream that is not playing, or is paused, drops f and wants
+// nothing yet: it asks for its keyframe when it plays again. Timestamps start at 0 with the
+// first frame sent after play. Every keyframe must carry its Config. Safe for concurrent
+// use.
 func (s *Stream) WriteFrame(f *avc.Frame) (wantKeyframe bool) {
 	if f == nil {
 		return false
 	}
 	if !s.playing.Load() || s.paused.Load() {
-		return true
+		s.drop()
+		return false
 	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
@@ -565,10 +571,9 @@ func (s *Stream) WriteFrame(f *avc.Frame) (wantKeyframe bool) {
 	if !s.pushStarted {
 		s.pushStarted, s.pushBase = true, f.DTS
 	}
-	g := *f
-	g.DTS -= s.pushBase
-	g.PTS -= s.pushBase
-	s.sendLocked(&VideoData{Frame: &g})
+	// The tag body is made once for every stream the frame is written to (the viewers
+	// of a shared session): the server keeps the last frames' bodies.
+	s.sendFrameLocked(f, f.DTS-s.pushBase, func(cts int32) []byte { return s.conn.srv.tags.get(f, cts) })
 	return s.needKey
 }
 
@@ -605,8 +610,8 @@ func (s *Stream) End(err error) {
 
 // sendLocked is send with sendMu held.
 func (s *Stream) sendLocked(vd *VideoData) {
-	msid := wireStreamID(s.id)
 	if vd.Frame == nil {
+		msid := wireStreamID(s.id)
 		if vd.Raw == nil {
 			return
 		}
@@ -617,7 +622,13 @@ func (s *Stream) sendLocked(vd *VideoData) {
 		}
 		return
 	}
-	f := vd.Frame
+	s.sendFrameLocked(vd.Frame, vd.Frame.DTS, func(cts int32) []byte { return videoTag(vd.Frame.Keyframe, 1, cts, vd.Frame.NALUs) })
+}
+
+// sendFrameLocked queues f at dts (the stream's time), with the tag body body makes for
+// its composition offset: see send.
+func (s *Stream) sendFrameLocked(f *avc.Frame, dts time.Duration, body func(cts int32) []byte) {
+	msid := wireStreamID(s.id)
 	if f.Config != nil {
 		s.config = f.Config
 	}
@@ -634,7 +645,7 @@ func (s *Stream) sendLocked(vd *VideoData) {
 		requestKey()
 		return
 	}
-	ts := s.timestamp(f.DTS)
+	ts := s.timestamp(dts)
 	tsd := time.Duration(ts) * time.Millisecond
 	var msgs []*rawmessage.Message
 	if !bytes.Equal(s.config, s.sentConfig) {
@@ -651,7 +662,7 @@ func (s *Stream) sendLocked(vd *VideoData) {
 	}
 	cts := int32((f.PTS - f.DTS) / time.Millisecond)
 	msgs = append(msgs, &rawmessage.Message{ChunkStreamID: csVideo, Type: msgVideo, MessageStreamID: msid, Timestamp: tsd,
-		Body: videoTag(f.Keyframe, 1, cts, f.NALUs)})
+		Body: body(cts)})
 	if !s.conn.enqueueMedia(s, msgs) {
 		s.drop()
 		s.needKey, s.keyRequested = true, false
@@ -660,6 +671,39 @@ func (s *Stream) sendLocked(vd *VideoData) {
 	}
 	s.sentConfig = s.config
 	s.needKey, s.keyRequested = false, false
+}
+
+// tagCache keeps the FLV tag bodies of the last frames written with Stream.WriteFrame,
+// so that a frame written to many streams is tagged (copied) once: the bodies are
+// immutable and shared by the streams' send queues.
+type tagCache struct {
+	mu      sync.Mutex
+	entries [8]tagEntry
+	next    int
+}
+
+type tagEntry struct {
+	f    *avc.Frame
+	cts  int32
+	body []byte
+}
+
+// get returns f's tag body with composition offset cts, made now or earlier.
+func (c *tagCache) get(f *avc.Frame, cts int32) []byte {
+	c.mu.Lock()
+	for _, e := range c.entries {
+		if e.f == f && e.cts == cts {
+			c.mu.Unlock()
+			return e.body
+		}
+	}
+	c.mu.Unlock()
+	body := videoTag(f.Keyframe, 1, cts, f.NALUs)
+	c.mu.Lock()
+	c.entries[c.next] = tagEntry{f: f, cts: cts, body: body}
+	c.next = (c.next + 1) % len(c.entries)
+	c.mu.Unlock()
+	return body
 }
 
 // videoTag builds an FLV AVC video tag body.

@@ -26,7 +26,7 @@ TARGETS=(
 	"./rtmpsrv FuzzDecodeAMF0"        # AMF0 decoding, checked against gortmplib's; all AMF0 types
 	"./rtmpsrv FuzzDecodeAMF3"        # AMF3 values (behind 0x11), round trip through our encoder
 	"./rtmpsrv FuzzDecodeCommand"     # commands, AMF0 and AMF3 (type 17)
-	"./cmd/streamer FuzzCallArgs"     # call argument decoding
+	"./internal/app FuzzCallArgs"     # call argument decoding
 	"./scenes FuzzLoadGLB"            # glTF loader
 	"./rtmpclient FuzzDecodeCommand"  # the client's parsers (tools and tests face servers)
 	"./rtmpclient FuzzDecodeData"

@@ -23,6 +23,8 @@ PACKAGES=(
   gstreamer1.0-libav
   vlc-bin vlc-plugin-base
   python3 python3-librtmp
+  # an independent RTMP server to publish to (package publish, internal/nginxtest)
+  nginx-light libnginx-mod-rtmp
   # glTF test models (good and broken)
   assimp-testmodels
   # headless browser for the browser viewer test (driven by playwright-core, see web/test)

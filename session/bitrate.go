@@ -18,7 +18,10 @@ type bitrateControl struct {
 	min      int
 	ceiling  int
 	estimate int // last receiver estimate, bits/s; 0 before the first
-	current  int // what the encoder was last set to
+	// recordOnly: estimates are recorded (figures) but never lower the target (a shared
+	// session: one viewer's link must not lower everyone's picture).
+	recordOnly bool
+	current    int // what the encoder was last set to
 }
 
 func newBitrateControl(min, max int, set func(int) error) *bitrateControl {
@@ -28,7 +31,7 @@ func newBitrateControl(min, max int, set func(int) error) *bitrateControl {
 // target is the bitrate for the current estimate and bounds; called with mu held.
 func (b *bitrateControl) target() int {
 	t := b.ceiling
-	if b.estimate > 0 {
+	if b.estimate > 0 && !b.recordOnly {
 		t = min(t, max(int(float64(b.estimate)*rembHeadroom), b.min))
 	}
 	return t

@@ -35,8 +35,8 @@ func TestDispatchTransportCalls(t *testing.T) {
 	if _, err := v.Dispatch(tr, views, "stream.setBitrate", Args{"kbps": 1500.0}); err != nil || enc.bps != 1_500_000 || s.Stats().BitrateMaxBps != 1_500_000 {
 		t.Fatalf("setBitrate: %v (encoder at %d)", err, enc.bps)
 	}
-	if _, err := v.Dispatch(tr, views, "stream.keyframe", nil); err != nil || !s.out.keyWanted.Load() {
-		t.Fatalf("keyframe: %v (wanted %v)", err, s.out.keyWanted.Load())
+	if _, err := v.Dispatch(tr, views, "stream.keyframe", nil); err != nil || s.out.wants.Load() != 1 {
+		t.Fatalf("keyframe: %v (%d keyframes wanted)", err, s.out.wants.Load())
 	}
 	if res, err := v.Dispatch(tr, views, "stream.stats", nil); err != nil || res.(map[string]any)["transport"] != "fake" {
 		t.Fatalf("stats: %v %v", res, err)

@@ -13,10 +13,17 @@ import (
 	"github.com/rendercast/rendercast/pacer"
 )
 
-// KeyframeSpacing is the shortest time between two keyframes a session forces for its
-// sinks (late joiners, sinks that dropped a frame): those inside the window wait for the
-// one forced at its start, so joiners cannot make a shared encoder send only keyframes.
+// KeyframeSpacing is the shortest time between two keyframes a session forces for sinks
+// that start (late joiners) or for the only sink of a session: those inside the window wait
+// for the one forced at its start, so joiners cannot make a shared encoder send only
+// keyframes.
 const KeyframeSpacing = 250 * time.Millisecond
+
+// RecoverySpacing is the shortest time between two keyframes a session with several sinks
+// forces for sinks that had started and then dropped frames (slow viewers, a reconnected
+// publisher): a viewer on a slow link skips to a keyframe at most this often, so it cannot
+// make everyone else's stream mostly keyframes.
+const RecoverySpacing = time.Second
 
 // Sink receives a session's encoded frames: one viewer's transport (an RTMP stream, a
 // WebRTC track) or a publisher to another server.
@@ -44,8 +51,10 @@ type Ender interface {
 
 // sinkEntry is an attached sink.
 type sinkEntry struct {
-	sink Sink
-	id   uint64
+	sink     Sink
+	id       uint64
+	attached time.Time
+	started  bool // took a keyframe: later wants are recoveries; frame loop only
 }
 
 // output is the part of a session that turns its canvas into frames for its sinks: the
@@ -57,16 +66,20 @@ type output struct {
 	rate    atomic.Uint64 // render rate, float64 bits
 
 	sinkMu  sync.Mutex
-	sinks   []sinkEntry // copied on write: the frame loop reads a snapshot
+	sinks   []*sinkEntry // copied on write: the frame loop reads a snapshot
 	nextID  uint64
 	failure error // why the loops stopped; nil while they run
 
-	// Frame loop state (keyframe policy), touched only by the frame loop, except
-	// keyWanted, which sinks and joiners set from any goroutine.
-	keyWanted   atomic.Bool
-	lastForced  time.Time
-	config      []byte
-	lastEncoded time.Time
+	// Keyframe policy. wants counts the keyframes asked for by joiners, the only sink of a
+	// session and calls, recoveries those asked for by started sinks of a shared session
+	// that dropped frames; both from any goroutine. The rest is touched only by the frame
+	// loop: served and recovered are the counts answered by the last keyframe handed out,
+	// lastForced when one was last forced.
+	wants, recoveries atomic.Uint64
+	served, recovered uint64
+	lastForced        time.Time
+	config            []byte
+	lastEncoded       time.Time
 
 	frames, keyframes, forced, bytes, skipped atomic.Uint64
 }
@@ -90,6 +103,7 @@ func (s *Session) startOutput() error {
 		minBps = min(300_000, maxBps)
 	}
 	s.out.bitrate = newBitrateControl(minBps, maxBps, enc.SetBitrate)
+	s.out.bitrate.recordOnly = s.opts.Shared
 	rate := s.v.RenderRate
 	if rate <= 0 {
 		rate = s.frameRate()
@@ -101,8 +115,8 @@ func (s *Session) startOutput() error {
 		Render:        s.renderStep,
 		Frame:         s.frameStep,
 		Failed:        s.failed,
+		Paused:        true, // until a sink attaches
 	})
-	s.out.loops.SetPaused(true)
 	return nil
 }
 
@@ -148,8 +162,8 @@ func (s *Session) frameStep() error {
 		return nil
 	}
 	now := time.Now()
-	if o.keyWanted.Load() && now.Sub(o.lastForced) >= KeyframeSpacing {
-		o.keyWanted.Store(false)
+	since := now.Sub(o.lastForced)
+	if (o.wants.Load() > o.served && since >= KeyframeSpacing) || (o.recoveries.Load() > o.recovered && since >= RecoverySpacing) {
 		o.lastForced = now
 		o.forced.Add(1)
 		o.enc.RequestKeyframe()
@@ -164,8 +178,15 @@ func (s *Session) frameStep() error {
 	if f.Config != nil {
 		o.config = f.Config
 	}
+	// The frame goes to the sinks attached now, joiners during the encode included. The
+	// wants counted before this snapshot are answered by a keyframe; a sink attached after
+	// it counts its want later, so its want stays pending.
+	wants, recoveries := o.wants.Load(), o.recoveries.Load()
+	o.sinkMu.Lock()
+	sinks = o.sinks
+	o.sinkMu.Unlock()
 	if f.Keyframe {
-		o.keyWanted.Store(false) // every sink waiting for one gets it now
+		o.served, o.recovered = wants, recoveries
 		if f.Config == nil && o.config != nil {
 			c := *f
 			c.Config = o.config
@@ -175,15 +196,30 @@ func (s *Session) frameStep() error {
 	}
 	o.frames.Add(1)
 	o.bytes.Add(uint64(len(f.NALUs)))
-	want := false
+	join, recover := false, false
 	for _, e := range sinks {
-		if e.sink.WriteFrame(f) {
-			want = true
+		if !e.sink.WriteFrame(f) {
+			if f.Keyframe {
+				e.started = true
+			}
+			continue
+		}
+		// A sink of a shared session that had started, or that has not taken a keyframe
+		// within RecoverySpacing of attaching (paused, never reading), recovers at the
+		// slower pace: it cannot make everyone's stream mostly keyframes.
+		if len(sinks) > 1 && (e.started || now.Sub(e.attached) > RecoverySpacing) {
+			recover = true
+		} else {
+			join = true
 		}
 	}
-	if want {
-		o.keyWanted.Store(true)
-		o.loops.Wake()
+	// No wake-up of the frame loop: the keyframe is forced at the next frame tick (one frame
+	// interval at most), while a wake-up would make an extra frame encoded for every sink.
+	if join {
+		o.wants.Add(1)
+	}
+	if recover {
+		o.recoveries.Add(1)
 	}
 	return nil
 }
@@ -202,6 +238,9 @@ func (s *Session) failed(which string, err error) {
 			en.End(err)
 		}
 	}
+	if s.opts.Failed != nil {
+		s.opts.Failed(err)
+	}
 }
 
 // Elapsed returns the time since the session was created: the presentation time of a
@@ -209,7 +248,7 @@ func (s *Session) failed(which string, err error) {
 func (s *Session) Elapsed() time.Duration { return time.Since(s.born) }
 
 // Attach adds a sink: it gets the session's frames from the next one, starting with a
-// keyframe (forced at once, or when KeyframeSpacing allows). detach removes it (at most
+// keyframe (forced at the next frame tick, or when KeyframeSpacing allows). detach removes it (at most
 // once; later calls do nothing). Attach fails once the session has stopped.
 func (s *Session) Attach(k Sink) (detach func(), err error) {
 	o := &s.out
@@ -227,15 +266,14 @@ func (s *Session) Attach(k Sink) (detach func(), err error) {
 	}
 	o.nextID++
 	id := o.nextID
-	o.sinks = append(append([]sinkEntry(nil), o.sinks...), sinkEntry{sink: k, id: id})
+	o.sinks = append(append([]*sinkEntry(nil), o.sinks...), &sinkEntry{sink: k, id: id, attached: time.Now()})
 	first := len(o.sinks) == 1
 	o.sinkMu.Unlock()
-	o.keyWanted.Store(true)
+	o.wants.Add(1) // after the sink is in the list (see frameStep)
 	if first {
-		o.loops.SetPaused(false)
+		o.loops.SetPaused(false) // wakes the frame loop
 		o.loops.Kick()
 	}
-	o.loops.Wake()
 	var once sync.Once
 	return func() { once.Do(func() { s.detach(id) }) }, nil
 }
@@ -246,7 +284,7 @@ func (s *Session) detach(id uint64) {
 	defer o.sinkMu.Unlock()
 	for i, e := range o.sinks {
 		if e.id == id {
-			o.sinks = append(append([]sinkEntry(nil), o.sinks[:i]...), o.sinks[i+1:]...)
+			o.sinks = append(append([]*sinkEntry(nil), o.sinks[:i]...), o.sinks[i+1:]...)
 			break
 		}
 	}
@@ -290,23 +328,12 @@ func (s *Session) SetBitrate(bps int) error { return s.out.bitrate.setCeiling(bp
 // viewer's link must not lower the picture of everyone else (slow viewers of a shared
 // session skip to keyframes instead).
 func (s *Session) ReceiverEstimate(bps int) error {
-	if s.opts.Shared {
-		s.out.bitrate.mu.Lock()
-		s.out.bitrate.estimate = bps
-		s.out.bitrate.mu.Unlock()
-		return nil
-	}
-	return s.out.bitrate.estimated(bps)
+	return s.out.bitrate.estimated(bps) // a shared session's control only records it
 }
 
 // RequestKeyframe makes the next frame a keyframe, within KeyframeSpacing of the last
 // forced one.
-func (s *Session) RequestKeyframe() {
-	s.out.keyWanted.Store(true)
-	if s.out.loops != nil {
-		s.out.loops.Wake()
-	}
-}
+func (s *Session) RequestKeyframe() { s.out.wants.Add(1) }
 
 // RenderNow asks for a render as soon as the render rate allows, because what the
 // session shows changed.

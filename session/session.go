@@ -99,6 +99,10 @@ type Options struct {
 	Shared bool
 	// Baseline asks the encoder for the constrained baseline profile (WebRTC viewers).
 	Baseline bool
+	// Failed, when set, is called once when a render or an encode failed and the session
+	// stopped for good, after its sinks were told (Ender), from a loop goroutine: it must
+	// not wait for the session (Close it from another goroutine).
+	Failed func(err error)
 }
 
 // Session is one viewer. Render, Frame and Call may run in different goroutines.

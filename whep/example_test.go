@@ -5,47 +5,73 @@ import (
 	"errors"
 	"log"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/rendercast/rendercast/avc"
 	"github.com/rendercast/rendercast/whep"
 )
 
-// picture is a stand-in for what an application shows (a view of a scene).
-type picture struct{ s *whep.Session }
-
-func (p *picture) Render() error { return nil } // draw the next picture
-
-func (p *picture) Frame(queueFull bool) (*avc.Frame, error) {
-	if queueFull {
-		return nil, nil // the network is behind: nothing new
-	}
-	return p.s.VideoEncoder().Encode(nil /* the latest picture */, p.s.Elapsed())
+// frames is a stand-in for the application's source of encoded frames (in the streamer, a
+// session of package session: one encoder shared by its viewers). It writes every frame to
+// each attached sink and forces a keyframe when one asks for it.
+type frames struct {
+	mu    sync.Mutex
+	sinks map[*whep.Session]bool
 }
 
-func (p *picture) Call(name string, args map[string]any) (any, error) {
+func (f *frames) attach(s *whep.Session) { f.mu.Lock(); f.sinks[s] = true; f.mu.Unlock() }
+func (f *frames) detach(s *whep.Session) { f.mu.Lock(); delete(f.sinks, s); f.mu.Unlock() }
+func (f *frames) forceKeyframe()         {}          // the encoder's next frame is an IDR
+func (f *frames) estimate(bps int)       { _ = bps } // the encoder follows the receiver
+
+// write hands one encoded frame to every sink (the encoder's loop calls it).
+func (f *frames) write(frame *avc.Frame) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for s := range f.sinks {
+		if s.WriteFrame(frame) {
+			f.forceKeyframe() // s dropped it, or waits for its first keyframe
+		}
+	}
+}
+
+// viewer is what one WebRTC session shows: the frames of a source, from the moment the
+// peer connects.
+type viewer struct {
+	s      *whep.Session
+	frames *frames
+}
+
+func (v *viewer) Connected()            { v.frames.attach(v.s) }
+func (v *viewer) KeyframeWanted()       { v.frames.forceKeyframe() }
+func (v *viewer) Estimate(bitsPerS int) { v.frames.estimate(bitsPerS) }
+func (v *viewer) Close()                { v.frames.detach(v.s) }
+
+func (v *viewer) Call(name string, args map[string]any) (any, error) {
 	if name == "ping" {
 		return map[string]any{"pong": true}, nil
 	}
 	return nil, errors.New("unknown call " + name)
 }
 
-func (p *picture) Close() {}
-
-// The wiring of a WHEP server: a viewer and an encoder per session, the handler mounted
-// on an HTTP server. Browsers POST offers to /whep/<scene> and call over the data channel.
+// The wiring of a WHEP server: a viewer per session, attached to a source of frames once
+// its peer connects, and the handler mounted on an HTTP server. Browsers POST offers to
+// /whep/<scene> and call over the data channel.
 func Example() {
-	var newEncoder func() (whep.VideoEncoder, error) // e.g. encode.New with Constrained Baseline
+	source := &frames{sinks: map[*whep.Session]bool{}}
 	srv, err := whep.NewServer(whep.Config{
 		Viewers: whep.ViewerFactoryFunc(func(s *whep.Session) (whep.Viewer, error) {
 			if s.Scene() != "demo" {
 				return nil, whep.ErrUnknownScene // answered 404
 			}
-			return &picture{s: s}, nil
+			if len(s.Query().Get("session")) > 64 {
+				return nil, whep.ErrBadRequest // answered 400
+			}
+			return &viewer{s: s, frames: source}, nil
 		}),
-		Codecs:     whep.EncoderFactoryFunc(func(*whep.Session) (whep.VideoEncoder, error) { return newEncoder() }),
-		Token:      "s3cret",
-		MaxBitrate: 4_000_000,
+		Token:    "s3cret",
+		CallRate: 50,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -55,7 +81,7 @@ func Example() {
 	hs := &http.Server{Addr: "127.0.0.1:8080", Handler: mux}
 	go hs.ListenAndServe()
 
-	// ... later:
+	// ... the encoder's loop calls source.write for every frame; later:
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	hs.Shutdown(ctx)

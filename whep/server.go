@@ -1,15 +1,15 @@
 // Package whep serves viewers over WebRTC with WHEP signalling (WebRTC-HTTP Egress
 // Protocol): a client POSTs an SDP offer to /whep/<scene>, gets the answer (ICE candidates
 // gathered, no trickle) and a session URL to DELETE when done. Each session sends one H.264
-// video track from its own encoder and answers JSON calls on a data channel:
+// video track and answers JSON calls on a data channel:
 //
 //	{"id":1,"name":"camera.orbit","args":{"dx":10}}  ->  {"id":1,"ok":true,"result":...}
 //
 // Like rtmpsrv, the package is a transport: it knows neither the renderer nor the encoder.
-// The application supplies a ViewerFactory (what each session shows and how it answers
-// calls) and an EncoderFactory; sessions run the shared render and frame loops of package
-// pacer. Keyframes are requested on join and on RTCP PLI/FIR; the bitrate follows the
-// receiver's estimate (REMB) within configured bounds.
+// The application supplies a ViewerFactory (how each session answers calls) and, once the
+// peer is connected, writes encoded frames to the session (Session.WriteFrame), typically
+// from a source shared by several viewers. Receiver feedback goes to the viewer: keyframe
+// requests (RTCP PLI/FIR) and bandwidth estimates (REMB).
 package whep
 
 import (
@@ -156,7 +156,7 @@ func (s *Server) cors(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Allow-Methods", "POST, DELETE, PATCH, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Control-Token")
 	h.Set("Access-Control-Expose-Headers", "Location, Link")
 }
 

@@ -1,6 +1,7 @@
 package whep
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,87 +26,99 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rendercast/rendercast/avc"
+	"github.com/rendercast/rendercast/encode"
 )
 
-// fakeEncoder produces tiny access units: an IDR (with the configuration record on the
-// first) when a keyframe is due, P-frames otherwise.
-type fakeEncoder struct {
-	mu        sync.Mutex
-	n         int
-	wantKey   bool
-	keyframes int
-	requests  atomic.Int64
-	bitrates  []int
-	closed    atomic.Bool
-}
+// The pictures the fake viewers encode: small, so x264 keeps up under -race on a shared
+// machine.
+const (
+	testWidth  = 160
+	testHeight = 96
+)
 
-func (e *fakeEncoder) Encode(img image.Image, pts time.Duration) (*avc.Frame, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	f := &avc.Frame{PTS: pts, DTS: pts}
-	if e.n == 0 || e.wantKey {
-		f.Keyframe = true
-		f.NALUs = avc.AppendAVCC(nil, [][]byte{testIDR})
-		e.keyframes++
-		e.wantKey = false
-	} else {
-		f.NALUs = avc.AppendAVCC(nil, [][]byte{testP})
-	}
-	if e.n == 0 {
-		f.Config, _ = avc.ConfigRecord([][]byte{testSPS}, [][]byte{testPPS})
-	}
-	e.n++
-	return f, nil
-}
-
-func (e *fakeEncoder) RequestKeyframe() {
-	e.requests.Add(1)
-	e.mu.Lock()
-	e.wantKey = true
-	e.mu.Unlock()
-}
-
-func (e *fakeEncoder) SetBitrate(bps int) error {
-	e.mu.Lock()
-	e.bitrates = append(e.bitrates, bps)
-	e.mu.Unlock()
-	return nil
-}
-
-func (e *fakeEncoder) lastBitrate() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.bitrates) == 0 {
-		return 0
-	}
-	return e.bitrates[len(e.bitrates)-1]
-}
-
-func (e *fakeEncoder) Close() error { e.closed.Store(true); return nil }
-
-// fakeViewer encodes a blank picture every frame and echoes calls; with unchanged, its
-// renders draw nothing new.
+// fakeViewer is the application side of a session as the streamer wires it: once the peer
+// is connected it feeds the session with frames from a real x264 encoder (Constrained
+// Baseline, what browsers decode), a keyframe whenever WriteFrame or the receiver asks for
+// one. Calls are echoed.
 type fakeViewer struct {
-	s         *Session
-	unchanged bool
-	closed    atomic.Bool
-	calls     atomic.Int64
-	renders   atomic.Int64
+	s      *Session
+	encode bool // feed frames once connected
+
+	earlyWant    bool // what WriteFrame answered before the peer connected
+	connected    atomic.Bool
+	closed       atomic.Bool
+	calls        atomic.Int64
+	keyWanted    atomic.Int64 // KeyframeWanted calls
+	lastEstimate atomic.Int64 // the last Estimate, bits/s
+	frames       atomic.Int64 // frames written
+	forceKey     atomic.Bool
+	err          atomic.Pointer[error] // the encoder failed
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{} // closed when the feeding goroutine returns
 }
 
-func (v *fakeViewer) Render() error {
-	v.renders.Add(1)
-	if v.unchanged {
-		return ErrUnchanged
+func (v *fakeViewer) Connected() {
+	if v.connected.Swap(true) || !v.encode {
+		return
 	}
-	return nil
+	go v.feed()
 }
 
-func (v *fakeViewer) Frame(queueFull bool) (*avc.Frame, error) {
-	if queueFull {
-		return nil, nil
+// feed encodes a horizontal gradient every 20 ms and writes it to the session until Close.
+func (v *fakeViewer) feed() {
+	defer close(v.done)
+	fail := func(err error) { v.err.Store(&err) }
+	enc, err := encode.New(encode.Options{Width: testWidth, Height: testHeight, FrameRate: 50,
+		Encoder: encode.EncoderX264, Profile: encode.ProfileBaseline, Threads: 1,
+		KeyframeInterval: time.Minute}) // keyframes only when asked, so each can be traced to a cause
+	if err != nil {
+		fail(err)
+		return
 	}
-	return v.s.VideoEncoder().Encode(nil, v.s.Elapsed())
+	defer enc.Close()
+	canvas := image.NewYCbCr(image.Rect(0, 0, testWidth, testHeight), image.YCbCrSubsampleRatio420)
+	for y := range testHeight {
+		for x := range testWidth {
+			canvas.Y[y*canvas.YStride+x] = byte(16 + x*200/testWidth)
+		}
+	}
+	for i := range canvas.Cb {
+		canvas.Cb[i], canvas.Cr[i] = 128, 128
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	var config []byte
+	want := false
+	for {
+		select {
+		case <-v.stop:
+			return
+		case <-tick.C:
+		}
+		if v.forceKey.Swap(false) || want {
+			enc.RequestKeyframe()
+		}
+		f, err := enc.Encode(canvas, time.Since(start))
+		if err != nil {
+			fail(err)
+			return
+		}
+		if f == nil {
+			continue
+		}
+		if f.Config != nil {
+			config = f.Config
+		} else if f.Keyframe {
+			g := *f // every keyframe carries its configuration record, as sessions send it
+			g.Config = config
+			f = &g
+		}
+		want = v.s.WriteFrame(f)
+		v.frames.Add(1)
+	}
 }
 
 func (v *fakeViewer) Call(name string, args map[string]any) (any, error) {
@@ -113,42 +128,51 @@ func (v *fakeViewer) Call(name string, args map[string]any) (any, error) {
 		panic("boom")
 	case "fail":
 		return nil, errors.New("failed on purpose")
-	case "renderNow":
-		v.s.RenderNow()
 	}
 	return map[string]any{"name": name, "args": args}, nil
 }
 
-func (v *fakeViewer) Close() { v.closed.Store(true) }
-
-type fixture struct {
-	unchanged bool // viewers' renders draw nothing new
-	srv       *Server
-	http      *httptest.Server
-	mu        sync.Mutex
-	viewers   []*fakeViewer
-	encs      []*fakeEncoder
+func (v *fakeViewer) KeyframeWanted() {
+	v.keyWanted.Add(1)
+	v.forceKey.Store(true)
 }
 
-func newFixture(t *testing.T, cfg Config) *fixture {
+func (v *fakeViewer) Estimate(bps int) { v.lastEstimate.Store(int64(bps)) }
+
+func (v *fakeViewer) Close() {
+	v.closed.Store(true)
+	v.stopOnce.Do(func() { close(v.stop) })
+	if v.connected.Load() && v.encode {
+		<-v.done
+	}
+}
+
+type fixture struct {
+	srv     *Server
+	http    *httptest.Server
+	mu      sync.Mutex
+	viewers []*fakeViewer
+}
+
+// newFixture serves WHEP on loopback. Its viewer factory knows the scene "demo", refuses a
+// session name with a space as a bad request, and feeds frames when encode is set.
+func newFixture(t *testing.T, cfg Config, encode bool) *fixture {
 	t.Helper()
 	fx := &fixture{}
 	cfg.Viewers = ViewerFactoryFunc(func(s *Session) (Viewer, error) {
 		if s.Scene() != "demo" {
 			return nil, fmt.Errorf("%w: %q", ErrUnknownScene, s.Scene())
 		}
+		if strings.Contains(s.Query().Get("session"), " ") {
+			return nil, fmt.Errorf("%w: session name %q", ErrBadRequest, s.Query().Get("session"))
+		}
+		v := &fakeViewer{s: s, encode: encode, stop: make(chan struct{}), done: make(chan struct{})}
+		key, _ := avc.ConfigRecord([][]byte{testSPS}, [][]byte{testPPS})
+		v.earlyWant = s.WriteFrame(&avc.Frame{NALUs: avc.AppendAVCC(nil, [][]byte{testIDR}), Keyframe: true, Config: key})
 		fx.mu.Lock()
-		v := &fakeViewer{s: s, unchanged: fx.unchanged}
 		fx.viewers = append(fx.viewers, v)
 		fx.mu.Unlock()
 		return v, nil
-	})
-	cfg.Codecs = EncoderFactoryFunc(func(s *Session) (VideoEncoder, error) {
-		e := &fakeEncoder{}
-		fx.mu.Lock()
-		fx.encs = append(fx.encs, e)
-		fx.mu.Unlock()
-		return e, nil
 	})
 	cfg.LocalIPs = []net.IP{net.IPv4(127, 0, 0, 1)}
 	srv, err := NewServer(cfg)
@@ -159,13 +183,36 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	fx.http = httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		fx.http.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
 	return fx
+}
+
+func (fx *fixture) viewer(t *testing.T, i int) *fakeViewer {
+	t.Helper()
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	if len(fx.viewers) <= i {
+		t.Fatalf("%d viewers, want at least %d", len(fx.viewers), i+1)
+	}
+	return fx.viewers[i]
+}
+
+// viewerErrors describes encoder failures, to explain a missing frame.
+func (fx *fixture) viewerErrors() string {
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	var out []string
+	for _, v := range fx.viewers {
+		if p := v.err.Load(); p != nil {
+			out = append(out, (*p).Error())
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // client is a pion peer that offers to receive H.264 and reports access units.
@@ -181,8 +228,9 @@ type client struct {
 }
 
 type receivedAU struct {
-	ts    uint32
-	nalus [][]byte
+	ts     uint32
+	annexB []byte
+	nalus  [][]byte
 }
 
 func newClient(t *testing.T) *client {
@@ -200,7 +248,7 @@ func newClient(t *testing.T) *client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
-	c := &client{pc: pc, aus: make(chan receivedAU, 512), answers: make(chan map[string]any, 16), open: make(chan struct{})}
+	c := &client{pc: pc, aus: make(chan receivedAU, 1024), answers: make(chan map[string]any, 64), open: make(chan struct{})}
 	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +279,7 @@ func newClient(t *testing.T) *client {
 			if p.Marker {
 				nalus, _ := avc.SplitAnnexB(au)
 				select {
-				case c.aus <- receivedAU{p.Timestamp, nalus}:
+				case c.aus <- receivedAU{p.Timestamp, au, nalus}:
 				default:
 				}
 				au = nil
@@ -279,36 +327,52 @@ func (c *client) connect(t *testing.T, fx *fixture, scene string, hdr map[string
 	}
 }
 
-func (c *client) nextAU(t *testing.T) receivedAU {
+func (c *client) nextAU(t *testing.T, fx *fixture) receivedAU {
 	t.Helper()
 	select {
 	case au := <-c.aus:
 		return au
 	case <-time.After(20 * time.Second):
-		t.Fatal("no access unit within 20 s")
+		t.Fatalf("no access unit within 20 s (viewer errors: %q)", fx.viewerErrors())
 	}
 	return receivedAU{}
 }
 
-func (c *client) call(t *testing.T, id int, name string) map[string]any {
+func (c *client) waitOpen(t *testing.T) {
 	t.Helper()
 	select {
 	case <-c.open:
 	case <-time.After(20 * time.Second):
 		t.Fatal("data channel not open")
 	}
+}
+
+func (c *client) send(t *testing.T, id int, name string) {
+	t.Helper()
 	b, _ := json.Marshal(map[string]any{"id": id, "name": name, "args": map[string]any{"dx": 1}})
 	if err := c.dc.SendText(string(b)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func (c *client) answer(t *testing.T) map[string]any {
+	t.Helper()
+	select {
+	case m := <-c.answers:
+		return m
+	case <-time.After(20 * time.Second):
+		t.Fatal("no answer to a call within 20 s")
+	}
+	return nil
+}
+
+func (c *client) call(t *testing.T, id int, name string) map[string]any {
+	t.Helper()
+	c.waitOpen(t)
+	c.send(t, id, name)
 	for {
-		select {
-		case m := <-c.answers:
-			if m["id"] == float64(id) {
-				return m
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatalf("no answer to %s", name)
+		if m := c.answer(t); m["id"] == float64(id) {
+			return m
 		}
 	}
 }
@@ -321,57 +385,118 @@ func naluTypes(nalus [][]byte) []int {
 	return out
 }
 
+// hasIDRWithParameterSets reports an access unit a decoder can start at: SPS and PPS
+// before an IDR slice (x264 may add an SEI).
 func hasIDRWithParameterSets(au receivedAU) bool {
-	return fmt.Sprint(naluTypes(au.nalus)) == "[7 8 5]"
+	types := naluTypes(au.nalus)
+	idr := slices.Index(types, 5)
+	sps, pps := slices.Index(types, 7), slices.Index(types, 8)
+	return idr >= 0 && sps >= 0 && pps >= 0 && sps < idr && pps < idr
 }
 
+// decodeGray decodes an Annex-B H.264 stream with the ffmpeg CLI into 8-bit luma frames.
+func decodeGray(t *testing.T, stream []byte) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Fatal("ffmpeg not found: run scripts/setup.sh (make test does)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-f", "h264", "-i", "-", "-f", "rawvideo", "-pix_fmt", "gray", "-")
+	cmd.Stdin = bytes.NewReader(stream)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, stderr.String())
+	}
+	return out
+}
+
+// A session sends the frames written to it from the peer's connection on: a keyframe
+// first, with SPS and PPS, and the stream decodes (ffmpeg) to the encoded picture; PLI and
+// REMB reach the viewer; calls are answered over the data channel; the offer's query and
+// headers reach the viewer without the token; DELETE ends it all.
 func TestSessionSendsVideoAndAnswersCalls(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	fx := newFixture(t, Config{Token: "tok", FrameRate: 50})
+	// Checked after every cleanup (registered first, run last), so also after a failure.
+	running := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, running) })
+	fx := newFixture(t, Config{Token: "tok"}, true)
 	c := newClient(t)
-	c.connect(t, fx, "demo", map[string]string{"Authorization": "Bearer tok"})
+	c.connect(t, fx, "demo?session=x&token=tok", map[string]string{"Authorization": "Bearer tok", "X-Control-Token": "ctl"})
+	viewer := fx.viewer(t, 0)
 
-	// Keyframe on join: the first unit is SPS, PPS, IDR (from the configuration record).
-	first := c.nextAU(t)
-	if !hasIDRWithParameterSets(first) {
-		t.Fatalf("first access unit has NAL types %v, want [7 8 5]", naluTypes(first.nalus))
+	if !viewer.earlyWant {
+		t.Error("WriteFrame before the peer connected returned false, want true (a keyframe wanted)")
 	}
-	second := c.nextAU(t)
-	if fmt.Sprint(naluTypes(second.nalus)) != "[1]" {
-		t.Fatalf("second access unit has NAL types %v, want [1]", naluTypes(second.nalus))
+	q := viewer.s.Query()
+	if q.Get("session") != "x" || q.Has("token") {
+		t.Errorf("Query() = %v, want session=x and no token", q)
 	}
-	if d := second.ts - first.ts; d == 0 || d > 90000 {
-		t.Fatalf("RTP timestamps %d then %d: want pts-based 90 kHz steps", first.ts, second.ts)
+	if h := viewer.s.Header("X-Control-Token"); h != "ctl" {
+		t.Errorf("Header(X-Control-Token) = %q", h)
+	}
+	if h := viewer.s.Header("Authorization"); h != "" {
+		t.Errorf("Header(Authorization) = %q, want it removed", h)
 	}
 
-	fx.mu.Lock()
-	enc, viewer := fx.encs[0], fx.viewers[0]
-	fx.mu.Unlock()
+	// Keyframe on join: SPS, PPS, IDR, then P-frames with 90 kHz timestamps from the pts.
+	const decoded = 12
+	var aus []receivedAU
+	for len(aus) < decoded {
+		aus = append(aus, c.nextAU(t, fx))
+	}
+	if !hasIDRWithParameterSets(aus[0]) {
+		t.Fatalf("first access unit has NAL types %v, want SPS, PPS and an IDR", naluTypes(aus[0].nalus))
+	}
+	sps, _ := avc.ParameterSets(aus[0].nalus)
+	info, err := avc.ParseSPS(sps[0])
+	if err != nil || info.Width != testWidth || info.Height != testHeight || info.ProfileIDC != 66 {
+		t.Fatalf("SPS %+v %v, want %dx%d Baseline (66)", info, err, testWidth, testHeight)
+	}
+	if types := naluTypes(aus[1].nalus); !slices.Contains(types, 1) || slices.Contains(types, 5) {
+		t.Fatalf("second access unit has NAL types %v, want a P slice (1)", types)
+	}
+	if d := aus[1].ts - aus[0].ts; d == 0 || d > 90000 {
+		t.Fatalf("RTP timestamps %d then %d: want pts-based 90 kHz steps", aus[0].ts, aus[1].ts)
+	}
+	var stream []byte
+	for _, au := range aus {
+		stream = append(stream, au.annexB...)
+	}
+	pix := decodeGray(t, stream)
+	if len(pix) != decoded*testWidth*testHeight {
+		t.Fatalf("ffmpeg decoded %d bytes, want %d frames of %dx%d", len(pix), decoded, testWidth, testHeight)
+	}
+	// The gradient runs from dark (left) to bright (right): a broken decode would not.
+	row := pix[testHeight/2*testWidth : (testHeight/2+1)*testWidth]
+	if left, right := int(row[4]), int(row[testWidth-5]); right-left < 100 {
+		t.Fatalf("decoded row goes from %d to %d, want the encoded gradient (about 20 to 210)", left, right)
+	}
 
-	// PLI: the next keyframe carries SPS and PPS again.
-	before := enc.requests.Load()
+	// PLI: the viewer is told, and the next keyframe carries SPS and PPS again.
+	before := viewer.keyWanted.Load()
 	if err := c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: c.ssrc.Load()}}); err != nil {
 		t.Fatal(err)
 	}
 	keyAgain := false
-	for range 100 {
-		if hasIDRWithParameterSets(c.nextAU(t)) {
+	for range 200 {
+		if hasIDRWithParameterSets(c.nextAU(t, fx)) {
 			keyAgain = true
 			break
 		}
 	}
-	if !keyAgain || enc.requests.Load() <= before {
-		t.Fatalf("no keyframe after PLI (requests %d -> %d)", before, enc.requests.Load())
+	if !keyAgain || viewer.keyWanted.Load() <= before {
+		t.Fatalf("no keyframe after PLI (KeyframeWanted calls %d -> %d)", before, viewer.keyWanted.Load())
 	}
 
-	// REMB: the encoder follows the estimate.
+	// REMB: the viewer gets the estimate.
 	if err := c.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 1_000_000, SSRCs: []uint32{c.ssrc.Load()}}}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for enc.lastBitrate() != 850_000 {
+	for deadline := time.Now().Add(10 * time.Second); viewer.lastEstimate.Load() != 1_000_000; {
 		if time.Now().After(deadline) {
-			t.Fatalf("encoder bitrate %d after REMB 1 Mbit/s, want 850000", enc.lastBitrate())
+			t.Fatalf("Estimate got %d after REMB 1 Mbit/s", viewer.lastEstimate.Load())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -386,17 +511,22 @@ func TestSessionSendsVideoAndAnswersCalls(t *testing.T) {
 	if a := c.call(t, 3, "panic"); a["ok"] != false || !strings.Contains(fmt.Sprint(a["error"]), "panicked") {
 		t.Fatalf("panicking call answer %v", a)
 	}
-	c.nextAU(t) // a panic in one call does not end the session
+	c.nextAU(t, fx) // a panic in one call does not end the session
 
 	sessions := fx.srv.Sessions()
-	if len(sessions) != 1 || sessions[0].Statistics()["frames_sent"].(uint64) == 0 {
-		t.Fatalf("sessions %v", sessions)
+	if len(sessions) != 1 {
+		t.Fatalf("%d sessions, want 1", len(sessions))
 	}
-	if st := fx.srv.Statistics(); st["sessions"] != 1 || st["frames_sent"] == 0 {
-		t.Fatalf("server statistics %v", st)
+	st := sessions[0].Stats()
+	if !st.Connected || st.State != "connected" || st.FramesSent < decoded || st.KeyframesSent < 2 || st.PacketsSent < st.FramesSent ||
+		st.PLI < 1 || st.REMB < 1 || st.REMBBps != 1_000_000 || st.Calls != 3 || st.CallsLimited != 0 || st.Transport != "webrtc" {
+		t.Fatalf("session stats %+v", st)
+	}
+	if ss := fx.srv.Stats(); ss.Sessions != 1 || ss.SessionsStarted != 1 || ss.FramesSent < decoded || ss.PayloadBytesOut == 0 {
+		t.Fatalf("server stats %+v", ss)
 	}
 
-	// DELETE ends the session and releases viewer and encoder.
+	// DELETE ends the session and releases the viewer (whose feeding goroutine has ended).
 	req, _ := http.NewRequest(http.MethodDelete, fx.http.URL+c.location+"?token=tok", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -406,54 +536,92 @@ func TestSessionSendsVideoAndAnswersCalls(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE: %d", resp.StatusCode)
 	}
-	if !viewer.closed.Load() || !enc.closed.Load() || len(fx.srv.Sessions()) != 0 {
-		t.Fatal("DELETE left the viewer, the encoder or the session open")
+	select {
+	case <-viewer.done:
+	default:
+		t.Fatal("the viewer still feeds frames after DELETE")
+	}
+	if !viewer.closed.Load() || len(fx.srv.Sessions()) != 0 {
+		t.Fatal("DELETE left the viewer or the session open")
+	}
+	if p := viewer.err.Load(); p != nil {
+		t.Fatalf("encoder: %v", *p)
 	}
 	c.pc.Close()
 	fx.http.Close()
 }
 
-// RenderNow (here from a call, as the streamer does after a call that changed the picture)
-// starts a render long before the next tick; a viewer's ErrUnchanged does not end the
-// session, whose frames go on.
-func TestRenderNowAndErrUnchanged(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	fx := newFixture(t, Config{RenderRate: 0.2, FrameRate: 20}) // a render tick every 5 s
-	fx.mu.Lock()
-	fx.unchanged = true
-	fx.mu.Unlock()
+// Calls beyond Config.CallRate are answered with ErrCallLimit, not run, and counted.
+func TestCallRateLimit(t *testing.T) {
+	fx := newFixture(t, Config{CallRate: 2}, false)
 	c := newClient(t)
 	c.connect(t, fx, "demo", nil)
-	c.nextAU(t)
-	fx.mu.Lock()
-	viewer := fx.viewers[0]
-	fx.mu.Unlock()
-	deadline := time.Now().Add(5 * time.Second)
-	for viewer.renders.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	c.waitOpen(t)
+	const burst = 10
+	for i := range burst {
+		c.send(t, i+1, "camera.orbit")
 	}
-	if n := viewer.renders.Load(); n != 1 {
-		t.Fatalf("%d renders before RenderNow, want 1 (the first)", n)
-	}
-	if a := c.call(t, 1, "renderNow"); a["ok"] != true {
-		t.Fatalf("call answer %v", a)
-	}
-	for deadline := time.Now().Add(2500 * time.Millisecond); viewer.renders.Load() < 2; {
-		if time.Now().After(deadline) {
-			t.Fatal("RenderNow did not start a render before the next tick (5 s)")
+	ok, limited := 0, 0
+	for range burst {
+		a := c.answer(t)
+		switch {
+		case a["ok"] == true:
+			ok++
+		case a["error"] == ErrCallLimit.Error():
+			limited++
+		default:
+			t.Fatalf("answer %v", a)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	c.nextAU(t) // ErrUnchanged did not end the session
-	if len(fx.srv.Sessions()) != 1 {
-		t.Fatal("the session ended")
+	// The bucket holds one second's worth (2); the burst takes far less than 4 s.
+	if ok < 1 || ok > 6 || limited < burst-6 {
+		t.Fatalf("%d calls answered, %d limited, want about 2 and 8", ok, limited)
 	}
-	c.pc.Close()
-	fx.http.Close()
+	viewer := fx.viewer(t, 0)
+	if n := viewer.calls.Load(); n != int64(ok) {
+		t.Fatalf("viewer ran %d calls, %d answered ok", n, ok)
+	}
+	st := fx.srv.Sessions()[0].Stats()
+	if st.CallsLimited != uint64(limited) || st.Calls != uint64(ok) {
+		t.Fatalf("session stats %+v, want %d calls and %d limited", st, ok, limited)
+	}
+	if ss := fx.srv.Stats(); ss.CallsLimited != uint64(limited) {
+		t.Fatalf("server stats %+v, want %d calls limited", ss, limited)
+	}
+}
+
+// A session whose peer never connects ends after ConnectTimeout and releases its viewer,
+// which was never told Connected.
+func TestConnectTimeout(t *testing.T) {
+	fx := newFixture(t, Config{ConnectTimeout: 300 * time.Millisecond}, true)
+	c := newClient(t)
+	resp, answer := post(t, fx.http.URL+"/whep/demo", "application/sdp", c.offer, nil)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("offer: %d %s", resp.StatusCode, answer)
+	}
+	viewer := fx.viewer(t, 0)
+	for deadline := time.Now().Add(15 * time.Second); len(fx.srv.Sessions()) != 0 || !viewer.closed.Load(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the session of a peer that never connected is still open after 15 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if viewer.connected.Load() {
+		t.Fatal("Connected called for a peer that never connected")
+	}
+	req, _ := http.NewRequest(http.MethodDelete, fx.http.URL+resp.Header.Get("Location"), nil)
+	dresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dresp.Body.Close()
+	if dresp.StatusCode != http.StatusNotFound {
+		t.Fatalf("DELETE of an ended session: %d, want 404", dresp.StatusCode)
+	}
 }
 
 func TestOfferRefusals(t *testing.T) {
-	fx := newFixture(t, Config{Token: "tok", MaxSessions: 1})
+	fx := newFixture(t, Config{Token: "tok", MaxSessions: 1}, false)
 	c := newClient(t)
 	auth := map[string]string{"Authorization": "Bearer tok"}
 	cases := []struct {
@@ -467,38 +635,47 @@ func TestOfferRefusals(t *testing.T) {
 		{"shorter token in the query", "demo?token=to", "application/sdp", c.offer, nil, http.StatusUnauthorized},
 		{"content type", "demo", "text/plain", c.offer, auth, http.StatusUnsupportedMediaType},
 		{"bad SDP", "demo", "application/sdp", "hello", auth, http.StatusBadRequest},
+		{"no H.264", "demo", "application/sdp", strings.ReplaceAll(c.offer, "H264", "VP8"), auth, http.StatusBadRequest},
 		{"unknown scene", "nope", "application/sdp", c.offer, auth, http.StatusNotFound},
+		{"bad request (viewer factory)", "demo?session=a%20b", "application/sdp", c.offer, auth, http.StatusBadRequest},
 	}
 	for _, tc := range cases {
 		resp, body := post(t, fx.http.URL+"/whep/"+tc.scene, tc.ctype, tc.body, tc.hdr)
 		if resp.StatusCode != tc.want {
 			t.Errorf("%s: %d %q, want %d", tc.name, resp.StatusCode, body, tc.want)
 		}
+		if tc.want == http.StatusUnauthorized && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s: WWW-Authenticate %q", tc.name, resp.Header.Get("WWW-Authenticate"))
+		}
 	}
-	if n := len(fx.viewers); n != 0 {
+	fx.mu.Lock()
+	n := len(fx.viewers)
+	fx.mu.Unlock()
+	if n != 0 {
 		t.Fatalf("%d viewers opened by refused offers", n)
+	}
+	if st := fx.srv.Stats(); st.RequestsRefused != uint64(len(cases)) || st.SessionsStarted != 0 {
+		t.Fatalf("server stats %+v, want %d requests refused", st, len(cases))
 	}
 	c.connect(t, fx, "demo", auth)
 	resp, _ := post(t, fx.http.URL+"/whep/demo", "application/sdp", newClient(t).offer, auth)
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("offer beyond MaxSessions: %d, want 503", resp.StatusCode)
 	}
-	// A refused offer that got as far as a viewer releases it.
-	fx.mu.Lock()
-	opened := len(fx.viewers)
-	fx.mu.Unlock()
-	if opened > 2 {
-		t.Fatalf("%d viewers for two offers", opened)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := fx.srv.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
+	fx.mu.Lock()
 	for _, v := range fx.viewers {
 		if !v.closed.Load() {
-			t.Fatal("a viewer is still open after Shutdown")
+			t.Error("a viewer is still open after Shutdown")
 		}
+	}
+	fx.mu.Unlock()
+	if n := len(fx.srv.Sessions()); n != 0 {
+		t.Fatalf("%d sessions after Shutdown", n)
 	}
 	resp, _ = post(t, fx.http.URL+"/whep/demo", "application/sdp", c.offer, auth)
 	if resp.StatusCode != http.StatusServiceUnavailable {

@@ -108,6 +108,16 @@ func (s *Session) WriteFrame(f *avc.Frame) (wantKeyframe bool) {
 	}
 }
 
+// End closes the session because its source of frames stopped (session.Ender). It never
+// blocks.
+func (s *Session) End(err error) {
+	reason := "source ended"
+	if err != nil {
+		reason = "source failed: " + err.Error()
+	}
+	go s.Close(reason)
+}
+
 // QueueFull reports whether a frame written now would be dropped.
 func (s *Session) QueueFull() bool { return len(s.queue) >= cap(s.queue) }
 

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/rendercast/rendercast/avc"
 )
@@ -43,52 +43,6 @@ func TestAnnexB(t *testing.T) {
 	}
 	if _, err := annexB(nil, &avc.Frame{NALUs: []byte{0, 0, 0, 9, 1}}, nil, nil); err == nil {
 		t.Error("truncated AVCC accepted")
-	}
-}
-
-func TestBitrateFollowsEstimateWithinBounds(t *testing.T) {
-	var mu sync.Mutex
-	var set []int
-	b := newBitrateControl(300_000, 4_000_000, func(bps int) error {
-		mu.Lock()
-		set = append(set, bps)
-		mu.Unlock()
-		return nil
-	})
-	last := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(set) == 0 {
-			return 0
-		}
-		return set[len(set)-1]
-	}
-	steps := []struct {
-		remb, want int
-	}{
-		{10_000_000, 0},        // above the ceiling: stays at 4 Mbit/s, no change
-		{2_000_000, 1_700_000}, // 85 % of the estimate
-		{1_980_000, 1_700_000}, // a small change is ignored
-		{100_000, 300_000},     // never below the minimum
-		{3_000_000, 2_550_000}, // back up
-		{50_000_000, 4_000_000},
-	}
-	for _, s := range steps {
-		if err := b.estimated(s.remb); err != nil {
-			t.Fatal(err)
-		}
-		if got := last(); got != s.want {
-			t.Fatalf("after REMB %d: encoder at %d, want %d", s.remb, got, s.want)
-		}
-	}
-	if err := b.setCeiling(1_000_000); err != nil || last() != 1_000_000 {
-		t.Fatalf("ceiling 1 Mbit/s: encoder at %d (%v)", last(), err)
-	}
-	if err := b.setCeiling(200_000); err != nil || last() != 200_000 {
-		t.Fatalf("ceiling below the minimum: encoder at %d (%v)", last(), err)
-	}
-	if est, cur, ceil := b.figures(); est != 50_000_000 || cur != 200_000 || ceil != 200_000 {
-		t.Fatalf("figures %d %d %d", est, cur, ceil)
 	}
 }
 
@@ -165,21 +119,88 @@ func FuzzCheckOffer(f *testing.F) {
 }
 
 func TestConfigDefaultsAndChecks(t *testing.T) {
-	ok := Config{Viewers: ViewerFactoryFunc(nil), Codecs: EncoderFactoryFunc(nil)}
+	ok := Config{Viewers: ViewerFactoryFunc(nil)}
 	c, err := ok.withDefaults()
-	if err != nil || c.RenderRate != 30 || c.MinBitrate != DefaultMinBitrate || c.MaxBitrate != DefaultMaxBitrate || c.MaxSessions != 100 {
+	if err != nil || c.Logger == nil || c.MaxSessions != DefaultMaxSessions || c.GatherTimeout != DefaultGatherTimeout ||
+		c.ConnectTimeout != DefaultConnectTimeout || c.CallRate != 0 {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
+	set := Config{Viewers: ok.Viewers, MaxSessions: 3, GatherTimeout: time.Second, ConnectTimeout: 2 * time.Second, CallRate: 5}
+	if c, err := set.withDefaults(); err != nil || c.MaxSessions != 3 || c.GatherTimeout != time.Second || c.ConnectTimeout != 2*time.Second || c.CallRate != 5 {
+		t.Fatalf("set values changed: %+v %v", c, err)
+	}
 	for name, bad := range map[string]Config{
-		"no factories":   {},
-		"min above max":  {Viewers: ok.Viewers, Codecs: ok.Codecs, MinBitrate: 5, MaxBitrate: 1},
-		"half a range":   {Viewers: ok.Viewers, Codecs: ok.Codecs, PortMin: 5000},
-		"reversed range": {Viewers: ok.Viewers, Codecs: ok.Codecs, PortMin: 6000, PortMax: 5000},
-		"bad public IP":  {Viewers: ok.Viewers, Codecs: ok.Codecs, PublicIPs: []string{"example.org"}},
-		"ICE no URLs":    {Viewers: ok.Viewers, Codecs: ok.Codecs, ICEServers: []ICEServer{{}}},
+		"no viewer factory": {},
+		"half a range":      {Viewers: ok.Viewers, PortMin: 5000},
+		"reversed range":    {Viewers: ok.Viewers, PortMin: 6000, PortMax: 5000},
+		"bad public IP":     {Viewers: ok.Viewers, PublicIPs: []string{"example.org"}},
+		"ICE no URLs":       {Viewers: ok.Viewers, ICEServers: []ICEServer{{}}},
 	} {
 		if _, err := NewServer(bad); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)
 		}
+	}
+}
+
+// WriteFrame's guard: nothing is queued before the peer connects; after the start, a drop
+// or a bound track only a keyframe is taken; a full queue drops the frame and asks for a
+// keyframe; a closed session takes nothing.
+func TestWriteFrameKeyframeGuard(t *testing.T) {
+	config, _ := avc.ConfigRecord([][]byte{testSPS}, [][]byte{testPPS})
+	key := &avc.Frame{NALUs: avc.AppendAVCC(nil, [][]byte{testIDR}), Keyframe: true, Config: config}
+	p := &avc.Frame{NALUs: avc.AppendAVCC(nil, [][]byte{testP})}
+	s := &Session{queue: make(chan *avc.Frame, queueFrames)}
+	s.wantKey.Store(true) // as newSession leaves it
+
+	if !s.WriteFrame(key) || len(s.queue) != 0 {
+		t.Fatal("a keyframe before the peer connected: queued, or no keyframe wanted")
+	}
+	s.connected = true
+	if s.WriteFrame(nil) {
+		t.Error("WriteFrame(nil) wants a keyframe")
+	}
+	if !s.WriteFrame(p) || len(s.queue) != 0 {
+		t.Fatal("a P-frame before the first keyframe was queued, or no keyframe wanted")
+	}
+	if s.WriteFrame(key) || s.WriteFrame(p) || len(s.queue) != 2 || s.QueueFull() {
+		t.Fatalf("keyframe then P-frame: %d queued, want 2 and no keyframe wanted", len(s.queue))
+	}
+	for len(s.queue) < queueFrames {
+		if s.WriteFrame(p) {
+			t.Fatal("a P-frame with room in the queue wanted a keyframe")
+		}
+	}
+	if !s.QueueFull() {
+		t.Fatal("QueueFull false with the queue full")
+	}
+	if !s.WriteFrame(p) || s.queueDrops.Load() != 1 || len(s.queue) != queueFrames {
+		t.Fatalf("a P-frame on a full queue: not dropped or no keyframe wanted (drops %d)", s.queueDrops.Load())
+	}
+	<-s.queue // the writer sends one
+	if !s.WriteFrame(p) || len(s.queue) != queueFrames-1 {
+		t.Fatal("a P-frame after a drop was queued: its reference is missing")
+	}
+	if s.WriteFrame(key) || len(s.queue) != queueFrames {
+		t.Fatal("the keyframe after a drop was not queued")
+	}
+	for range queueFrames - 1 {
+		<-s.queue
+	}
+	if got := <-s.queue; got != key {
+		t.Fatal("the queue does not keep the order written")
+	}
+	if s.WriteFrame(p) || len(s.queue) != 1 {
+		t.Fatal("a P-frame after the recovery keyframe was not queued")
+	}
+	s.wantKey.Store(true) // the track was bound again, or a send failed
+	if !s.WriteFrame(p) {
+		t.Fatal("a P-frame while a keyframe is wanted was taken")
+	}
+	s.closed = true
+	for len(s.queue) > 0 {
+		<-s.queue
+	}
+	if !s.WriteFrame(key) || len(s.queue) != 0 {
+		t.Fatal("a closed session queued a frame")
 	}
 }

@@ -1,91 +1,14 @@
 package main
 
 import (
-	"errors"
 	"os"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/bluenviron/gortmplib/pkg/amf0"
-
+	"github.com/rendercast/rendercast/internal/app"
 	"github.com/rendercast/rendercast/render"
-	"github.com/rendercast/rendercast/rtmpsrv"
 	"github.com/rendercast/rendercast/scenes"
-	"github.com/rendercast/rendercast/session"
 )
-
-func TestProceduresListEveryCall(t *testing.T) {
-	names := procedures()
-	if !sort.StringsAreSorted(names) {
-		t.Fatalf("procedures not sorted: %v", names)
-	}
-	for _, want := range []string{"camera.orbit", "input.pointer", "scene.list", "server.info", "stream.keyframe", "stream.setBitrate", "stream.setRenderRate", "stream.stats"} {
-		if !slices.Contains(names, want) {
-			t.Errorf("procedures lacks %s: %v", want, names)
-		}
-	}
-	for i := 1; i < len(names); i++ {
-		if names[i] == names[i-1] {
-			t.Fatalf("%s listed twice", names[i])
-		}
-	}
-}
-
-func TestArgsFromAMF(t *testing.T) {
-	args, err := argsFromAMF("camera.set", []any{rtmpsrv.Object{
-		{Key: "eye", Value: rtmpsrv.StrictArray{1.0, 2.0, 3.0}},
-		{Key: "fov", Value: 40.0},
-		{Key: "nested", Value: rtmpsrv.ECMAArray{{Key: "a", Value: true}}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if eye, ok := args["eye"].([]any); !ok || len(eye) != 3 || eye[2] != 3.0 {
-		t.Fatalf("eye %#v", args["eye"])
-	}
-	if n, ok := args["nested"].(map[string]any); !ok || n["a"] != true {
-		t.Fatalf("nested %#v", args["nested"])
-	}
-	if a, err := argsFromAMF("x", nil); err != nil || len(a) != 0 {
-		t.Fatalf("no arguments: %v %v", a, err)
-	}
-	_, err = argsFromAMF("camera.orbit", []any{30.0})
-	if ae, ok := err.(*session.ArgError); !ok || ae.Call != "camera.orbit" {
-		t.Fatalf("positional number: %v, want an ArgError", err)
-	}
-}
-
-// FuzzCallArgs decodes a call's AMF0 user arguments the way the RTMP path does, then runs
-// them through the dispatcher: calls that need no view, and calls that need one without one.
-func FuzzCallArgs(f *testing.F) {
-	v := &session.Viewers{Library: scenes.NewLibrary()}
-	seed, _ := amf0.Data{amf0.Object{{Key: "dx", Value: 10.0}, {Key: "eye", Value: amf0.StrictArray{1.0, 2.0, 3.0}}}}.Marshal()
-	f.Add(seed)
-	f.Add([]byte{0x05})
-	f.Add([]byte{0x03, 0x00, 0x01, 'r', 0x02, 0x00, 0x01, 'x', 0x00, 0x00, 0x09})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		data, err := amf0.Unmarshal(b)
-		if err != nil {
-			return
-		}
-		args, err := argsFromAMF("fuzz", data)
-		if err != nil {
-			if _, ok := err.(*session.ArgError); !ok {
-				t.Fatalf("error of type %T", err)
-			}
-			return
-		}
-		for _, name := range []string{"scene.list", "server.info", "stream.setBitrate", "camera.orbit", "no.such"} {
-			_, err := v.Dispatch(nil, nil, name, args)
-			var ae *session.ArgError
-			if err != nil && !errors.Is(err, session.ErrNotPlaying) && !errors.Is(err, session.ErrUnknownCall) && !errors.As(err, &ae) {
-				t.Fatalf("%s: error %v of type %T", name, err, err)
-			}
-		}
-	})
-}
 
 func TestParseConfigPrecedence(t *testing.T) {
 	dir := t.TempDir()
@@ -119,11 +42,11 @@ func TestParseConfigPrecedence(t *testing.T) {
 	if c, err := parseConfig(nil, func(k string) string { return shadingEnv[k] }, discard{}); err != nil || c.Shading != "fast" {
 		t.Errorf("STREAMER_SHADING over the file: %+v %v", c, err)
 	}
-	if c, err := parseConfig([]string{"-shading", "pbr"}, func(k string) string { return shadingEnv[k] }, discard{}); err != nil || c.Shading != "pbr" || renderShading(c.Shading) != render.ShadingPBR {
+	if c, err := parseConfig([]string{"-shading", "pbr"}, func(k string) string { return shadingEnv[k] }, discard{}); err != nil || c.Shading != "pbr" || app.RenderShading(c.Shading) != render.ShadingPBR {
 		t.Errorf("-shading over STREAMER_SHADING: %+v %v", c, err)
 	}
-	if renderShading("auto") != render.ShadingAuto || renderShading("fast") != render.ShadingFast {
-		t.Errorf("renderShading: auto -> %q, fast -> %q", renderShading("auto"), renderShading("fast"))
+	if app.RenderShading("auto") != render.ShadingAuto || app.RenderShading("fast") != render.ShadingFast {
+		t.Errorf("RenderShading: auto -> %q, fast -> %q", app.RenderShading("auto"), app.RenderShading("fast"))
 	}
 	if _, err := parseConfig([]string{"-shading", "gouraud"}, func(string) string { return "" }, discard{}); err == nil || !strings.Contains(err.Error(), "-shading") {
 		t.Errorf("-shading gouraud: %v, want an error naming -shading", err)
@@ -142,7 +65,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 	if c, err := parseConfig(nil, func(k string) string { return detailEnv[k] }, discard{}); err != nil || c.Detail != "full" {
 		t.Errorf("STREAMER_DETAIL over the file: %+v %v", c, err)
 	}
-	if c, err := parseConfig([]string{"-detail", "low"}, func(k string) string { return detailEnv[k] }, discard{}); err != nil || c.Detail != "low" || sceneDetail(c.Detail, false) != scenes.DetailLow {
+	if c, err := parseConfig([]string{"-detail", "low"}, func(k string) string { return detailEnv[k] }, discard{}); err != nil || c.Detail != "low" || app.SceneDetail(c.Detail, false) != scenes.DetailLow {
 		t.Errorf("-detail over STREAMER_DETAIL: %+v %v", c, err)
 	}
 	for _, tt := range []struct {
@@ -153,8 +76,8 @@ func TestParseConfigPrecedence(t *testing.T) {
 		{"auto", true, scenes.DetailLow}, {"auto", false, scenes.DetailFull},
 		{"full", true, scenes.DetailFull}, {"low", false, scenes.DetailLow},
 	} {
-		if got := sceneDetail(tt.v, tt.software); got != tt.want {
-			t.Errorf("sceneDetail(%q, software %v) = %v, want %v", tt.v, tt.software, got, tt.want)
+		if got := app.SceneDetail(tt.v, tt.software); got != tt.want {
+			t.Errorf("SceneDetail(%q, software %v) = %v, want %v", tt.v, tt.software, got, tt.want)
 		}
 	}
 	if _, err := parseConfig([]string{"-detail", "medium"}, func(string) string { return "" }, discard{}); err == nil || !strings.Contains(err.Error(), "-detail") {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"github.com/rendercast/rendercast/internal/app"
@@ -30,8 +31,12 @@ type sceneFile = app.SceneFile
 // the environment), default, help, and how to apply a string value.
 type option struct {
 	name, def, usage string
-	repeat           bool
-	set              func(c *config, v string) error
+	// repeat: the option takes several values (flags given again, a YAML list, a
+	// comma-separated environment variable); reset clears its list, so that a stronger
+	// source replaces a weaker one's.
+	repeat bool
+	reset  func(c *config)
+	set    func(c *config, v string) error
 }
 
 var sceneName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -134,7 +139,7 @@ func options() []option {
 			c.GOP = d
 			return nil
 		}},
-		{name: "scene", usage: "add a glTF scene as NAME=PATH.glb (repeatable; demo and testcard are built in)", repeat: true, set: func(c *config, v string) error {
+		{name: "scene", usage: "add a glTF scene as NAME=PATH.glb (repeatable; demo and testcard are built in)", repeat: true, reset: func(c *config) { c.Scenes = nil }, set: func(c *config, v string) error {
 			name, path, ok := strings.Cut(v, "=")
 			if !ok || !sceneName.MatchString(name) || path == "" {
 				return fmt.Errorf("%q is not NAME=PATH with NAME of letters, digits, - and _", v)
@@ -170,7 +175,7 @@ func options() []option {
 			c.MaxSessions = n
 			return nil
 		}},
-		{name: "session", usage: "create the shared session NAME showing SCENE at start, kept with no viewers (repeatable); viewers join it with ?session=NAME", repeat: true, set: func(c *config, v string) error {
+		{name: "session", usage: "create the shared session NAME showing SCENE at start, kept with no viewers (repeatable); viewers join it with ?session=NAME", repeat: true, reset: func(c *config) { c.Sessions = nil }, set: func(c *config, v string) error {
 			name, scene, ok := strings.Cut(v, "=")
 			if !ok || !sceneName.MatchString(name) || scene == "" {
 				return fmt.Errorf("%q is not NAME=SCENE with NAME of 1 to 64 letters, digits, - and _", v)
@@ -182,10 +187,10 @@ func options() []option {
 			c.ControlToken = v
 			return nil
 		}},
-		{name: "publish", usage: "push shared session NAME to an RTMP server as NAME=URL (rtmp:// or rtmps://; repeatable), with reconnects", repeat: true, set: func(c *config, v string) error {
+		{name: "publish", usage: "push shared session NAME to an RTMP server as NAME=URL (rtmp:// or rtmps://; repeatable), with reconnects", repeat: true, reset: func(c *config) { c.Publish = nil }, set: func(c *config, v string) error {
 			name, u, ok := strings.Cut(v, "=")
 			if !ok || !sceneName.MatchString(name) || !(strings.HasPrefix(u, "rtmp://") || strings.HasPrefix(u, "rtmps://")) {
-				return fmt.Errorf("%q is not NAME=rtmp://HOST/APP/STREAM (or rtmps://)", redactCredentials(v))
+				return errors.New("want NAME=rtmp://HOST/APP/STREAM (or rtmps://) with NAME of 1 to 64 letters, digits, - and _ (the value is not repeated here: it may hold a stream key)")
 			}
 			c.Publish = append(c.Publish, app.PublishSpec{Session: name, URL: u})
 			return nil
@@ -458,7 +463,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		}
 		vals := []string{v}
 		if o.repeat {
-			c.Scenes = nil
+			o.reset(c)
 			vals = strings.Split(v, ",")
 		}
 		for _, x := range vals {
@@ -473,7 +478,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 			continue
 		}
 		if o.repeat {
-			c.Scenes = nil
+			o.reset(c)
 		}
 		for _, v := range vals {
 			if err := o.set(c, v); err != nil {

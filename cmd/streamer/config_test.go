@@ -1,7 +1,7 @@
 package main
 
 import (
-	"log/slog"
+	"github.com/rendercast/rendercast/internal/app"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,9 +21,6 @@ func TestEncoderThreads(t *testing.T) {
 	c, err = parseConfig([]string{"-encoder-threads", "1"}, func(k string) string { return env[k] }, discard{})
 	if err != nil || c.EncoderThreads != 1 {
 		t.Fatalf("-encoder-threads 1 over the environment: %+v %v", c, err)
-	}
-	if o := (&app{cfg: c, log: slog.New(slog.DiscardHandler)}).encodeOptions("libx264"); o.Threads != 1 {
-		t.Errorf("encoder options carry %d threads, want 1", o.Threads)
 	}
 	for _, bad := range []string{"-1", "many", "65"} {
 		if _, err := parseConfig([]string{"-encoder-threads", bad}, none, discard{}); err == nil || !strings.Contains(err.Error(), "-encoder-threads") {
@@ -62,6 +59,49 @@ func TestTLSSettings(t *testing.T) {
 	} {
 		if _, err := parseConfig(tc.args, none, discard{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want an error naming %s", tc.args, err, tc.want)
+		}
+	}
+}
+
+// Shared-session settings come from flags, the environment and YAML lists; bad values are
+// refused naming the flag, and a stream key in a bad -publish is not repeated.
+func TestSharedSessionSettings(t *testing.T) {
+	none := func(string) string { return "" }
+	c, err := parseConfig([]string{"-session", "a=demo", "-session", "b=testcard", "-control-token", "ctl",
+		"-publish", "a=rtmp://ingest.example/live/KEY", "-publish-allow", "rtmp://ingest.example/,rtmps://x/",
+		"-max-sessions", "7"}, none, discard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sessions) != 2 || c.Sessions[0] != (app.SessionSpec{Name: "a", Scene: "demo"}) || c.Sessions[1].Scene != "testcard" ||
+		c.ControlToken != "ctl" || len(c.Publish) != 1 || c.Publish[0].URL != "rtmp://ingest.example/live/KEY" ||
+		len(c.PublishAllow) != 2 || c.MaxSessions != 7 {
+		t.Fatalf("parsed %+v", c)
+	}
+	file := t.TempDir() + "/c.yaml"
+	if err := writeFile(file, "session:\n  - show=demo\n  - card=testcard\ncontrol-token: y\n"); err != nil {
+		t.Fatal(err)
+	}
+	c, err = parseConfig([]string{"-config", file}, func(k string) string {
+		return map[string]string{"STREAMER_MAX_SESSIONS": "3"}[k]
+	}, discard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sessions) != 2 || c.Sessions[1].Name != "card" || c.ControlToken != "y" || c.MaxSessions != 3 {
+		t.Fatalf("from YAML and the environment: %+v", c)
+	}
+	for _, bad := range [][]string{
+		{"-session", "bad name=demo"}, {"-session", "noscene"}, {"-session", "=demo"},
+		{"-publish", "a=http://x/live/KEY"}, {"-publish", "rtmp://x/live/KEY"},
+		{"-publish-allow", "http://x/"}, {"-max-sessions", "-1"},
+	} {
+		_, err := parseConfig(bad, none, discard{})
+		if err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%v: %v, want an error naming %s", bad, err, bad[0])
+		}
+		if err != nil && strings.Contains(err.Error(), "KEY") {
+			t.Errorf("%v: the error repeats the stream key: %v", bad, err)
 		}
 	}
 }

@@ -84,14 +84,29 @@ func whepOffer(t *testing.T, api *webrtc.API) (*webrtc.PeerConnection, *webrtc.D
 // postOffer sends an offer and returns the status, headers and body.
 func postOffer(t *testing.T, url, sdp, bearer string) (int, http.Header, string) {
 	t.Helper()
+	return postOfferHeader(t, url, sdp, bearerHeader(bearer))
+}
+
+// bearerHeader is an Authorization header for a token (none for "").
+func bearerHeader(token string) http.Header {
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	return h
+}
+
+// postOfferHeader sends an offer with extra request headers.
+func postOfferHeader(t *testing.T, url, sdp string, header http.Header) (int, http.Header, string) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(sdp))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/sdp")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+	for k, v := range header {
+		req.Header[k] = v
 	}
+	req.Header.Set("Content-Type", "application/sdp")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", url, err)
@@ -102,6 +117,12 @@ func postOffer(t *testing.T, url, sdp, bearer string) (int, http.Header, string)
 }
 
 func dialWHEP(t *testing.T, httpAddr, scene, token string) *whepClient {
+	t.Helper()
+	return dialWHEPURL(t, "http://"+httpAddr+"/whep/"+scene, bearerHeader(token))
+}
+
+// dialWHEPURL is dialWHEP with the whole offer URL (a query too) and the request headers.
+func dialWHEPURL(t *testing.T, url string, header http.Header) *whepClient {
 	t.Helper()
 	pc, dc, offer := whepOffer(t, newWHEPAPI(t))
 	c := &whepClient{t: t, pc: pc, dc: dc, aus: make(chan []byte, 256), answers: make(chan map[string]any, 16), dcOpen: make(chan struct{})}
@@ -146,7 +167,7 @@ func dialWHEP(t *testing.T, httpAddr, scene, token string) *whepClient {
 			}
 		}
 	})
-	status, hdr, body := postOffer(t, "http://"+httpAddr+"/whep/"+scene, offer, token)
+	status, hdr, body := postOfferHeader(t, url, offer, header)
 	if status != http.StatusCreated {
 		t.Fatalf("WHEP offer: %d %s", status, body)
 	}

@@ -62,7 +62,13 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, m: metrics.New(), started: time.Now(),
 		token: access.NewSecret(cfg.Token), controlToken: access.NewSecret(cfg.ControlToken)}
 	a.admit = access.NewAdmission(access.Limits{Viewers: cfg.MaxViewers, Sessions: cfg.MaxSessions},
-		func(kind, reason string) { a.m.ViewersRefused.Inc() })
+		func(kind, reason string) {
+			if kind == access.Session.String() {
+				a.m.SessionsRefused.Inc()
+			} else {
+				a.m.ViewersRefused.Inc()
+			}
+		})
 	a.reg = newRegistry(a)
 	tlsCfg, err := a.setupTLS() // before GL and the encoder: bad files fail fast
 	if err != nil {
@@ -187,16 +193,21 @@ func checkSpecs(cfg *Config) error {
 }
 
 func (a *App) encodeOptions(encoder string) encode.Options {
+	return EncodeOptions(a.cfg, a.log, encoder)
+}
+
+// EncodeOptions are the encoder options the configuration asks for, with encoder named.
+func EncodeOptions(cfg *Config, log *slog.Logger, encoder string) encode.Options {
 	o := encode.Options{
-		Width: a.cfg.Width, Height: a.cfg.Height, FrameRate: a.cfg.FPS,
-		Bitrate: a.cfg.BitrateKbps * 1000, KeyframeInterval: a.cfg.GOP,
-		Encoder: encoder, Threads: a.cfg.EncoderThreads, Logger: a.log.With("part", "encode"),
+		Width: cfg.Width, Height: cfg.Height, FrameRate: cfg.FPS,
+		Bitrate: cfg.BitrateKbps * 1000, KeyframeInterval: cfg.GOP,
+		Encoder: encoder, Threads: cfg.EncoderThreads, Logger: log.With("part", "encode"),
 	}
-	if a.cfg.Preset != "" {
-		if strings.HasPrefix(a.cfg.Preset, "p") && len(a.cfg.Preset) == 2 {
-			o.NVENCPreset = a.cfg.Preset
+	if cfg.Preset != "" {
+		if strings.HasPrefix(cfg.Preset, "p") && len(cfg.Preset) == 2 {
+			o.NVENCPreset = cfg.Preset
 		} else {
-			o.X264Preset = a.cfg.Preset
+			o.X264Preset = cfg.Preset
 		}
 	}
 	return o

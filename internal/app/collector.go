@@ -27,10 +27,10 @@ var (
 	descWebCallsLimited   = desc("rendercast_webrtc_calls_limited_total", "Data-channel calls refused by the per-viewer rate limit.")
 	descSessions          = desc("rendercast_sessions", "Sessions open (each one render and one encode), by kind.", "kind")
 	descSessionViewers    = desc("rendercast_session_viewers", "Viewers attached to sessions, by session kind.", "kind")
-	descForcedKeyframes   = desc("rendercast_forced_keyframes_total", "Keyframes forced for joining viewers and viewers that dropped frames, over open sessions.")
+	descForcedKeyframes   = desc("rendercast_forced_keyframes_total", "Keyframes forced for joining viewers and viewers that dropped frames.")
 	descPublish           = desc("rendercast_publish_targets", "Publishing targets, by state.", "state")
-	descPublishFrames     = desc("rendercast_publish_frames_sent_total", "Video frames pushed to publishing targets, over open targets.")
-	descPublishFailures   = desc("rendercast_publish_failures_total", "Failed connections or writes to publishing targets, over open targets.")
+	descPublishFrames     = desc("rendercast_publish_frames_sent_total", "Video frames pushed to publishing targets.")
+	descPublishFailures   = desc("rendercast_publish_failures_total", "Failed connections or writes to publishing targets.")
 )
 
 // Describe implements prometheus.Collector.
@@ -72,7 +72,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	sessions := map[string]int{"shared": 0, "private": 0}
 	viewers := map[string]int{"shared": 0, "private": 0}
 	states := map[string]int{}
-	var forced, pubFrames, pubFailures uint64
+	ended := a.reg.endedTotals()
+	forced, pubFrames, pubFailures := ended.forced, ended.pubFrames, ended.pubFailures
 	for _, l := range a.reg.list() {
 		kind := "private"
 		if l.shared() {
@@ -89,7 +90,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		forced += l.sess.Stats().ForcedKeyframes
 		for _, p := range pubs {
 			st := p.status()
-			states[st.State]++
+			states[string(st.State)]++
 			pubFrames += st.FramesSent
 			pubFailures += st.Failures
 		}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rendercast/rendercast/internal/access"
@@ -70,9 +71,11 @@ func (l *live) sinkCount() int {
 // registry holds every session. Its lock guards the maps only: sessions are made and
 // closed outside it, and no frame ever takes it.
 type registry struct {
-	a *App
+	a       *App
+	closing atomic.Bool // shutting down: failed -session sessions are not made again
 
 	mu       sync.Mutex
+	ended    endedTotals // what sessions that ended counted: counters never go back
 	byID     map[string]*live
 	creating map[string]chan struct{} // named sessions being made
 	next     uint64
@@ -96,6 +99,12 @@ func (r *registry) join(name, scene string, v *viewer) (*live, error) {
 		l.mu.Unlock()
 		return l, nil
 	}
+	return r.obtain(name, scene, func(l *live) { l.viewers[v] = struct{}{} })
+}
+
+// obtain finds the open shared session name or makes it with scene (one maker at a time
+// per name), and calls with on it under its lock, so that it cannot end in between.
+func (r *registry) obtain(name, scene string, with func(l *live)) (*live, error) {
 	for {
 		r.mu.Lock()
 		l := r.byID[name]
@@ -122,12 +131,59 @@ func (r *registry) join(name, scene string, v *viewer) (*live, error) {
 		l.mu.Lock()
 		if l.closed {
 			l.mu.Unlock()
-			continue // ended as we found it: make it again
+			time.Sleep(time.Millisecond) // ending as we found it: make it again once it is gone
+			continue
 		}
-		l.viewers[v] = struct{}{}
+		with(l)
 		l.mu.Unlock()
 		return l, nil
 	}
+}
+
+// failed forgets a session whose render or encode failed (its viewers were told by their
+// sinks, and leave) and ends it. A session made by -session is made again after a pause,
+// with its -publish targets.
+func (r *registry) failed(l *live, err error) {
+	l.mu.Lock()
+	already := l.closed
+	l.closed = true
+	l.mu.Unlock()
+	if already {
+		return
+	}
+	r.a.m.StreamFailures.WithLabelValues("session").Inc()
+	r.a.log.Error("session failed", "session", l.id, "err", err)
+	go func() {
+		r.end(l)
+		if l.persistent {
+			r.revive(l.name, l.sess.SceneName(), time.Second)
+		}
+	}()
+}
+
+// revive makes the -session name again after delay, with its -publish targets; it tries
+// again with a doubled delay (up to 30 s) while that fails.
+func (r *registry) revive(name, scene string, delay time.Duration) {
+	time.AfterFunc(delay, func() {
+		if r.closing.Load() {
+			return
+		}
+		l, err := r.obtain(name, scene, func(l *live) { l.persistent = true })
+		if err != nil {
+			next := min(2*delay, 30*time.Second)
+			r.a.log.Warn("session not made again, retrying", "session", name, "err", err, "in", next)
+			r.revive(name, scene, next)
+			return
+		}
+		for _, p := range r.a.cfg.Publish {
+			if p.Session == name {
+				if err := r.a.publish(l, p.URL); err != nil && !errors.Is(err, errPublished) {
+					r.a.log.Warn("publishing again failed", "session", name, "url", redactURL(p.URL), "err", err)
+				}
+			}
+		}
+		r.a.log.Info("session made again", "session", name, "scene", scene)
+	})
 }
 
 // create makes a session and registers it.
@@ -140,9 +196,16 @@ func (r *registry) create(name, scene string, persistent, baseline bool) (*live,
 	if err != nil {
 		return nil, err
 	}
+	var made atomic.Pointer[live] // for Failed, which may run before create returns
 	sess, err := session.New(a.viewers, scene, session.Options{
 		Width: a.cfg.Width, Height: a.cfg.Height, Marker: a.cfg.Marker, Animate: a.animate(),
 		Shared: name != "", Baseline: baseline || name != "",
+		Failed: func(err error) {
+			for made.Load() == nil {
+				time.Sleep(time.Millisecond)
+			}
+			r.failed(made.Load(), err)
+		},
 	})
 	if err != nil {
 		release()
@@ -160,6 +223,7 @@ func (r *registry) create(name, scene string, persistent, baseline bool) (*live,
 	}
 	r.byID[l.id] = l
 	r.mu.Unlock()
+	made.Store(l)
 	if name != "" {
 		a.log.Info("session created", "session", name, "scene", scene, "persistent", persistent)
 	}
@@ -181,6 +245,11 @@ func (r *registry) leave(l *live, v *viewer) {
 	}
 }
 
+// endedTotals are the cumulative figures of sessions and publishers that ended.
+type endedTotals struct {
+	forced, pubFrames, pubFailures uint64
+}
+
 // end closes a session and forgets it.
 func (r *registry) end(l *live) {
 	r.mu.Lock()
@@ -194,12 +263,32 @@ func (r *registry) end(l *live) {
 	l.mu.Unlock()
 	for _, p := range pubs {
 		p.stop()
+		r.publisherEnded(p)
 	}
 	l.sess.Close()
+	r.mu.Lock()
+	r.ended.forced += l.sess.Stats().ForcedKeyframes
+	r.mu.Unlock()
 	l.release()
 	if l.shared() {
 		r.a.log.Info("session ended", "session", l.name, "seconds", time.Since(l.created).Round(time.Millisecond).Seconds())
 	}
+}
+
+// publisherEnded adds a stopped publisher's counts to the totals.
+func (r *registry) publisherEnded(p *publisher) {
+	st := p.status()
+	r.mu.Lock()
+	r.ended.pubFrames += st.FramesSent
+	r.ended.pubFailures += st.Failures
+	r.mu.Unlock()
+}
+
+// endedTotals returns the cumulative figures of what ended.
+func (r *registry) endedTotals() endedTotals {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ended
 }
 
 // get returns the shared session name, or nil.
@@ -231,6 +320,7 @@ func (r *registry) list() []*live {
 
 // closeAll ends every session (shutdown).
 func (r *registry) closeAll() {
+	r.closing.Store(true)
 	for _, l := range r.list() {
 		l.mu.Lock()
 		already := l.closed

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rendercast/rendercast/internal/access"
@@ -83,10 +84,11 @@ func (cl *rtmpClient) HandleStream(s *rtmpsrv.Stream, created bool, cmd any) boo
 	return true
 }
 
-// rtmpViewer is one RTMP stream's play handler: the viewer it plays as.
+// rtmpViewer is one RTMP stream's play handler: the viewer it plays as. v is replaced by
+// plays and stops (the stream's goroutines) and read by calls (the connection's reader).
 type rtmpViewer struct {
 	cl *rtmpClient
-	v  *viewer
+	v  atomic.Pointer[viewer]
 }
 
 // splitPlayName cuts a play name into the scene and its query ("demo?session=x").
@@ -100,9 +102,8 @@ func splitPlayName(name string) (string, url.Values) {
 func (rv *rtmpViewer) HandlePlay(s *rtmpsrv.Stream, play bool) (*rtmpsrv.VideoData, error) {
 	cl := rv.cl
 	a := cl.a
-	if rv.v != nil {
-		rv.v.end() // a stop, or a second play on the same stream replacing the first
-		rv.v = nil
+	if old := rv.v.Swap(nil); old != nil {
+		old.end() // a stop, or a second play on the same stream replacing the first
 	}
 	if !play {
 		return nil, nil
@@ -120,20 +121,21 @@ func (rv *rtmpViewer) HandlePlay(s *rtmpsrv.Stream, play bool) (*rtmpsrv.VideoDa
 	}
 	conn := s.Conn()
 	v := &viewer{a: a, transport: "rtmp", peer: conn.PeerAddress(), app: conn.App(), started: time.Now(),
-		control: cl.control || a.controlToken.Match(q[access.KeyControlToken]...)}
+		control: cl.control || a.controlToken.Match(firstValue(q, access.KeyControlToken)...)}
 	if err := v.open(name, scene); err != nil {
 		return nil, err
 	}
-	rv.v = v
+	rv.v.Store(v)
 	return nil, nil
 }
 
 // HandlePlayStarted attaches the stream to the viewer's session: frames flow from now on.
 func (rv *rtmpViewer) HandlePlayStarted(s *rtmpsrv.Stream) {
-	if rv.v == nil {
+	v := rv.v.Load()
+	if v == nil {
 		return
 	}
-	if err := rv.v.attach(s); err != nil {
+	if err := v.attach(s); err != nil {
 		s.End(err)
 	}
 }
@@ -142,8 +144,10 @@ func (rv *rtmpViewer) HandlePlayStarted(s *rtmpsrv.Stream) {
 func viewersOf(c *rtmpsrv.Conn) []*viewer {
 	var out []*viewer
 	for _, s := range c.Streams() {
-		if rv, ok := s.PlayHandler().(*rtmpViewer); ok && rv.v != nil && s.Playing() {
-			out = append(out, rv.v)
+		if rv, ok := s.PlayHandler().(*rtmpViewer); ok && s.Playing() {
+			if v := rv.v.Load(); v != nil {
+				out = append(out, v)
+			}
 		}
 	}
 	return out
@@ -195,8 +199,8 @@ func (t rtmpStats) Stats() any {
 	var list []any
 	for _, s := range t.c.Streams() {
 		st := map[string]any{"id": s.ID(), "name": redactPlayName(s.Name()), "stream": s.Stats()}
-		if rv, ok := s.PlayHandler().(*rtmpViewer); ok && rv.v != nil {
-			if l := rv.v.session(); l != nil {
+		if rv, ok := s.PlayHandler().(*rtmpViewer); ok {
+			if l := rv.v.Load().session(); l != nil {
 				st["session"] = l.sess.Stats()
 				st["session_id"] = l.id
 			}
@@ -213,3 +217,12 @@ func redactPlayName(name string) string {
 }
 
 var _ session.Transport = rtmpStats{}
+
+// firstValue returns the first value of a query parameter as candidates for a secret (none
+// when absent): one guess per request, as access.FromRequest and FromRTMPConnect take.
+func firstValue(q url.Values, key string) []string {
+	if v := q.Get(key); v != "" {
+		return []string{v}
+	}
+	return nil
+}

@@ -104,8 +104,11 @@ func (v *viewer) end() {
 		"seconds", time.Since(v.started).Round(time.Millisecond).Seconds())
 }
 
-// session returns the viewer's session (nil before open or after end).
+// session returns the viewer's session (nil before open, after end, or for a nil viewer).
 func (v *viewer) session() *live {
+	if v == nil {
+		return nil
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.ended {

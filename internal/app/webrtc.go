@@ -59,7 +59,7 @@ func (a *App) newWebViewer(ws *whep.Session) (whep.Viewer, error) {
 	if !a.lib.Has(scene) && (name == "" || a.reg.get(name) == nil) {
 		return nil, fmt.Errorf("%w: %q (available: %s)", whep.ErrUnknownScene, scene, strings.Join(a.lib.Names(), ", "))
 	}
-	control := a.controlToken.Match(append(q[access.KeyControlToken], ws.Header(access.HeaderControlToken))...)
+	control := a.controlToken.Match(append(firstValue(q, access.KeyControlToken), ws.Header(access.HeaderControlToken))...)
 	v := &viewer{a: a, transport: "webrtc", peer: ws.RemoteAddr(), app: "whep", started: time.Now(), control: control}
 	if err := v.open(name, scene); err != nil {
 		if errors.Is(err, access.ErrFull) {

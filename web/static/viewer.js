@@ -11,6 +11,8 @@
   const st = {
     pc: null, dc: null, sessionURL: null, scene: params.get('scene') || 'demo',
     token: params.get('token') || '', nextId: 1, pending: new Map(),
+    // ?session=NAME joins a shared session; ?control_token=T may steer it.
+    session: params.get('session') || '', controlToken: params.get('control_token') || '',
     frames: 0, lastFrames: 0, lastBytes: 0, lastStatsAt: 0,
     rtts: [], stats: {}, latency: null, measuring: false, rtmpBase: '',
     readyResolve: null,
@@ -77,7 +79,10 @@
     ready = new Promise((r) => { st.readyResolve = r; });
     showError('');
     setState('connecting…');
-    const url = '/whep/' + encodeURIComponent(st.scene);
+    const q = new URLSearchParams();
+    if (st.session) q.set('session', st.session);
+    if (st.controlToken) q.set('control_token', st.controlToken);
+    const url = '/whep/' + encodeURIComponent(st.scene) + (q.toString() ? '?' + q.toString() : '');
     let iceServers = [];
     try {
       const pre = await fetch(url, { method: 'OPTIONS' });
@@ -217,7 +222,10 @@
   });
   function updateRTMP() {
     const base = st.rtmpBase || ('rtmp://' + location.hostname + ':1935/live/');
-    $('rtmp').value = base + st.scene + (st.token ? '?token=' + encodeURIComponent(st.token) : '');
+    const q = new URLSearchParams();
+    if (st.session) q.set('session', st.session);
+    if (st.token) q.set('token', st.token);
+    $('rtmp').value = base + st.scene + (q.toString() ? '?' + q.toString() : '');
   }
 
   // ---- frames and figures ----
