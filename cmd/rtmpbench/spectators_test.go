@@ -417,7 +417,7 @@ func TestSpectatorsFlags(t *testing.T) {
 		t.Errorf("-suites all: %v", err)
 	}
 	args := strings.Join(o.spectatorsStreamerArgs(), " ")
-	for _, want := range []string{"-size 1280x720", "-fps 30", "-bitrate 2000", "-animate on", "-max-conns 2592"} {
+	for _, want := range []string{"-size 1280x720", "-fps 30", "-bitrate 2000", "-animate on", "-max-conns 5152"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("streamer args %q lack %q", args, want)
 		}
