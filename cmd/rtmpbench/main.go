@@ -193,7 +193,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.nginxTTFFRuns, "nginx-ttff-runs", 20, "time-to-first-frame runs against nginx")
 	fs.IntVar(&o.nginxChanges, "nginx-changes", 24, "colour changes watched through nginx (one every half second)")
 	fs.IntVar(&o.spectatorsStart, "spectators-start", 10, "spectators: players of the first step (counts double from it until a step fails, then the gap is bisected)")
-	fs.IntVar(&o.spectatorsMax, "spectators-max", 5120, "spectators: most players tried per server")
+	fs.IntVar(&o.spectatorsMax, "spectators-max", 2560, "spectators: most players tried per server (on 2 cores the harness cannot dial many more)")
 	fs.Float64Var(&o.spectatorsPrecision, "spectators-precision", 0.1, "spectators: bisect until the first failing count is within this fraction of the last passing one (0: to 1 player)")
 	fs.DurationVar(&o.spectatorsWarmup, "spectators-warmup", 3*time.Second, "spectators: time the players run before each step's window")
 	fs.DurationVar(&o.spectatorsWindow, "spectators-window", 10*time.Second, "spectators: measuring window of each step")

@@ -205,6 +205,9 @@ func (r *spectatorRun) step(ctx context.Context, server, rawURL string, n int) (
 	window := time.Since(w0)
 	s1, err := r.procs.sample()
 	if err != nil {
+		if aerr := r.alive(); aerr != nil {
+			return st, aerr // says why (the relay's last words)
+		}
 		return st, err
 	}
 	if r.http != "" {
@@ -263,6 +266,13 @@ func waitFirstFrames(ctx context.Context, players []spectatorCounter, timeout ti
 // over, and fills the servers' figures. measure runs one step; a failing count is tried a
 // second time at once, and passes if that try does.
 func searchSpectators(ctx context.Context, servers []*SpectatorServer, ramps []*ramp, baseline SpectatorStep, measure func(ctx context.Context, server string, n int) (SpectatorStep, error)) error {
+	// The figures of the steps measured, also when a step ends the search with an error.
+	defer func() {
+		for i, srv := range servers {
+			srv.MaxSpectators, srv.FirstFail, srv.Limit = ramps[i].best(), ramps[i].firstFail, ramps[i].limit
+			srv.CPUPerSpectatorPct, srv.HarnessPerSpectatorPct = spectatorSlopes(baseline, srv)
+		}
+	}()
 	for {
 		progressed := false
 		for i, srv := range servers {
@@ -286,14 +296,9 @@ func searchSpectators(ctx context.Context, servers []*SpectatorServer, ramps []*
 			ramps[i].record(n, st.Pass)
 		}
 		if !progressed {
-			break
+			return nil
 		}
 	}
-	for i, srv := range servers {
-		srv.MaxSpectators, srv.FirstFail, srv.Limit = ramps[i].best(), ramps[i].firstFail, ramps[i].limit
-		srv.CPUPerSpectatorPct, srv.HarnessPerSpectatorPct = spectatorSlopes(baseline, srv)
-	}
-	return nil
 }
 
 // spectatorSlopes fits the server's and the harness's CPU (% of one core) against the

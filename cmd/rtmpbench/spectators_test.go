@@ -306,12 +306,22 @@ func TestSearchSpectators(t *testing.T) {
 		t.Errorf("harness per spectator %v%%, want 0.2", rc.HarnessPerSpectatorPct)
 	}
 
-	// A failing measurement ends the search with the error.
+	// A failing measurement ends the search with the error; the steps measured before it
+	// still give their figures.
 	boom := errors.New("streamer exited")
-	err := searchSpectators(context.Background(), []*SpectatorServer{{Name: serverRendercast}}, []*ramp{newRamp(1, 8, 0)}, baseline,
-		func(context.Context, string, int) (SpectatorStep, error) { return SpectatorStep{}, boom })
+	srv := &SpectatorServer{Name: serverRendercast}
+	err := searchSpectators(context.Background(), []*SpectatorServer{srv}, []*ramp{newRamp(1, 8, 0)}, baseline,
+		func(_ context.Context, _ string, n int) (SpectatorStep, error) {
+			if n == 4 {
+				return SpectatorStep{}, boom
+			}
+			return SpectatorStep{Spectators: n, Pass: true, ServerCores: 0.3 + 0.01*float64(n)}, nil
+		})
 	if !errors.Is(err, boom) {
 		t.Errorf("error %v, want %v", err, boom)
+	}
+	if srv.MaxSpectators != 2 || srv.Limit != 8 || math.Abs(srv.CPUPerSpectatorPct-1) > 1e-9 || len(srv.Steps) != 2 {
+		t.Errorf("figures after the error: %+v", srv)
 	}
 }
 
@@ -417,7 +427,7 @@ func TestSpectatorsFlags(t *testing.T) {
 		t.Errorf("-suites all: %v", err)
 	}
 	args := strings.Join(o.spectatorsStreamerArgs(), " ")
-	for _, want := range []string{"-size 1280x720", "-fps 30", "-bitrate 2000", "-animate on", "-max-conns 5152"} {
+	for _, want := range []string{"-size 1280x720", "-fps 30", "-bitrate 2000", "-animate on", "-max-conns 2592"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("streamer args %q lack %q", args, want)
 		}
