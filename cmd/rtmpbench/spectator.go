@@ -81,15 +81,26 @@ type spectatorCounter interface {
 	close()
 }
 
+// maxDialFailures is how many players may fail to play before a step stops dialling: the
+// step has failed, and dials to an overloaded server each wait for their timeout.
+const maxDialFailures = 16
+
 // dialSpectators connects n players to rawURL, at most 16 dials at a time; players that
-// could not play are nil in the result, and the first error is returned with it.
+// could not play (or were not dialled after maxDialFailures failures) are nil in the
+// result, and the first error is returned with it.
 func dialSpectators(ctx context.Context, rawURL string, n int, dial func(context.Context, string) (spectatorCounter, error)) ([]spectatorCounter, error) {
 	out := make([]spectatorCounter, n)
 	var firstErr error
+	var failures int
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	ctx, stopDialling := context.WithCancel(ctx)
+	defer stopDialling()
 	sem := make(chan struct{}, 16)
 	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -102,6 +113,9 @@ func dialSpectators(ctx context.Context, rawURL string, n int, dial func(context
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = fmt.Errorf("player %d: %w", i+1, err)
+				}
+				if failures++; failures >= maxDialFailures {
+					stopDialling()
 				}
 				mu.Unlock()
 				return

@@ -158,6 +158,36 @@ func (f *fakeSpectator) close() { f.closed.Store(true) }
 
 // TestSpectatorStepFakePlayers runs a step with fake players: every player is dialled,
 // counted over the window and closed; a player that could not play fails the step.
+// TestDialSpectatorsGivesUp: against a server that refuses every player, a step stops
+// dialling after maxDialFailures failures instead of waiting for every dial.
+func TestDialSpectatorsGivesUp(t *testing.T) {
+	var dials atomic.Int64
+	players, err := dialSpectators(context.Background(), "rtmp://x/live/y", 1000, func(ctx context.Context, _ string) (spectatorCounter, error) {
+		dials.Add(1)
+		return nil, errors.New("refused")
+	})
+	if err == nil || !strings.Contains(err.Error(), "refused") || len(players) != 1000 {
+		t.Fatalf("%d players, %v", len(players), err)
+	}
+	if n := dials.Load(); n < maxDialFailures || n > maxDialFailures+16 {
+		t.Errorf("%d dials, want about %d", n, maxDialFailures)
+	}
+	for _, p := range players {
+		if p != nil {
+			t.Fatal("a player from a refusing server")
+		}
+	}
+	// All good: every player is dialled.
+	dials.Store(0)
+	players, err = dialSpectators(context.Background(), "rtmp://x/live/y", 100, func(ctx context.Context, _ string) (spectatorCounter, error) {
+		dials.Add(1)
+		return &fakeSpectator{counts: []int64{1}}, nil
+	})
+	if err != nil || dials.Load() != 100 || slices.Contains(players, nil) {
+		t.Errorf("100 players: %d dials, %v", dials.Load(), err)
+	}
+}
+
 func TestWaitFirstFrames(t *testing.T) {
 	// Counts: 0 then 3 (the second call), a player that is down, a missing one.
 	late := &fakeSpectator{counts: []int64{0, 0, 3}}
