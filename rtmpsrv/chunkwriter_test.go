@@ -43,7 +43,7 @@ func TestChunkWriterRoundTrip(t *testing.T) {
 		}
 		body := make([]byte, size)
 		rng.Read(body)
-		m := &rawmessage.Message{ChunkStreamID: cs, Timestamp: ts[cs], Type: []uint8{8, 9, 18, 20}[rng.Intn(4)] * uint8(1),
+		m := &rawmessage.Message{ChunkStreamID: cs, Timestamp: ts[cs], Type: []uint8{8, 9, 18, 20}[rng.Intn(4)],
 			MessageStreamID: wireStreamID(uint32(1 + rng.Intn(3))), Body: body}
 		if rng.Intn(4) > 0 {
 			m.Type = msgVideo // the same type: more compression
