@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/rendercast/rendercast/rtmpclient"
 	"image/png"
 	"io"
 	"net/http"
@@ -250,4 +251,42 @@ func writePerfDoc(t *testing.T, root string, rows []perfRow) {
 func num(v any) float64 {
 	f, _ := v.(float64)
 	return f
+}
+
+// The browser viewer joins a shared session with ?session=NAME: the colour it picks shows
+// on an RTMP viewer of the same session (with a private session it would not), and the
+// session lists the browser as a WebRTC viewer while it plays.
+func TestBrowserJoinsSharedSession(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node (Node.js) is not installed: `make test` installs it through scripts/setup.sh")
+	}
+	const chromium = "/usr/bin/chromium"
+	rs := startStreamer(t, "-size", "640x360", "-session", "show=demo")
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	rtmp := newViewer(t, ctx, rs.url("live/demo?session=show"), rtmpclient.Options{})
+	if img := rtmp.Next(ctx); isRed(img) {
+		t.Fatal("the session is red before the browser picked red")
+	}
+	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "web", "test", "browser.mjs"),
+		"--url", "http://"+rs.httpAddr+"/?session=show", "--screenshot", filepath.Join(t.TempDir(), "b.png"),
+		"--latency", "0", "--chromium", chromium)
+	cmd.Dir = filepath.Join(root, "web", "test")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || !strings.Contains(stdout.String(), `"ok":true`) {
+		t.Fatalf("browser script: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !isRed(rtmp.Next(ctx)) {
+		if time.Now().After(deadline) {
+			y, cb, cr := corner(rtmp.Next(ctx))
+			t.Fatalf("the RTMP viewer of session show is not red after the browser (?session=show) picked red: corner Y %.0f Cb %.0f Cr %.0f", y, cb, cr)
+		}
+	}
 }
