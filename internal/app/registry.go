@@ -76,6 +76,10 @@ type registry struct {
 
 	mu       sync.Mutex
 	ended    endedTotals // what sessions that ended counted: counters never go back
+	// byID holds every session under its key: "s:" and the name for a shared one, "p:"
+	// and its number for a private one. Private sessions are never found by name: a
+	// client naming ?session=p-1 gets (or makes) the shared session p-1, not someone's
+	// private view.
 	byID     map[string]*live
 	creating map[string]chan struct{} // named sessions being made
 	next     uint64
@@ -107,7 +111,7 @@ func (r *registry) join(name, scene string, v *viewer) (*live, error) {
 func (r *registry) obtain(name, scene string, with func(l *live)) (*live, error) {
 	for {
 		r.mu.Lock()
-		l := r.byID[name]
+		l := r.byID[sharedKey(name)]
 		wait := r.creating[name]
 		if l == nil && wait == nil {
 			r.creating[name] = make(chan struct{})
@@ -221,7 +225,7 @@ func (r *registry) create(name, scene string, persistent, baseline bool) (*live,
 	} else {
 		l.id = name
 	}
-	r.byID[l.id] = l
+	r.byID[l.key()] = l
 	r.mu.Unlock()
 	made.Store(l)
 	if name != "" {
@@ -253,8 +257,8 @@ type endedTotals struct {
 // end closes a session and forgets it.
 func (r *registry) end(l *live) {
 	r.mu.Lock()
-	if r.byID[l.id] == l {
-		delete(r.byID, l.id)
+	if r.byID[l.key()] == l {
+		delete(r.byID, l.key())
 	}
 	r.mu.Unlock()
 	l.mu.Lock()
@@ -295,7 +299,18 @@ func (r *registry) endedTotals() endedTotals {
 func (r *registry) get(name string) *live {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.byID[name]
+	return r.byID[sharedKey(name)]
+}
+
+// sharedKey is the registry key of the shared session name.
+func sharedKey(name string) string { return "s:" + name }
+
+// key is the session's registry key (see registry.byID).
+func (l *live) key() string {
+	if l.shared() {
+		return sharedKey(l.name)
+	}
+	return "p:" + l.id
 }
 
 // list returns every session, shared ones first by name, then private ones by age.

@@ -412,3 +412,32 @@ func TestRegistryJoinWhileTheLastLeaves(t *testing.T) {
 		}
 	}
 }
+
+// A private session is never found by name: ?session=p-1 makes (or joins) the shared
+// session p-1, and a connection naming p-1 in its tcUrl steers nothing private.
+func TestPrivateSessionsAreNotFoundByName(t *testing.T) {
+	a := newTestApp(t, nil)
+	priv := &viewer{a: a, transport: "rtmp", peer: "owner", started: time.Now(), control: true}
+	if err := priv.open("", "demo"); err != nil {
+		t.Fatal(err)
+	}
+	defer priv.end()
+	pl := priv.session()
+	if pl.shared() || pl.id != "p-1" {
+		t.Fatalf("private session %q shared=%v, want p-1", pl.id, pl.shared())
+	}
+	if a.reg.get(pl.id) != nil {
+		t.Fatal("the private session is found by its id as a name")
+	}
+	other := &viewer{a: a, transport: "rtmp", peer: "intruder", started: time.Now(), control: true}
+	if err := other.open(pl.id, "testcard"); err != nil {
+		t.Fatal(err)
+	}
+	defer other.end()
+	if l := other.session(); l == pl || !l.shared() || l.sess.SceneName() != "testcard" {
+		t.Fatalf("joining %q reached the private session (same %v, shared %v, scene %s)", pl.id, l == pl, l.shared(), l.sess.SceneName())
+	}
+	if n := len(a.reg.list()); n != 2 {
+		t.Fatalf("%d sessions, want the private one and the shared p-1", n)
+	}
+}
