@@ -74,8 +74,8 @@ type registry struct {
 	a       *App
 	closing atomic.Bool // shutting down: failed -session sessions are not made again
 
-	mu       sync.Mutex
-	ended    endedTotals // what sessions that ended counted: counters never go back
+	mu    sync.Mutex
+	ended endedTotals // what sessions that ended counted: counters never go back
 	// byID holds every session under its key: "s:" and the name for a shared one, "p:"
 	// and its number for a private one. Private sessions are never found by name: a
 	// client naming ?session=p-1 gets (or makes) the shared session p-1, not someone's
