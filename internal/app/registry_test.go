@@ -16,6 +16,17 @@ import (
 // mutate changes the configuration before New.
 func newTestApp(t *testing.T, mutate func(*Config)) *App {
 	t.Helper()
+	a, err := New(testConfig(mutate), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
+// testConfig is a small configuration for tests (320x240, x264 ultrafast), changed by
+// mutate when not nil.
+func testConfig(mutate func(*Config)) *Config {
 	cfg := &Config{
 		Width: 320, Height: 240, FPS: 30, BitrateKbps: 500, Encoder: "libx264", Preset: "ultrafast",
 		GOP: 2 * time.Second, Readback: "auto", Convert: "auto", Shading: "auto", Detail: "auto",
@@ -24,12 +35,7 @@ func newTestApp(t *testing.T, mutate func(*Config)) *App {
 	if mutate != nil {
 		mutate(cfg)
 	}
-	a, err := New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(a.Close)
-	return a
+	return cfg
 }
 
 type joined struct {

@@ -43,16 +43,8 @@ func (w *lockedBuffer) String() string {
 // buffer.
 func newLoggedApp(t *testing.T, mutate func(*Config)) (*App, *lockedBuffer) {
 	t.Helper()
-	cfg := &Config{
-		Width: 320, Height: 240, FPS: 30, BitrateKbps: 500, Encoder: "libx264", Preset: "ultrafast",
-		GOP: 2 * time.Second, Readback: "auto", Convert: "auto", Shading: "auto", Detail: "auto",
-		Animate: "off", Version: "test",
-	}
-	if mutate != nil {
-		mutate(cfg)
-	}
 	buf := &lockedBuffer{}
-	a, err := New(cfg, slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	a, err := New(testConfig(mutate), slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
