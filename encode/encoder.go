@@ -16,14 +16,16 @@ import (
 // H264Encoder encodes images to low-latency H.264 through FFmpeg: one access unit out per
 // image in, at once (no B-frames, no lookahead, no frame threads).
 //
-// Encode, SetBitrate and Close may be called from different goroutines; they serialise on a
-// lock. RequestKeyframe, Stats, Name, Choice and Options never wait for an encode.
+// Encode, Repeat, SetBitrate, Resize and Close may be called from different goroutines; they
+// serialise on a lock. RequestKeyframe, CanRepeat, Stats, Name, Choice and Options never wait
+// for an encode.
 // Close must be called: the encoder holds C memory and threads.
 type H264Encoder struct {
 	opts   Options
 	choice Choice
 
-	keyframe atomic.Bool // next frame must be an IDR
+	keyframe  atomic.Bool // next frame must be an IDR
+	canRepeat atomic.Bool // the open codec's stream allows repeats
 
 	mu         sync.Mutex // guards everything below
 	codec      *codec
@@ -35,6 +37,7 @@ type H264Encoder struct {
 	pending    []*avc.Frame
 	closed     bool
 	bitrate    int
+	rep        repeater // repeats and frame_num renumbering for the open codec
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -66,8 +69,10 @@ type Stats struct {
 	LastQP int
 	// Bitrate is the current target in bits/s.
 	Bitrate int
-	// Reopens counts encoder reopens (NVENC bitrate changes).
+	// Reopens counts encoder reopens (NVENC bitrate changes, Resize).
 	Reopens int64
+	// Repeats counts the access units made by Repeat (also counted in Frames and Bytes).
+	Repeats int64
 }
 
 // New opens an H.264 encoder. With Encoder "auto" (the default) it tries h264_nvenc and falls
@@ -112,6 +117,7 @@ func New(o Options) (*H264Encoder, error) {
 		return nil, fmt.Errorf("%w: av_packet_alloc failed", ErrEncode)
 	}
 	e.codec, e.config, e.sendConfig = c, c.config, true
+	e.setRepeater(newRepeater(c.name, c.config))
 	e.stats = Stats{LastQP: -1, Bitrate: o.Bitrate}
 	o.Logger.Info("encode: encoder open", "encoder", e.choice.Encoder, "requested", o.Encoder, "reason", e.choice.Reason,
 		"size", fmt.Sprintf("%dx%d", o.Width, o.Height), "fps", o.FrameRate, "bitrate", o.Bitrate, "profile", o.Profile)
@@ -144,7 +150,7 @@ func (e *H264Encoder) Encode(img image.Image, pts time.Duration) (*avc.Frame, er
 	f := e.pic.frame
 	f.SetPts(ms)
 	key := e.keyframe.Swap(false)
-	if key {
+	if key || e.rep.idrNeeded(ms, e.opts.KeyframeInterval) {
 		// SetKeyFrame alone is ignored by the encoders; a forced I picture with
 		// forced-idr becomes an IDR.
 		f.SetPictureType(astiav.PictureTypeI)
@@ -194,6 +200,11 @@ func (e *H264Encoder) receive() (qp int, err error) {
 		}
 		if cfg != nil {
 			e.config, e.sendConfig = cfg, true
+			e.setRepeater(newRepeater(e.codec.name, cfg))
+		}
+		if err := e.rep.picture(fr); err != nil {
+			e.canRepeat.Store(false)
+			return qp, err
 		}
 		if e.sendConfig {
 			fr.Config, e.sendConfig = e.config, false
@@ -242,7 +253,7 @@ func (e *H264Encoder) SetBitrate(bitsPerSecond int) error {
 	}
 	if e.codec.inline {
 		e.codec.rate.set(bitsPerSecond, e.opts.vbvBits(bitsPerSecond))
-	} else if err := e.reopen(bitsPerSecond); err != nil {
+	} else if err := e.reopen(e.opts, bitsPerSecond); err != nil {
 		return err
 	}
 	e.bitrate = bitsPerSecond
@@ -252,10 +263,11 @@ func (e *H264Encoder) SetBitrate(bitsPerSecond int) error {
 	return nil
 }
 
-// reopen replaces the codec by a new one at bitrate, keeping the packets the old one still
-// held. The old one closes first: NVENC limits concurrent sessions per GPU. On failure the
-// encoder is closed: a stream cannot continue without an encoder.
-func (e *H264Encoder) reopen(bitrate int) error {
+// reopen replaces the codec by a new one for o at bitrate, keeping the packets the old one
+// still held, and makes o the encoder's options. The old one closes first: NVENC limits
+// concurrent sessions per GPU. On failure the encoder is closed: a stream cannot continue
+// without an encoder.
+func (e *H264Encoder) reopen(o Options, bitrate int) error {
 	if err := e.codec.cc.SendFrame(nil); err == nil {
 		if _, err := e.receive(); err != nil {
 			e.opts.Logger.Warn("encode: draining before reopen", "err", err)
@@ -263,17 +275,25 @@ func (e *H264Encoder) reopen(bitrate int) error {
 	}
 	name := e.codec.name
 	e.codec.close()
-	c, err := openCodec(name, e.opts, bitrate)
+	c, err := openCodec(name, o, bitrate)
 	if err != nil {
 		e.closeLocked()
-		return fmt.Errorf("reopening at %d bit/s: %w", bitrate, err)
+		return fmt.Errorf("reopening at %dx%d, %d bit/s: %w", o.Width, o.Height, bitrate, err)
 	}
 	e.codec, e.config, e.sendConfig = c, c.config, true
+	e.setRepeater(newRepeater(c.name, c.config))
 	e.statsMu.Lock()
+	e.opts = o // written under both locks: Options reads it under statsMu only
 	e.stats.Reopens++
 	e.statsMu.Unlock()
-	e.opts.Logger.Info("encode: encoder reopened", "encoder", c.name, "bitrate", bitrate)
+	o.Logger.Info("encode: encoder reopened", "encoder", c.name, "size", fmt.Sprintf("%dx%d", o.Width, o.Height), "bitrate", bitrate)
 	return nil
+}
+
+// setRepeater installs the repeat state for a newly opened codec or parameter set.
+func (e *H264Encoder) setRepeater(r repeater) {
+	e.rep = r
+	e.canRepeat.Store(r.params != nil)
 }
 
 // Name returns the FFmpeg encoder in use: "libx264" or "h264_nvenc".
@@ -284,8 +304,10 @@ func (e *H264Encoder) Choice() Choice { return e.choice }
 
 // Options returns the options in effect: defaults filled in, Bitrate the current target.
 func (e *H264Encoder) Options() Options {
+	e.statsMu.Lock()
+	defer e.statsMu.Unlock()
 	o := e.opts
-	o.Bitrate = e.Stats().Bitrate
+	o.Bitrate = e.stats.Bitrate
 	return o
 }
 
@@ -297,7 +319,7 @@ func (e *H264Encoder) Stats() Stats {
 }
 
 // Close frees the encoder's FFmpeg resources. Frames still inside the encoder are dropped.
-// Further calls return nil; Encode and SetBitrate then return ErrClosed.
+// Further calls return nil; Encode, Repeat, SetBitrate and Resize then return ErrClosed.
 func (e *H264Encoder) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -310,6 +332,7 @@ func (e *H264Encoder) closeLocked() {
 		return
 	}
 	e.closed = true
+	e.canRepeat.Store(false)
 	e.codec.close()
 	e.pic.free()
 	e.pkt.Free()
