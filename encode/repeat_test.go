@@ -281,3 +281,237 @@ func TestRepeatCycle(t *testing.T) {
 		})
 	}
 }
+
+// TestRepeatUnsupported: configurations whose stream a skipped picture cannot follow report
+// CanRepeat false, and Repeat says why.
+func TestRepeatUnsupported(t *testing.T) {
+	for _, tc := range []struct {
+		preset, profile string
+		why             []string
+	}{
+		{"veryfast", encode.ProfileMain, []string{"CABAC"}},
+		{"medium", encode.ProfileBaseline, []string{"max_num_ref_frames 3"}},
+		{"medium", encode.ProfileHigh, []string{"CABAC", "max_num_ref_frames 3", "weighted prediction"}},
+	} {
+		t.Run(tc.preset+"/"+tc.profile, func(t *testing.T) {
+			e := newX264(t, encode.Options{Width: 320, Height: 240, X264Preset: tc.preset, Profile: tc.profile, Threads: 1})
+			if e.CanRepeat() {
+				t.Fatal("CanRepeat true, want false")
+			}
+			p := newPattern(320, 240)
+			for i := range 3 {
+				if _, err := e.Encode(p.frame(0), frameTime(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f, err := e.Repeat(frameTime(3))
+			if !errors.Is(err, encode.ErrNoRepeat) || f != nil {
+				t.Fatalf("Repeat: %v, %v; want ErrNoRepeat", f, err)
+			}
+			for _, w := range tc.why {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Repeat: %v; want the reason to name %q", err, w)
+				}
+			}
+			if s := e.Stats(); s.Repeats != 0 || s.Frames != 3 {
+				t.Errorf("stats %+v, want 3 frames, no repeats", s)
+			}
+		})
+	}
+}
+
+// TestRepeatRefusals: Repeat refuses before the first frame, while a keyframe is requested
+// (which stays requested), at the keyframe interval (the next Encode then makes the IDR that
+// the encoder's own frame count would make later), and after Close.
+func TestRepeatRefusals(t *testing.T) {
+	p := newPattern(320, 240)
+	e := newX264(t, encode.Options{Width: 320, Height: 240, KeyframeInterval: 500 * time.Millisecond, Threads: 1})
+	refused := func(pts time.Duration, reason string) {
+		t.Helper()
+		f, err := e.Repeat(pts)
+		if !errors.Is(err, encode.ErrNoRepeat) || f != nil || !strings.Contains(err.Error(), reason) {
+			t.Fatalf("Repeat(%v): %v, %v; want ErrNoRepeat: %s", pts, f, err, reason)
+		}
+	}
+	encodeAt := func(pts time.Duration, wantKey bool) *avc.Frame {
+		t.Helper()
+		f, err := e.Encode(p.frame(0), pts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Keyframe != wantKey {
+			t.Fatalf("Encode(%v): keyframe %v, want %v", pts, f.Keyframe, wantKey)
+		}
+		return f
+	}
+	repeat := func(pts time.Duration) *avc.Frame {
+		t.Helper()
+		f, err := e.Repeat(pts)
+		if err != nil {
+			t.Fatalf("Repeat(%v): %v", pts, err)
+		}
+		return f
+	}
+	if !e.CanRepeat() {
+		t.Fatal("CanRepeat false with the default preset and profile")
+	}
+	refused(0, "no picture encoded")
+	if _, err := e.Repeat(-time.Millisecond); !errors.Is(err, encode.ErrInvalidPTS) {
+		t.Fatalf("Repeat(-1ms): %v, want ErrInvalidPTS", err)
+	}
+	encodeAt(0, true)
+	encodeAt(33*time.Millisecond, false)
+	repeat(66 * time.Millisecond)
+	// Timestamps rise as with Encode: a repeat at an old time moves 1 ms past the last.
+	if f := repeat(50 * time.Millisecond); f.PTS != 67*time.Millisecond || f.DTS != f.PTS || f.Keyframe {
+		t.Fatalf("repeat at an old pts: pts %v dts %v keyframe %v, want 67ms, not a keyframe", f.PTS, f.DTS, f.Keyframe)
+	}
+
+	e.RequestKeyframe()
+	refused(100*time.Millisecond, "keyframe is requested")
+	refused(133*time.Millisecond, "keyframe is requested") // still requested
+	encodeAt(133*time.Millisecond, true)
+	repeat(166 * time.Millisecond)
+
+	// 500 ms after the IDR at 133 ms; the encoder's own interval is 15 frames, and it has
+	// seen only 2 since that IDR.
+	repeat(600 * time.Millisecond)
+	refused(633*time.Millisecond, "keyframe due")
+	encodeAt(666*time.Millisecond, true)
+	repeat(700 * time.Millisecond)
+	// Moving again after repeats, at 20 fps: the interval passes by pts (at 1183 ms) before
+	// the encoder has seen 15 frames since its last IDR.
+	for i := range 12 {
+		pts := 733*time.Millisecond + time.Duration(i)*50*time.Millisecond
+		encodeAt(pts, i == 9)
+	}
+
+	s := e.Stats()
+	if s.Repeats != 5 || s.Frames != 5+4+12 || s.Keyframes != 4 {
+		t.Errorf("stats %+v; want 5 repeats of 21 frames, 4 keyframes", s)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Repeat(time.Second); !errors.Is(err, encode.ErrClosed) {
+		t.Errorf("Repeat after Close: %v, want ErrClosed", err)
+	}
+	if e.CanRepeat() {
+		t.Error("CanRepeat true after Close")
+	}
+}
+
+// TestResize: bad sizes are refused with the values named and leave the encoder working;
+// after a resize the next frame is an IDR with a configuration record of the new size, images
+// of the old size are refused, and a decoder configured from the new record decodes it.
+func TestResize(t *testing.T) {
+	e := newX264(t, encode.Options{Width: 320, Height: 240, Threads: 1})
+	small, big := newPattern(320, 240), newPattern(480, 272)
+	for _, sz := range []image.Point{{0, 240}, {320, 0}, {-2, 240}, {321, 240}, {320, 241}} {
+		err := e.Resize(sz.X, sz.Y)
+		if want := fmt.Sprintf("%dx%d", sz.X, sz.Y); !errors.Is(err, encode.ErrInvalidOptions) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Resize(%d, %d): %v; want ErrInvalidOptions naming %s", sz.X, sz.Y, err, want)
+		}
+	}
+	if err := e.Resize(320, 240); err != nil {
+		t.Fatalf("Resize to the current size: %v", err)
+	}
+	frames := encodeAll(t, e, small, 0, 5, nil)
+	if s := e.Stats(); s.Reopens != 0 || s.Keyframes != 1 {
+		t.Fatalf("after resizing to the same size: %+v; want no reopen, one keyframe", s)
+	}
+	if _, err := e.Repeat(frameTime(5)); err != nil {
+		t.Fatalf("Repeat: %v", err)
+	}
+	if err := e.Resize(480, 272); err != nil {
+		t.Fatalf("Resize(480, 272): %v", err)
+	}
+	if o := e.Options(); o.Width != 480 || o.Height != 272 {
+		t.Errorf("Options after Resize: %dx%d, want 480x272", o.Width, o.Height)
+	}
+	if _, err := e.Encode(small.frame(6), frameTime(6)); !errors.Is(err, encode.ErrImageSize) {
+		t.Fatalf("Encode with an image of the old size: %v, want ErrImageSize", err)
+	}
+	if _, err := e.Repeat(frameTime(6)); !errors.Is(err, encode.ErrNoRepeat) {
+		t.Fatalf("Repeat before the first frame at the new size: %v, want ErrNoRepeat", err)
+	}
+	after := encodeAll(t, e, big, 7, 10, nil)
+	f := after[0]
+	if !f.Keyframe || f.Config == nil {
+		t.Fatalf("first frame after Resize: keyframe %v, config %v; want both", f.Keyframe, f.Config != nil)
+	}
+	sps, _, err := avc.ParseConfigRecord(f.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := avc.ParseSPS(sps[0]); err != nil || info.Width != 480 || info.Height != 272 {
+		t.Fatalf("new SPS: %+v, %v; want 480x272", info, err)
+	}
+	for i, f := range after[1:] {
+		if f.Keyframe || f.Config != nil {
+			t.Errorf("frame %d after Resize: keyframe %v, config %v; want neither", i+1, f.Keyframe, f.Config != nil)
+		}
+	}
+	if !e.CanRepeat() {
+		t.Error("CanRepeat false after Resize")
+	}
+	if _, err := e.Repeat(frameTime(17)); err != nil {
+		t.Errorf("Repeat after an encoded frame at the new size: %v", err)
+	}
+	d := newDecoder(t, f.Config)
+	var pics []*image.YCbCr
+	for _, f := range after {
+		pics = append(pics, d.decode(t, f)...)
+	}
+	pics = append(pics, d.decode(t, nil)...)
+	if len(pics) != len(after) {
+		t.Fatalf("decoded %d pictures after Resize, want %d", len(pics), len(after))
+	}
+	for i, m := range pics {
+		if yuv, _ := psnr(big.frame(7+i), m); m.Rect.Dx() != 480 || yuv < 30 {
+			t.Errorf("picture %d after Resize: %v, PSNR %.1f dB; want 480x272, >= 30 dB", i, m.Rect, yuv)
+		}
+	}
+	if s := e.Stats(); s.Reopens != 1 || s.Frames != int64(len(frames)+len(after)+2) {
+		t.Errorf("stats %+v; want 1 reopen, %d frames", s, len(frames)+len(after)+2)
+	}
+	e.Close()
+	if err := e.Resize(640, 360); !errors.Is(err, encode.ErrClosed) {
+		t.Errorf("Resize after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestResizeConcurrent resizes while another goroutine reads Options, Stats and CanRepeat
+// and requests keyframes, as a session's control path does while the frame loop runs;
+// -race checks it.
+func TestResizeConcurrent(t *testing.T) {
+	e := newX264(t, encode.Options{Width: 320, Height: 240, Threads: 1})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200 {
+			_ = e.Options()
+			_ = e.Stats()
+			_ = e.CanRepeat()
+			e.RequestKeyframe()
+		}
+	}()
+	sizes := []image.Point{{320, 240}, {256, 144}}
+	pats := []*pattern{newPattern(320, 240), newPattern(256, 144)}
+	for i := range 12 {
+		k := i / 3 % 2
+		if err := e.Resize(sizes[k].X, sizes[k].Y); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Encode(pats[k].frame(i), frameTime(i)); err != nil {
+			t.Fatalf("frame %d at %v: %v", i, sizes[k], err)
+		}
+		if _, err := e.Repeat(frameTime(i) + time.Millisecond); err != nil && !errors.Is(err, encode.ErrNoRepeat) {
+			t.Fatalf("Repeat: %v", err)
+		}
+	}
+	<-done
+	if s := e.Stats(); s.Reopens != 3 {
+		t.Errorf("%d reopens, want 3", s.Reopens)
+	}
+}
