@@ -1,13 +1,31 @@
 package avc
 
-import "github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+import (
+	"bytes"
+	"slices"
+)
 
-// EscapeRBSP inserts emulation prevention bytes (ITU-T H.264 7.4.1) into a raw byte
-// sequence payload so that it can follow a NAL unit header: a 0x03 after every two zero
-// bytes that precede a byte <= 0x03, and after two zero bytes that end the payload.
+// EscapeRBSP appends rbsp (a raw byte sequence payload) to dst with emulation prevention
+// bytes inserted (ITU-T H.264 7.4.1), so that it can follow a NAL unit header: a 0x03 after
+// every two zero bytes that precede a byte <= 0x03, and after two zero bytes that end the
+// payload.
 func EscapeRBSP(dst, rbsp []byte) []byte {
+	dst = slices.Grow(dst, len(rbsp)+len(rbsp)/256+2)
 	zeros := 0
-	for _, b := range rbsp {
+	for len(rbsp) > 0 {
+		if zeros == 0 {
+			// Nothing to do up to the next zero byte.
+			i := bytes.IndexByte(rbsp, 0)
+			if i < 0 {
+				return append(dst, rbsp...)
+			}
+			dst = append(dst, rbsp[:i+1]...)
+			rbsp = rbsp[i+1:]
+			zeros = 1
+			continue
+		}
+		b := rbsp[0]
+		rbsp = rbsp[1:]
 		if zeros >= 2 && b <= 3 {
 			dst = append(dst, 3)
 			zeros = 0
@@ -26,10 +44,20 @@ func EscapeRBSP(dst, rbsp []byte) []byte {
 }
 
 // UnescapeRBSP removes the emulation prevention bytes of a NAL unit payload (the bytes after
-// the NAL unit header). The result is a new slice.
+// the NAL unit header): the 0x03 of every 0x000003. The result is a new slice.
 func UnescapeRBSP(payload []byte) []byte {
-	return h264.EmulationPreventionRemove(payload)
+	out := make([]byte, 0, len(payload))
+	for {
+		i := bytes.Index(payload, emulationPrevention)
+		if i < 0 {
+			return append(out, payload...)
+		}
+		out = append(out, payload[:i+2]...)
+		payload = payload[i+3:]
+	}
 }
+
+var emulationPrevention = []byte{0, 0, 3}
 
 // bitWriter writes a bit string most significant bit first.
 type bitWriter struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
+	"github.com/rendercast/rendercast/avc"
 	"github.com/rendercast/rendercast/encode"
 )
 
@@ -131,4 +132,54 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRepeat compares the ways to send a still 720p picture: encoding it again (what a
+// frame loop without repeats does for a still viewer), Repeat, and for scale encoding moving
+// testsrc2 frames. The keyframe interval is long enough that Repeat never refuses.
+func BenchmarkRepeat(b *testing.B) {
+	for _, mode := range []string{"encode-moving", "encode-still", "repeat"} {
+		b.Run(mode, func(b *testing.B) {
+			e, err := encode.New(encode.Options{Width: 1280, Height: 720, Encoder: encode.EncoderX264, KeyframeInterval: 1000 * time.Hour})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			img := image.NewYCbCr(image.Rect(0, 0, 1280, 720), image.YCbCrSubsampleRatio420)
+			src := newTestsrc(b, 1280, 720, "yuv420p")
+			src.next(b, img)
+			// Two frames first, so the still cases start from a settled picture.
+			for i := range 2 {
+				if _, err := e.Encode(img, frameTime(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var bytes int64
+			var cpu time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 2; i < b.N+2; i++ {
+				if mode == "encode-moving" {
+					b.StopTimer()
+					src.next(b, img)
+					b.StartTimer()
+				}
+				before := cpuTime(b)
+				var f *avc.Frame
+				if mode == "repeat" {
+					f, err = e.Repeat(frameTime(i))
+				} else {
+					f, err = e.Encode(img, frameTime(i))
+				}
+				cpu += cpuTime(b) - before
+				if err != nil {
+					b.Fatal(err)
+				}
+				bytes += int64(len(f.NALUs))
+			}
+			b.StopTimer()
+			b.ReportMetric(cpu.Seconds()*1000/float64(b.N), "cpu-ms/frame")
+			b.ReportMetric(float64(bytes)/float64(b.N), "bytes/frame")
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package encode_test
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"log"
@@ -40,4 +41,36 @@ func Example() {
 	// libx264 frame 0: pts 0s, keyframe true, config 640x360 profile 66
 	// libx264 frame 1: pts 33ms, keyframe false
 	// libx264 frame 2: pts 66ms, keyframe true
+}
+
+// A frame loop sends an unchanged picture as a repeat, which costs no encoding and a few
+// bytes, and encodes when Repeat refuses (an IDR is due, or the configuration does not allow
+// repeats).
+func ExampleH264Encoder_Repeat() {
+	enc, err := encode.New(encode.Options{Width: 640, Height: 360, Encoder: encode.EncoderX264, KeyframeInterval: 100 * time.Millisecond})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer enc.Close()
+
+	canvas := image.NewYCbCr(image.Rect(0, 0, 640, 360), image.YCbCrSubsampleRatio420)
+	for i := range 5 {
+		pts := time.Duration(i) * time.Second / 30
+		f, err := enc.Repeat(pts)
+		if errors.Is(err, encode.ErrNoRepeat) {
+			f, err = enc.Encode(canvas, pts)
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("frame %d: keyframe %v, small %v\n", i, f.Keyframe, len(f.NALUs) < 32)
+	}
+	fmt.Println("repeats:", enc.Stats().Repeats)
+	// Output:
+	// frame 0: keyframe true, small false
+	// frame 1: keyframe false, small true
+	// frame 2: keyframe false, small true
+	// frame 3: keyframe true, small false
+	// frame 4: keyframe false, small true
+	// repeats: 3
 }
