@@ -266,6 +266,12 @@ func TestRepeatCycle(t *testing.T) {
 			multiSlice:   true,
 		},
 		{
+			// Deblocking, sub-pixel motion and more partitions; one reference, CAVLC.
+			name: "veryfast-baseline", opts: encode.Options{Width: 640, Height: 360, X264Preset: "veryfast", Profile: encode.ProfileBaseline, Threads: 1},
+			wantKeys:     []int{0, 30, 60, 90, 100, 130},
+			wantRefusals: []string{"30: keyframe due", "90: keyframe due", "100: keyframe is requested"},
+		},
+		{
 			// Resized before frame 70 (moving): the IDR there restarts the interval.
 			name: "main-4threads-resize", opts: encode.Options{Width: 640, Height: 360, Threads: 4},
 			resizeAt: 70, resizeTo: image.Pt(480, 272),
@@ -514,4 +520,61 @@ func TestResizeConcurrent(t *testing.T) {
 	if s := e.Stats(); s.Reopens != 3 {
 		t.Errorf("%d reopens, want 3", s.Reopens)
 	}
+}
+
+// TestRepeatFrameNumWrap sends pictures faster than the nominal frame rate, so that more
+// pictures than the encoder's frame_num range fit between two IDRs and frame_num wraps
+// during repeats and in the encoded pictures renumbered after them; every decoder must still
+// decode each frame.
+func TestRepeatFrameNumWrap(t *testing.T) {
+	e := newX264(t, encode.Options{Width: 320, Height: 240, FrameRate: 30, KeyframeInterval: 2 * time.Second, Threads: 1})
+	p := newPattern(320, 240)
+	at := func(i int) time.Duration { return time.Duration(i) * 10 * time.Millisecond }
+	var out []shown
+	for i := range 190 {
+		if i < 5 || i >= 150 {
+			img := p.frame(i)
+			f, err := e.Encode(img, at(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, shown{f: f, src: img})
+			continue
+		}
+		f, err := e.Repeat(at(i))
+		if err != nil {
+			t.Fatalf("frame %d: Repeat: %v", i, err)
+		}
+		out = append(out, shown{f: f, src: out[i-1].src, repeat: true})
+	}
+	sps, pps, err := avc.ParseConfigRecord(out[0].f.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := avc.NewSliceParams(sps[0], pps[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wraps := 0
+	for i, s := range out {
+		nalus, _ := avc.SplitAVCC(s.f.NALUs)
+		var slice []byte
+		for _, n := range nalus {
+			if tp := avc.NALUType(n); tp == h264.NALUTypeIDR || tp == h264.NALUTypeNonIDR {
+				slice = n
+				break
+			}
+		}
+		fn, err := sp.FrameNum(slice)
+		if want := uint32(i) % sp.MaxFrameNum(); err != nil || fn != want {
+			t.Fatalf("frame %d: frame_num %d, %v; want %d", i, fn, err, want)
+		}
+		if i > 0 && fn == 0 {
+			wraps++
+		}
+	}
+	if keys := keyframeIndexes(framesOf(out), 0); wraps < 2 || len(keys) != 1 {
+		t.Fatalf("frame_num wrapped %d times (MaxFrameNum %d), keyframes %v; want >= 2 wraps and one keyframe", wraps, sp.MaxFrameNum(), keys)
+	}
+	checkPlayers(t, out, decodeCycle(t, out))
 }
