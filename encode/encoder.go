@@ -302,7 +302,8 @@ func (e *H264Encoder) Name() string { return e.choice.Encoder }
 // Choice returns which encoder runs and why.
 func (e *H264Encoder) Choice() Choice { return e.choice }
 
-// Options returns the options in effect: defaults filled in, Bitrate the current target.
+// Options returns the options in effect: defaults filled in, Bitrate the current target,
+// Width and Height the current size (after Resize).
 func (e *H264Encoder) Options() Options {
 	e.statsMu.Lock()
 	defer e.statsMu.Unlock()
