@@ -323,8 +323,10 @@ func ExampleView_Render() {
 // interactive frames at scale 1 (Render), 0.75 and 0.5, with the default shading and with
 // PBR (pbr/...), and refined frames (PBR, full
 // detail) with the default method, with 4x multisampling and with 2x2 supersampling, each
-// in bands (the default on software renderers) and in one part. draw-ms is the GL
-// goroutine's time for the frame (all parts), cpu-ms/frame the whole process's CPU time.
+// in bands (the default on software renderers, and bands twice as high) and in one part.
+// draw-ms is the GL goroutine's time for the frame (all parts; for a refined frame the last
+// part includes the resolve), part-ms that over the number of parts, cpu-ms/frame the
+// whole process's CPU time.
 func BenchmarkRenderWith(b *testing.B) {
 	type variant struct {
 		name     string
@@ -342,6 +344,7 @@ func BenchmarkRenderWith(b *testing.B) {
 		{name: "pbr/scale=0.5", cfg: Config{Shading: ShadingPBR}, q: Quality{Scale: 0.5}},
 		{name: "refined/default", q: Quality{Refined: true}, samples: -1},
 		{name: "refined/msaa4/bands", q: Quality{Refined: true}, samples: 4},
+		{name: "refined/msaa4/bands-144", q: Quality{Refined: true}, samples: 4, bandRows: 144},
 		{name: "refined/msaa4/one-part", q: Quality{Refined: true}, samples: 4, bandRows: 1 << 20},
 		{name: "refined/ss2x2/bands", q: Quality{Refined: true}, samples: 0},
 		{name: "refined/ss2x2/one-part", q: Quality{Refined: true}, samples: 0, bandRows: 1 << 20},
@@ -385,6 +388,15 @@ func BenchmarkRenderWith(b *testing.B) {
 					draw += v.Stats().Draw
 				})
 				b.ReportMetric(ms(draw, b.N), "draw-ms")
+				if vr.q.Refined {
+					var th int
+					if err := r.do(func() error { th = v.refined.h; return nil }); err != nil {
+						b.Fatal(err)
+					}
+					parts := r.refinedBands(th)
+					b.ReportMetric(float64(parts), "parts")
+					b.ReportMetric(ms(draw, b.N*parts), "part-ms")
+				}
 			})
 		}
 	}

@@ -101,9 +101,10 @@ func (v *View) drawScaled(s *scenes.Scene, scale float64) error {
 }
 
 // refinedBandRows is the height of one part of a refined frame on a software rasteriser
-// (in the refined target's rows): small enough that a part costs a few milliseconds at
-// 720p on llvmpipe (docs/perf-render.md), so other views' jobs wait little between parts.
-const refinedBandRows = 144
+// (in the refined target's rows): 10 parts at 720p, each about a tenth of the frame's cost
+// on llvmpipe, so other views' jobs wait little; bands of twice the height saved only a
+// few percent (docs/perf-render.md).
+const refinedBandRows = 72
 
 // refinedBands is the number of parts a refined frame of a target th rows high is drawn
 // in: one on GPUs, bands of about refinedBandRows on software rasterisers.

@@ -119,8 +119,8 @@ func TestRefinedCloserToReference(t *testing.T) {
 	aref, _ := imgcmp.EdgeAliasing(ref)
 	t.Logf("demo %dx%d (%v detail, %s shading): PSNR against the reference: interactive %.2f dB, refined %.2f dB; edge aliasing: interactive %.3f, refined %.3f, reference %.3f",
 		w, h, detail, r.Info().Shading, pi, pr, ai, ar, aref)
-	// Measured on llvmpipe: interactive 30.5 dB, refined 40.8 dB (PBR and full detail
-	// account for most of it). On GPUs the interactive frame is PBR with MSAA already.
+	// Measured on llvmpipe: interactive 37.3 dB, refined 49.6 dB. On GPUs the interactive
+	// frame is PBR with MSAA already.
 	margin := 3.0
 	if !r.Info().Software {
 		margin = 0.5
@@ -139,7 +139,7 @@ func TestRefinedCloserToReference(t *testing.T) {
 	pi, _ = imgcmp.PSNR(ref, inter)
 	pr, _ = imgcmp.PSNR(ref, refined)
 	t.Logf("white silhouette on black: edge aliasing interactive %.3f, refined %.3f, reference %.3f; PSNR interactive %.2f dB, refined %.2f dB", ai, ar, aref, pi, pr)
-	// Measured on llvmpipe: 0.98 (one sample per pixel) against 0.40 (4x MSAA).
+	// Measured on llvmpipe: 1.02 (one sample per pixel) against 0.37 (4x MSAA).
 	if r.Info().MSAA < 4 && ar > 0.7*ai {
 		t.Errorf("silhouette edge aliasing: refined %.3f, interactive %.3f; want at most 70%%", ar, ai)
 	}
@@ -206,9 +206,9 @@ func testRefinedAbort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPolls := 2 // one part and the resolve on GPUs
-	if r.Info().Software {
-		wantPolls = 4 // 360 rows: 3 bands, then the resolve
+	wantPolls := 1 + r.refinedBands(360) // the parts, then the resolve
+	if r.Info().Software && wantPolls < 4 {
+		t.Errorf("a 360-row refined frame on a software renderer is drawn in %d parts, want several", wantPolls-1)
 	}
 	if polls != wantPolls || other.Stats().Drawn != uint64(polls) {
 		t.Errorf("refined frame polled Abort %d times (want %d); the other view drew %d frames meanwhile", polls, wantPolls, other.Stats().Drawn)
