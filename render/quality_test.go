@@ -468,3 +468,21 @@ func TestQualityNoLeak(t *testing.T) {
 		})
 	}
 }
+
+// TestScaledFrameMSAA: with multisampling on, a scaled frame is drawn multisampled at the
+// smaller size, resolved, then scaled up.
+func TestScaledFrameMSAA(t *testing.T) {
+	r := newRenderer(t, Config{MSAA: 4})
+	v := newView(t, r, 320, 180)
+	s := testScene()
+	full := drawRGBA(t, v, s)
+	if _, err := v.RenderWith(s, nil, Quality{Scale: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	img, _ := v.ReadRGBA(nil)
+	low, _ := imgcmp.LowPassPSNR(full, img, 3)
+	sharp, _ := imgcmp.PSNR(full, img)
+	if low < 28 || math.IsInf(sharp, 1) {
+		t.Errorf("4x MSAA, scale 0.5 against scale 1: %.2f dB, %.2f dB after a 7x7 blur; want alike but not equal", sharp, low)
+	}
+}

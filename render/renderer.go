@@ -18,6 +18,11 @@
 // and converted in Go (Config.Convert). View.ReadRGBA reads the same frame as *image.RGBA
 // for screenshots (SavePNG).
 //
+// View.RenderWith draws other kinds of frame: a refined still picture (PBR shading,
+// full-detail meshes, multisampling, drawn in parts that an Abort callback can stop) and
+// interactive frames at a lower internal resolution scaled up to the view's size.
+// View.Resize changes a view's size in place.
+//
 // Lit materials are shaded per pixel with a PBR model on GPUs and, on software rasterisers,
 // where per-pixel lighting dominates the frame, with the same model evaluated per vertex
 // (Config.Shading).
