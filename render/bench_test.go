@@ -317,3 +317,87 @@ func ExampleView_Render() {
 	fmt.Println(frame.Rect.Dx(), frame.Rect.Dy(), frame.SubsampleRatio, v.Stats().Frame)
 	// Output: 1280 720 YCbCrSubsampleRatio420 3
 }
+
+// BenchmarkRenderWith is RenderWith on the demo as the streamer draws it on this machine
+// (at scenes.DetailLow on software renderers), in the renderer's default modes:
+// interactive frames at scale 1 (Render), 0.75 and 0.5, with the default shading and with
+// PBR (pbr/...), and refined frames (PBR, full
+// detail) with the default method, with 4x multisampling and with 2x2 supersampling, each
+// in bands (the default on software renderers, and bands twice as high) and in one part.
+// draw-ms is the GL goroutine's time for the frame (all parts; for a refined frame the last
+// part includes the resolve), part-ms that over the number of parts, cpu-ms/frame the
+// whole process's CPU time.
+func BenchmarkRenderWith(b *testing.B) {
+	type variant struct {
+		name     string
+		cfg      Config
+		q        Quality
+		samples  int // refined: forced sample count (-1: default; 0: supersampling)
+		bandRows int // refined: forced band height (0: default)
+	}
+	variants := []variant{
+		{name: "scale=1", q: Quality{Scale: 1}},
+		{name: "scale=0.75", q: Quality{Scale: 0.75}},
+		{name: "scale=0.5", q: Quality{Scale: 0.5}},
+		{name: "pbr/scale=1", cfg: Config{Shading: ShadingPBR}, q: Quality{Scale: 1}},
+		{name: "pbr/scale=0.75", cfg: Config{Shading: ShadingPBR}, q: Quality{Scale: 0.75}},
+		{name: "pbr/scale=0.5", cfg: Config{Shading: ShadingPBR}, q: Quality{Scale: 0.5}},
+		{name: "refined/default", q: Quality{Refined: true}, samples: -1},
+		{name: "refined/msaa4/bands", q: Quality{Refined: true}, samples: 4},
+		{name: "refined/msaa4/bands-144", q: Quality{Refined: true}, samples: 4, bandRows: 144},
+		{name: "refined/msaa4/one-part", q: Quality{Refined: true}, samples: 4, bandRows: 1 << 20},
+		{name: "refined/ss2x2/bands", q: Quality{Refined: true}, samples: 0},
+		{name: "refined/ss2x2/one-part", q: Quality{Refined: true}, samples: 0, bandRows: 1 << 20},
+	}
+	for _, size := range shadingSizes {
+		for _, vr := range variants {
+			b.Run(vr.name+"/"+size.name, func(b *testing.B) {
+				r := newRenderer(b, vr.cfg)
+				if err := r.do(func() error {
+					if vr.samples >= 0 {
+						r.refinedSamples = vr.samples
+					}
+					if vr.bandRows > 0 {
+						r.bandRows = vr.bandRows
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+				detail := scenes.DetailFull
+				if r.Info().Software {
+					detail = scenes.DetailLow
+				}
+				s, err := scenes.BuiltinDetail(scenes.DemoScene, detail)
+				if err != nil {
+					b.Fatal(err)
+				}
+				v := newView(b, r, size.w, size.h)
+				dst := NewFrame(size.w, size.h)
+				for i := 0; i < 3; i++ {
+					if _, err := v.RenderWith(s, dst, vr.q); err != nil {
+						b.Fatal(err)
+					}
+				}
+				var draw time.Duration
+				measure(b, func(i int) {
+					s.Animate(s, float64(i)/30)
+					if _, err := v.RenderWith(s, dst, vr.q); err != nil {
+						b.Fatal(err)
+					}
+					draw += v.Stats().Draw
+				})
+				b.ReportMetric(ms(draw, b.N), "draw-ms")
+				if vr.q.Refined {
+					var th int
+					if err := r.do(func() error { th = v.refined.h; return nil }); err != nil {
+						b.Fatal(err)
+					}
+					parts := r.refinedBands(th)
+					b.ReportMetric(float64(parts), "parts")
+					b.ReportMetric(ms(draw, b.N*parts), "part-ms")
+				}
+			})
+		}
+	}
+}

@@ -10,20 +10,48 @@ import (
 	"github.com/rendercast/rendercast/scenes"
 )
 
-// draw renders s into the view's colour texture (GL goroutine).
+// draw renders s into the view's colour texture (GL goroutine): today's interactive frame,
+// at the view's size with the renderer's shading and sample count.
 func (v *View) draw(s *scenes.Scene) error {
 	start := time.Now()
-	r := v.r
-	r.frames++
-
-	w, h := int32(v.width), int32(v.height)
+	v.r.frames++
 	target := v.fbo
 	if v.msaaFBO != 0 {
 		target = v.msaaFBO
 	}
-	gl.BindFramebuffer(gl.FRAMEBUFFER, target)
-	gl.Viewport(0, 0, w, h)
-	gl.Disable(gl.SCISSOR_TEST)
+	v.scenePass(s, target, v.width, v.height, passOptions{timed: true})
+	if v.msaaFBO != 0 {
+		blit(v.msaaFBO, v.fbo, v.width, v.height, v.width, v.height, gl.NEAREST)
+	}
+	v.frameDone(s, start, true)
+	return nil
+}
+
+// passOptions select how a scene pass draws.
+type passOptions struct {
+	// pbr shades every lit material per pixel (pbr.frag), whatever Config.Shading says.
+	pbr bool
+	// full draws the meshes' full-detail geometry (scenes.Scene.FullDetailDraws).
+	full bool
+	// band, when not empty, limits the clear and the draw to these rows (GL window
+	// coordinates: 0 is the bottom row), with the scissor test.
+	band struct{ y, h int }
+	// timed times the pass with the view's draw timer query (ended by frameDone).
+	timed bool
+}
+
+// scenePass clears framebuffer fb, w x h pixels, to s's background and draws s into it
+// (GL goroutine). The projection keeps the view's aspect ratio, whatever fb's size.
+func (v *View) scenePass(s *scenes.Scene, fb uint32, w, h int, o passOptions) {
+	r := v.r
+	gl.BindFramebuffer(gl.FRAMEBUFFER, fb)
+	gl.Viewport(0, 0, int32(w), int32(h))
+	if o.band.h > 0 {
+		gl.Enable(gl.SCISSOR_TEST)
+		gl.Scissor(0, int32(o.band.y), int32(w), int32(o.band.h))
+	} else {
+		gl.Disable(gl.SCISSOR_TEST)
+	}
 	gl.Disable(gl.BLEND)
 	// The colour target stores sRGB-encoded values and Background is sRGB: clear with it
 	// as is, rounded to whole levels first (drivers differ on how they round halves).
@@ -36,32 +64,35 @@ func (v *View) draw(s *scenes.Scene) error {
 	// something draws, and llvmpipe (22.3) records no start time for a query begun while
 	// the previous, empty framebuffer 0 is bound, then reports the end timestamp itself
 	// (the time since boot) as the elapsed time.
-	v.beginTimer(phaseDraw)
+	if o.timed {
+		v.beginTimer(phaseDraw)
+	}
 	gl.Enable(gl.DEPTH_TEST)
 	gl.DepthFunc(gl.LESS)
 	gl.CullFace(gl.BACK)
 	gl.FrontFace(gl.CCW)
 
 	cam := s.Camera
-	viewProj := cam.Projection(float32(w) / float32(h)).Mul4(cam.View())
+	viewProj := cam.Projection(float32(v.width) / float32(v.height)).Mul4(cam.View())
 	switch {
 	case finiteMat4(viewProj):
 		v.badCamera = false
-		r.drawScene(s, viewProj)
+		r.drawScene(s, viewProj, o)
 	case !v.badCamera: // warn once per bad spell, not every frame
 		v.badCamera = true
 		r.log.Warn("render: camera gives a non-finite projection; drawing the background only",
 			"scene", s.Name, "eye", cam.Eye, "target", cam.Target, "up", cam.Up)
 	}
-
-	if v.msaaFBO != 0 {
-		gl.BindFramebuffer(gl.READ_FRAMEBUFFER, v.msaaFBO)
-		gl.BindFramebuffer(gl.DRAW_FRAMEBUFFER, v.fbo)
-		gl.BlitFramebuffer(0, 0, w, h, 0, 0, w, h, gl.COLOR_BUFFER_BIT, gl.NEAREST)
-	}
+	gl.Disable(gl.SCISSOR_TEST)
 	gl.Disable(gl.DEPTH_TEST)
 	gl.Disable(gl.CULL_FACE)
+	gl.BindFramebuffer(gl.FRAMEBUFFER, 0)
+}
 
+// frameDone records that the view's colour texture holds a new frame of s, begun at start,
+// and draws the frame marker on it (GL goroutine). timed ends the draw timer query.
+func (v *View) frameDone(s *scenes.Scene, start time.Time, timed bool) {
+	r := v.r
 	v.drawn++
 	v.drawnVersion = s.Version
 	v.converted = false
@@ -70,9 +101,12 @@ func (v *View) draw(s *scenes.Scene) error {
 	v.mu.Unlock()
 	if marker {
 		gl.BindFramebuffer(gl.FRAMEBUFFER, v.fbo)
+		gl.Viewport(0, 0, int32(v.width), int32(v.height))
 		drawBlocks(v.height, markerBlocks(v.width, v.height, uint32(v.drawn), s.Version))
 	}
-	v.endTimer()
+	if timed {
+		v.endTimer()
+	}
 	gl.BindFramebuffer(gl.FRAMEBUFFER, 0)
 	r.cache.sweep(&r.objs, r.frames)
 
@@ -81,13 +115,12 @@ func (v *View) draw(s *scenes.Scene) error {
 		st.Drawn = v.drawn
 		st.Draw = v.lastDraw
 	})
-	return nil
 }
 
 // drawScene issues the scene pass into the bound framebuffer (GL goroutine). Primitives the
 // GPU cannot take are skipped and logged once each; the rest of the frame still draws.
-func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4) {
-	items := r.drawItems(s)
+func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions) {
+	items := r.drawItems(s, o.full)
 	cam := s.Camera
 	for _, p := range r.scenePrograms() {
 		if p == nil {
@@ -115,7 +148,7 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4) {
 		switch {
 		case m.Unlit:
 			p = r.unlitP
-		case r.fastP == nil || !g.hasNormals:
+		case o.pbr || r.fastP == nil || !g.hasNormals:
 			// Flat normals need per-pixel derivatives: pbr.frag has them.
 		case tex != 0:
 			p = r.fastTexP
@@ -166,11 +199,14 @@ type drawItem struct {
 	gpu  *gpuPrimitive
 }
 
-// drawItems resolves the scene's draws to uploaded geometry, in scene order. (Drawing small
-// objects before big ones, for the early depth test, was measured on llvmpipe with the demo
-// scene and gained nothing.)
-func (r *Renderer) drawItems(s *scenes.Scene) []drawItem {
+// drawItems resolves the scene's draws (at full detail with full) to uploaded geometry, in
+// scene order. (Drawing small objects before big ones, for the early depth test, was
+// measured on llvmpipe with the demo scene and gained nothing.)
+func (r *Renderer) drawItems(s *scenes.Scene, full bool) []drawItem {
 	draws := s.Draws()
+	if full {
+		draws = s.FullDetailDraws()
+	}
 	items := make([]drawItem, 0, len(draws))
 	for _, d := range draws {
 		if !finiteMat4(d.World) {

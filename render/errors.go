@@ -24,6 +24,9 @@ var (
 	ErrBadMesh = errors.New("render: bad mesh")
 	// ErrGL is returned when OpenGL reports an error or an incomplete framebuffer.
 	ErrGL = errors.New("render: OpenGL error")
+	// ErrBadQuality is returned by RenderWith for a Quality it cannot use (a Scale outside
+	// [0, 1]).
+	ErrBadQuality = errors.New("render: bad quality")
 	// ErrNoScene is returned by Draw and Render for a nil scene.
 	ErrNoScene = errors.New("render: nil scene")
 	// ErrNoFrame is returned by ReadYCbCr and ReadRGBA before anything was drawn.

@@ -19,6 +19,7 @@ const (
 	gouraudFrag    = "gouraud.frag"
 	fullscreenVert = "fullscreen.vert"
 	yuvFrag        = "yuv420.frag"
+	scaleFrag      = "scale.frag"
 )
 
 // shaderPath is how errors name a shader file: as it sits in the repository.
@@ -194,4 +195,20 @@ func newYUVProgram(r *Renderer) (*yuvProgram, error) {
 	gl.Uniform1i(p.source, 0)
 	gl.UseProgram(0)
 	return p, nil
+}
+
+// scaleProgram is fullscreen.vert + scale.frag.
+type scaleProgram struct {
+	id uint32
+}
+
+func newScaleProgram(r *Renderer) (*scaleProgram, error) {
+	id, err := buildProgram(&r.objs, r.cfg.Shaders, fullscreenVert, scaleFrag)
+	if err != nil {
+		return nil, err
+	}
+	gl.UseProgram(id)
+	gl.Uniform1i(uniform(id, "uSource"), 0)
+	gl.UseProgram(0)
+	return &scaleProgram{id: id}, nil
 }

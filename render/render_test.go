@@ -465,14 +465,14 @@ func testViewsNoLeak(t *testing.T, m mode) {
 	}
 	empty, _ := r.Stats()
 	// What remains: the lit and unlit programs, the fast shading's two (the default on
-	// software rasterisers), plus for the GPU conversion its program and the vertex array
-	// of its pass.
-	programs, vaos := 2, 0
+	// software rasterisers), the upscale's program, the vertex array of the fullscreen
+	// passes, plus for the GPU conversion its program.
+	programs, vaos := 3, 1
 	if r.Info().Shading == ShadingFast {
 		programs += 2
 	}
 	if m.convert == ConvertGPU {
-		programs, vaos = programs+1, 1
+		programs++
 	}
 	if empty.LiveObjects != programs+vaos || empty.Programs != programs || empty.VertexArrays != vaos || empty.CachedPrimitives != 0 {
 		t.Errorf("after ReleaseCache: %+v", empty)
@@ -878,12 +878,9 @@ func testCacheEviction(t *testing.T) {
 		t.Errorf("cache before %d primitives %d textures, after %d idle frames %d and %d; want 6, 1, then 2, 0",
 			before.CachedPrimitives, before.CachedTextures, cacheIdleFrames+sweepEvery, after.CachedPrimitives, after.CachedTextures)
 	}
-	// Two buffers (vertices, indices) and a vertex array per cached primitive, plus the GPU
-	// conversion pass's vertex array and the view's read-back buffer.
-	passVAO, pbo := 0, 0
-	if r.Info().Convert == ConvertGPU {
-		passVAO = 1
-	}
+	// Two buffers (vertices, indices) and a vertex array per cached primitive, plus the
+	// fullscreen passes' vertex array and the view's read-back buffer.
+	passVAO, pbo := 1, 0
 	if r.Info().Readback == ReadbackPBO {
 		pbo = 1
 	}

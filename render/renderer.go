@@ -18,6 +18,11 @@
 // and converted in Go (Config.Convert). View.ReadRGBA reads the same frame as *image.RGBA
 // for screenshots (SavePNG).
 //
+// View.RenderWith draws other kinds of frame: a refined still picture (PBR shading,
+// full-detail meshes, multisampling, drawn in parts that an Abort callback can stop) and
+// interactive frames at a lower internal resolution scaled up to the view's size.
+// View.Resize changes a view's size in place.
+//
 // Lit materials are shaded per pixel with a PBR model on GPUs and, on software rasterisers,
 // where per-pixel lighting dominates the frame, with the same model evaluated per vertex
 // (Config.Shading).
@@ -149,6 +154,10 @@ type Info struct {
 	Software bool
 	// MSAA is the number of samples views render with (0: none).
 	MSAA int
+	// RefinedSamples is the number of samples per pixel of a refined frame
+	// (View.RenderWith with Quality.Refined): 8 on GPUs that have them, else 4; 0 means
+	// the driver has fewer than 4 and refined frames are supersampled 2x2 instead.
+	RefinedSamples int
 	// Readback is the read-back mode in use (ReadbackSync or ReadbackPBO).
 	Readback Readback
 	// Convert is the conversion in use (ConvertGPU or ConvertCPU).
@@ -197,10 +206,14 @@ type Renderer struct {
 	fastP    *sceneProgram // gouraud.vert + gouraud.frag; ShadingFast only
 	fastTexP *sceneProgram // the same with TEXTURED; ShadingFast only
 	yuvP     *yuvProgram   // ConvertGPU only
-	emptyVAO uint32        // ConvertGPU only
+	scaleP   *scaleProgram // the upscale of scaled frames
+	emptyVAO uint32        // bound for the fullscreen passes (I420, upscale)
 	cache    gpuCache
-	views    map[*View]struct{}
-	frames   uint64
+	// refinedSamples is Info.RefinedSamples and bandRows refinedBandRows; benchmarks
+	// change them on the GL goroutine to compare the alternatives.
+	refinedSamples, bandRows int
+	views                    map[*View]struct{}
+	frames                   uint64
 	// reads are the read-backs in flight (ReadbackPBO): jobs whose GPU work is fenced and
 	// whose callers wait until the fence signals, while other jobs run.
 	reads []*pendingRead
@@ -528,6 +541,14 @@ func (r *Renderer) setup() error {
 	if info.MSAA <= 1 {
 		info.MSAA = 0
 	}
+	info.RefinedSamples = 8
+	if info.Software {
+		info.RefinedSamples = 4
+	}
+	if info.RefinedSamples = min(info.RefinedSamples, int(maxSamples)); info.RefinedSamples < 4 {
+		info.RefinedSamples = 0
+	}
+	r.refinedSamples, r.bandRows = info.RefinedSamples, refinedBandRows
 	info.Readback = r.cfg.Readback
 	if info.Readback == ReadbackAuto {
 		info.Readback = ReadbackPBO
@@ -572,8 +593,11 @@ func (r *Renderer) setup() error {
 		if r.yuvP, err = newYUVProgram(r); err != nil {
 			return err
 		}
-		r.emptyVAO = r.objs.genVertexArray()
 	}
+	if r.scaleP, err = newScaleProgram(r); err != nil {
+		return err
+	}
+	r.emptyVAO = r.objs.genVertexArray()
 	gl.PixelStorei(gl.PACK_ALIGNMENT, 1)
 	gl.PixelStorei(gl.UNPACK_ALIGNMENT, 1)
 	return glErrors()
@@ -614,6 +638,9 @@ func (r *Renderer) teardown() {
 	}
 	if r.yuvP != nil {
 		r.objs.deleteProgram(&r.yuvP.id)
+	}
+	if r.scaleP != nil {
+		r.objs.deleteProgram(&r.scaleP.id)
 	}
 	r.objs.deleteVertexArrays(&r.emptyVAO)
 	gl.Finish()

@@ -47,20 +47,28 @@ type FrameStats struct {
 // use, but a view draws one frame at a time: draw with Render (or Draw then ReadYCbCr /
 // ReadRGBA).
 type View struct {
-	r             *Renderer
-	width, height int
-	wp, hp        int // padded for the I420 packing (multiples of 8 and 4)
+	r *Renderer
 
-	mu     sync.Mutex // guards marker and stats (read from any goroutine)
+	mu     sync.Mutex // guards size, marker and stats (read from any goroutine)
+	size   image.Point
 	marker bool
 	stats  FrameStats
 	// readMu is held by ReadYCbCr and Render across both parts of a read whose pixels are
 	// copied or converted off the GL goroutine (ConvertCPU, ReadbackPBO): v.rgba and the
-	// mapped read-back buffer belong to that read.
+	// mapped read-back buffer belong to that read. A refined frame holds it across its
+	// parts, and Resize and Close take it, so that neither happens under a read or between
+	// a refined frame's parts.
 	readMu sync.Mutex
+
+	// GL goroutine only (written there under readMu, so a read's part on the caller's
+	// goroutine, which holds readMu, may use them too).
+	width, height int
+	wp, hp        int // padded for the I420 packing (multiples of 8 and 4)
 
 	// GL goroutine only.
 	closed                          bool
+	refined                         target // RenderWith Refined: multisampled or supersampled, allocated on first use
+	scaled, scaledMS                target // RenderWith Scale: the smaller frame (scaledMS: multisampled, with Info().MSAA)
 	msaaFBO, msaaColor, msaaDepth   uint32
 	fbo, color, depth               uint32
 	yuvFBO, yuvTex                  uint32           // ConvertGPU
@@ -91,14 +99,11 @@ const (
 // 2x2 up to Info().MaxSize works; widths that are multiples of 8 and heights that are
 // multiples of 4 (720p, 1080p) avoid padding.
 func (r *Renderer) NewView(width, height int) (*View, error) {
-	if width < 2 || height < 2 || width > r.info.MaxSize || height > r.info.MaxSize {
-		return nil, fmt.Errorf("%w: %dx%d (want 2x2 to %dx%d)", ErrBadSize, width, height, r.info.MaxSize, r.info.MaxSize)
+	if err := r.checkSize(width, height); err != nil {
+		return nil, err
 	}
 	wp, hp := paddedSize(width, height)
-	if hp*3/2 > r.info.MaxSize {
-		return nil, fmt.Errorf("%w: %dx%d needs an I420 target %d rows high (limit %d)", ErrBadSize, width, height, hp*3/2, r.info.MaxSize)
-	}
-	v := &View{r: r, width: width, height: height, wp: wp, hp: hp}
+	v := &View{r: r, width: width, height: height, wp: wp, hp: hp, size: image.Pt(width, height)}
 	err := r.do(func() error {
 		if err := v.allocate(); err != nil {
 			v.free()
@@ -112,6 +117,17 @@ func (r *Renderer) NewView(width, height int) (*View, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// checkSize returns ErrBadSize (wrapped, with the limits) for a view size out of range.
+func (r *Renderer) checkSize(width, height int) error {
+	if width < 2 || height < 2 || width > r.info.MaxSize || height > r.info.MaxSize {
+		return fmt.Errorf("%w: %dx%d (want 2x2 to %dx%d)", ErrBadSize, width, height, r.info.MaxSize, r.info.MaxSize)
+	}
+	if _, hp := paddedSize(width, height); hp*3/2 > r.info.MaxSize {
+		return fmt.Errorf("%w: %dx%d needs an I420 target %d rows high (limit %d)", ErrBadSize, width, height, hp*3/2, r.info.MaxSize)
+	}
+	return nil
 }
 
 // allocate creates the view's GL objects (GL goroutine).
@@ -178,7 +194,7 @@ func (v *View) allocate() error {
 		gl.BufferData(gl.PIXEL_PACK_BUFFER, v.readBytes(), nil, gl.STREAM_READ)
 		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
 	}
-	if r.info.TimerQueries {
+	if r.info.TimerQueries && v.timers[0][0].id == 0 {
 		for p := range v.timers {
 			for s := range v.timers[p] {
 				v.timers[p][s].id = o.genQuery()
@@ -191,12 +207,8 @@ func (v *View) allocate() error {
 // free deletes the view's GL objects (GL goroutine). Safe to call twice.
 func (v *View) free() {
 	o := &v.r.objs
-	o.deleteFramebuffers(&v.fbo, &v.msaaFBO, &v.yuvFBO)
-	o.deleteTextures(&v.color, &v.yuvTex)
-	o.deleteRenderbuffers(&v.depth, &v.msaaColor, &v.msaaDepth)
 	v.r.failReadsOf(v, ErrClosed)
-	v.unmap()
-	o.deleteBuffers(&v.pbo)
+	v.freeTargets()
 	for p := range v.timers {
 		for s := range v.timers[p] {
 			o.deleteQueries(&v.timers[p][s].id)
@@ -207,6 +219,20 @@ func (v *View) free() {
 		delete(v.r.views, v)
 		v.r.pixels.Add(-int64(v.width * v.height))
 	}
+}
+
+// freeTargets deletes the view's framebuffers, textures and read-back buffer: everything
+// that has the view's size (GL goroutine). Safe to call twice.
+func (v *View) freeTargets() {
+	o := &v.r.objs
+	o.deleteFramebuffers(&v.fbo, &v.msaaFBO, &v.yuvFBO)
+	o.deleteTextures(&v.color, &v.yuvTex)
+	o.deleteRenderbuffers(&v.depth, &v.msaaColor, &v.msaaDepth)
+	v.refined.free(o)
+	v.scaled.free(o)
+	v.scaledMS.free(o)
+	v.unmap()
+	o.deleteBuffers(&v.pbo)
 }
 
 // Close frees the view's GL objects. Later calls on the view return ErrClosed. It waits for
@@ -227,7 +253,11 @@ func (v *View) Close() error {
 }
 
 // Size returns the view's width and height in pixels.
-func (v *View) Size() (width, height int) { return v.width, v.height }
+func (v *View) Size() (width, height int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.size.X, v.size.Y
+}
 
 // SetMarker turns the frame marker on or off (off by default): a strip of black and white
 // blocks in the bottom-left corner encoding the frame number (FrameStats.Drawn, truncated
@@ -271,10 +301,7 @@ func (v *View) Draw(s *scenes.Scene) error {
 // CPU conversion writes into any fitting dst directly, the image area only (not a
 // NewFrame's padding). In every mode the image is the frame last drawn.
 func (v *View) ReadYCbCr(dst *image.YCbCr) (*image.YCbCr, error) {
-	if !v.fits(dst) {
-		dst = NewFrame(v.width, v.height)
-	}
-	return v.render(nil, dst)
+	return v.render(dst, nil)
 }
 
 // Render draws s (see Draw) and reads the result as I420 (see ReadYCbCr) in one trip to
@@ -283,39 +310,50 @@ func (v *View) Render(s *scenes.Scene, dst *image.YCbCr) (*image.YCbCr, error) {
 	if s == nil {
 		return nil, ErrNoScene
 	}
-	if !v.fits(dst) {
-		dst = NewFrame(v.width, v.height)
-	}
-	return v.render(s, dst)
+	return v.render(dst, func() error { return v.draw(s) })
 }
 
-// render draws s (unless nil) and reads the frame into dst. The GL goroutine does the GL
-// work; pixels that need copying or converting (ConvertCPU, ReadbackPBO) are handled on the
-// calling goroutine afterwards, so the GL goroutine is free for other views meanwhile.
-func (v *View) render(s *scenes.Scene, dst *image.YCbCr) (*image.YCbCr, error) {
-	offGL := v.r.info.Convert == ConvertCPU || v.r.info.Readback == ReadbackPBO
-	if offGL {
+// offGL reports whether reads finish on the caller's goroutine (ConvertCPU, ReadbackPBO),
+// which must then hold v.readMu across both parts.
+func (v *View) offGL() bool {
+	return v.r.info.Convert == ConvertCPU || v.r.info.Readback == ReadbackPBO
+}
+
+// render runs draw (unless nil) on the GL goroutine and reads the frame into dst, taking
+// v.readMu when the read finishes off the GL goroutine.
+func (v *View) render(dst *image.YCbCr, draw func() error) (*image.YCbCr, error) {
+	if v.offGL() {
 		v.readMu.Lock()
 		defer v.readMu.Unlock()
 	}
+	return v.renderLocked(dst, draw)
+}
+
+// renderLocked is render for a caller that holds v.readMu (or needs not: see offGL). The
+// GL goroutine does the GL work; pixels that need copying or converting (ConvertCPU,
+// ReadbackPBO) are handled on the calling goroutine afterwards, so the GL goroutine is free
+// for other views meanwhile. A dst that does not fit the view's size (checked on the GL
+// goroutine, where the size cannot change) is replaced by a new frame.
+func (v *View) renderLocked(dst *image.YCbCr, draw func() error) (*image.YCbCr, error) {
 	var rd readResult
 	err := v.r.do(func() error {
 		if v.closed {
 			return ErrClosed
 		}
-		if s != nil {
-			if err := v.draw(s); err != nil {
+		if draw != nil {
+			if err := draw(); err != nil {
 				return err
 			}
+		}
+		if !v.fits(dst) {
+			dst = NewFrame(v.width, v.height)
 		}
 		return v.read(dst, &rd)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if offGL {
-		v.finishRead(dst, &rd)
-	}
+	v.finishRead(dst, &rd)
 	return dst, nil
 }
 
@@ -323,15 +361,15 @@ func (v *View) render(s *scenes.Scene, dst *image.YCbCr) (*image.YCbCr, error) {
 // which is returned; a dst of another size (or nil) is replaced by a new image. It always
 // reads synchronously: it is meant for screenshots and tests, not for every frame.
 func (v *View) ReadRGBA(dst *image.RGBA) (*image.RGBA, error) {
-	if dst == nil || dst.Rect != image.Rect(0, 0, v.width, v.height) {
-		dst = image.NewRGBA(image.Rect(0, 0, v.width, v.height))
-	}
 	err := v.r.do(func() error {
 		if v.closed {
 			return ErrClosed
 		}
 		if v.drawn == 0 {
 			return ErrNoFrame
+		}
+		if dst == nil || dst.Rect != image.Rect(0, 0, v.width, v.height) {
+			dst = image.NewRGBA(image.Rect(0, 0, v.width, v.height))
 		}
 		return v.readRGBA(dst)
 	})

@@ -79,6 +79,22 @@ func (b *sceneBuilder) object(name string, prim Primitive, mat int, pos mgl32.Ve
 	return len(b.s.Nodes) - 1
 }
 
+// shape adds a root node like object, its mesh built by build at level of detail d. When d
+// is not DetailFull and the full-detail build differs, the mesh carries it in Mesh.Full.
+func (b *sceneBuilder) shape(name string, d Detail, build func(Detail) Primitive, mat int, pos mgl32.Vec3) int {
+	n := b.object(name, build(d), mat, pos)
+	if d == DetailFull {
+		return n
+	}
+	full := build(DetailFull)
+	m := b.s.Meshes[b.s.Nodes[n].Mesh]
+	if len(full.Indices) != len(m.Primitives[0].Indices) || len(full.Positions) != len(m.Primitives[0].Positions) {
+		full.Material = mat
+		m.Full = []Primitive{full}
+	}
+	return n
+}
+
 // srgb converts an sRGB colour (0..1 per channel) to linear RGBA (opaque).
 func srgb(r, g, b float32) mgl32.Vec4 {
 	return mgl32.Vec4{srgbToLinear(r), srgbToLinear(g), srgbToLinear(b), 1}
@@ -125,17 +141,18 @@ func demoScene(d Detail) *Scene {
 	teal := b.material(Material{Name: "teal", BaseColor: srgb(0.10, 0.62, 0.62), Roughness: 0.4})
 	ivory := b.material(Material{Name: "ivory", BaseColor: srgb(0.90, 0.88, 0.82), Roughness: 0.45})
 
-	around, along := d.around, d.along
-	b.object("stage", Cylinder(4.2, 0.2, around(128)), stage, mgl32.Vec3{0, -0.1, 0})
-	b.object("plinth", Cylinder(0.6, 0.2, around(48)), marble, mgl32.Vec3{0, 0.1, 0})
-	torus := b.object("torus", Torus(0.85, 0.3, around(96), along(48)), gold, mgl32.Vec3{0, 1.5, 0})
-	b.object("red-sphere", Sphere(0.55, around(64), along(32)), red, mgl32.Vec3{-2.1, 0.55, 0.9})
-	b.object("blue-sphere", Sphere(0.42, around(64), along(32)), blue, mgl32.Vec3{1.85, 0.42, 1.45})
-	b.object("green-sphere", Sphere(0.28, around(48), along(24)), green, mgl32.Vec3{-0.75, 0.28, 2.1})
+	// Curved shapes are tessellated at d; below full detail their meshes also carry the
+	// full-detail geometry (Mesh.Full) for refined still pictures.
+	b.shape("stage", d, func(d Detail) Primitive { return Cylinder(4.2, 0.2, d.around(128)) }, stage, mgl32.Vec3{0, -0.1, 0})
+	b.shape("plinth", d, func(d Detail) Primitive { return Cylinder(0.6, 0.2, d.around(48)) }, marble, mgl32.Vec3{0, 0.1, 0})
+	torus := b.shape("torus", d, func(d Detail) Primitive { return Torus(0.85, 0.3, d.around(96), d.along(48)) }, gold, mgl32.Vec3{0, 1.5, 0})
+	b.shape("red-sphere", d, func(d Detail) Primitive { return Sphere(0.55, d.around(64), d.along(32)) }, red, mgl32.Vec3{-2.1, 0.55, 0.9})
+	b.shape("blue-sphere", d, func(d Detail) Primitive { return Sphere(0.42, d.around(64), d.along(32)) }, blue, mgl32.Vec3{1.85, 0.42, 1.45})
+	b.shape("green-sphere", d, func(d Detail) Primitive { return Sphere(0.28, d.around(48), d.along(24)) }, green, mgl32.Vec3{-0.75, 0.28, 2.1})
 	cube := b.object("cube", Box(1, 1, 1), ivory, mgl32.Vec3{2.2, 0.5, -0.9})
 	s.Nodes[cube].Rotation = mgl32.QuatRotate(mgl32.DegToRad(28), mgl32.Vec3{0, 1, 0})
-	b.object("copper-cylinder", Cylinder(0.42, 1.3, around(64)), copper, mgl32.Vec3{-2.0, 0.65, -1.5})
-	b.object("teal-cone", Cone(0.5, 1.1, around(64)), teal, mgl32.Vec3{0.5, 0.55, -2.4})
+	b.shape("copper-cylinder", d, func(d Detail) Primitive { return Cylinder(0.42, 1.3, d.around(64)) }, copper, mgl32.Vec3{-2.0, 0.65, -1.5})
+	b.shape("teal-cone", d, func(d Detail) Primitive { return Cone(0.5, 1.1, d.around(64)) }, teal, mgl32.Vec3{0.5, 0.55, -2.4})
 
 	upright := mgl32.QuatRotate(mgl32.DegToRad(90), mgl32.Vec3{1, 0, 0})
 	s.Nodes[torus].Rotation = upright

@@ -410,3 +410,77 @@ func TestFrameBounds(t *testing.T) {
 		t.Errorf("framing an empty box gives an invalid camera %+v", e)
 	}
 }
+
+// TestFullDetailDraws checks that a built-in scene built at low detail carries its full
+// geometry: FullDetailDraws gives the full-detail build's triangles with the same nodes,
+// transforms and materials, edits by node name reach both, and a full-detail build carries
+// no second copy.
+func TestFullDetailDraws(t *testing.T) {
+	for _, name := range BuiltinNames() {
+		t.Run(name, func(t *testing.T) {
+			full, err := BuiltinDetail(name, DetailFull)
+			if err != nil {
+				t.Fatal(err)
+			}
+			low, err := BuiltinDetail(name, DetailLow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range full.Meshes {
+				if m.Full != nil {
+					t.Errorf("full-detail build: mesh %q carries a second full-detail copy", m.Name)
+				}
+			}
+			withFull := 0
+			for _, m := range low.Meshes {
+				if m.Full != nil {
+					withFull++
+					if len(m.Full) != len(m.Primitives) {
+						t.Errorf("mesh %q: %d full-detail primitives for %d", m.Name, len(m.Full), len(m.Primitives))
+					}
+				}
+			}
+			if name == DemoScene && withFull != 8 {
+				t.Errorf("demo at low detail: %d meshes carry full detail, want the 8 curved ones", withFull)
+			}
+			got, want := low.FullDetailDraws(), full.Draws()
+			if len(got) != len(want) {
+				t.Fatalf("FullDetailDraws: %d draws, full build %d", len(got), len(want))
+			}
+			for i := range got {
+				g, w := got[i], want[i]
+				if g.Mesh.Name != w.Mesh.Name || len(g.Primitive.Indices) != len(w.Primitive.Indices) ||
+					len(g.Primitive.Positions) != len(w.Primitive.Positions) || g.World != w.World ||
+					g.Material.Name != w.Material.Name || g.BaseColor != w.BaseColor {
+					t.Errorf("draw %d (%s): low scene's full detail differs from the full build", i, g.Mesh.Name)
+				}
+			}
+			if name != DemoScene {
+				return
+			}
+			// An edit by node name shows in both draw lists of a clone.
+			c := low.Clone()
+			if err := c.SetColor("torus", 1, 0, 0); err != nil {
+				t.Fatal(err)
+			}
+			red := srgb(1, 0, 0)
+			for _, draws := range [][]Draw{c.Draws(), c.FullDetailDraws()} {
+				found := false
+				for _, d := range draws {
+					if d.Mesh.Name == "torus" {
+						found = d.BaseColor == red
+					}
+				}
+				if !found {
+					t.Error("SetColor(torus) does not reach one of the draw lists")
+				}
+			}
+			if err := c.SetVisible("torus", false); err != nil {
+				t.Fatal(err)
+			}
+			if a, b := len(c.Draws()), len(c.FullDetailDraws()); a != len(want)-1 || b != a {
+				t.Errorf("after hiding the torus: %d draws, %d full-detail draws, want %d", a, b, len(want)-1)
+			}
+		})
+	}
+}

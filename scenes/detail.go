@@ -10,7 +10,9 @@ import "strconv"
 // the demo with about a quarter of its triangles (docs/perf-render.md). Node names,
 // materials, lights and the camera are the same at every level, so scene edits and calls
 // naming nodes behave identically; only the curved meshes' segment counts change. A level
-// other than DetailFull and DetailLow builds full detail.
+// other than DetailFull and DetailLow builds full detail. Below DetailFull the curved
+// meshes also carry their full-detail geometry (Mesh.Full), which renderers draw for a
+// refined still picture (Scene.FullDetailDraws).
 type Detail int
 
 // Detail levels.

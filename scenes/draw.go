@@ -16,8 +16,16 @@ type Draw struct {
 // DefaultMaterial is used by primitives with no material: light grey, dielectric, rough.
 var DefaultMaterial = Material{Name: "default", BaseColor: mgl32.Vec4{0.8, 0.8, 0.8, 1}, Roughness: 0.8}
 
-// Draws walks the visible node hierarchy and returns every primitive to draw.
-func (s *Scene) Draws() []Draw {
+// Draws walks the visible node hierarchy and returns every primitive to draw, at the
+// detail the meshes were built at (Mesh.Primitives).
+func (s *Scene) Draws() []Draw { return s.draws(false) }
+
+// FullDetailDraws is Draws with each mesh's full-detail primitives (Mesh.Full) where it
+// carries them: the same nodes, transforms and materials, finer geometry. Renderers use it
+// for refined still pictures of scenes built at a lower level of detail.
+func (s *Scene) FullDetailDraws() []Draw { return s.draws(true) }
+
+func (s *Scene) draws(full bool) []Draw {
 	var out []Draw
 	var walk func(i int, parent mgl32.Mat4, depth int)
 	walk = func(i int, parent mgl32.Mat4, depth int) {
@@ -31,8 +39,12 @@ func (s *Scene) Draws() []Draw {
 		world := parent.Mul4(n.Local())
 		if n.Mesh >= 0 && n.Mesh < len(s.Meshes) {
 			m := s.Meshes[n.Mesh]
-			for pi := range m.Primitives {
-				p := &m.Primitives[pi]
+			prims := m.Primitives
+			if full && m.Full != nil {
+				prims = m.Full
+			}
+			for pi := range prims {
+				p := &prims[pi]
 				mat := &DefaultMaterial
 				if p.Material >= 0 && p.Material < len(s.Materials) {
 					mat = s.Materials[p.Material]

@@ -51,6 +51,11 @@ const MaxLights = 8
 type Mesh struct {
 	Name       string
 	Primitives []Primitive
+	// Full, when non-nil, is the same mesh at full detail, for refined still pictures
+	// (Scene.FullDetailDraws); its primitives use the same materials. The built-in scenes
+	// set it on curved meshes built below DetailFull (see Detail); nil means Primitives are
+	// the full detail. Like Primitives it is shared between clones and read-only.
+	Full []Primitive
 }
 
 // Primitive is indexed triangle geometry with one material.

@@ -17,6 +17,8 @@
 //   - fullscreen.vert: one triangle covering the viewport (no vertex buffers).
 //   - yuv420.frag: RGB to I420 (BT.709, limited range) packing 4 output bytes per fragment
 //     into an RGBA8 target of W/4 x 1.5H texels, whose memory is exactly an I420 frame.
+//   - scale.frag: stretches a frame drawn at a lower internal resolution over the view
+//     with linear filtering (render.Quality.Scale).
 //   - preview.frag: draws an I420 or RGBA frame on screen (render/preview).
 package shaders
 
