@@ -42,7 +42,9 @@ bench-spectators: setup
 fuzz: setup
 	@bash scripts/fuzz.sh
 
-# Long run under load (SOAK_DURATION, default 10m): fails on growth; writes out/soak/.
+# Long run under load with attackers from other loopback addresses (SOAK_DURATION, default
+# 10m; SOAK_ATTACK_RTMP=0 SOAK_ATTACK_WHEP=0 for none, see scripts/soak.sh): fails on
+# growth or an honest viewer under 29 fps; writes out/soak/.
 soak: setup
 	@bash scripts/soak.sh
 

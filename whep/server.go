@@ -37,7 +37,7 @@ import (
 )
 
 // maxOfferSize bounds the body of a WHEP POST.
-const maxOfferSize = 256 << 10
+const maxOfferSize = 64 << 10
 
 // Server answers WHEP requests and runs the sessions. Create it with NewServer, mount
 // Handler on an HTTP server, and call Shutdown to end every session.
@@ -199,13 +199,15 @@ func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusUnsupportedMediaType, fmt.Errorf("%w: Content-Type %q, want application/sdp", ErrBadOffer, ct))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxOfferSize+1))
-	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: reading the body: %v", ErrBadOffer, err))
+	// MaxBytesReader, not a LimitReader: the server closes the connection after a 413
+	// instead of reading the rest of an oversize body.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOfferSize))
+	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		s.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: more than %d bytes", ErrBadOffer, tooLarge.Limit))
 		return
 	}
-	if len(body) > maxOfferSize {
-		s.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: more than %d bytes", ErrBadOffer, maxOfferSize))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: reading the body: %v", ErrBadOffer, err))
 		return
 	}
 	if err := checkOffer(body); err != nil {

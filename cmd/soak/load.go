@@ -25,14 +25,24 @@ type load struct {
 	churns            atomic.Int64
 }
 
-func startLoad(ctx context.Context, addr string, o options, log *slog.Logger) *load {
-	ld := &load{frames: make([]atomic.Int64, o.viewers)}
+// startLoad starts the honest clients, all from 127.0.0.1: o.viewers RTMP viewers (frame
+// counters 0 to o.viewers-1), o.whepViewers WebRTC viewers (the counters after them) and
+// the churn.
+func startLoad(ctx context.Context, addr, httpAddr string, o options, log *slog.Logger) *load {
+	ld := &load{frames: make([]atomic.Int64, o.viewers+o.whepViewers)}
 	scenes := []string{"demo", "testcard"}
 	for i := range o.viewers {
 		ld.wg.Add(1)
 		go func() {
 			defer ld.wg.Done()
 			ld.viewer(ctx, "rtmp://"+addr+"/live/"+scenes[i%len(scenes)], i, o.callsPerS, log)
+		}()
+	}
+	for i := range o.whepViewers {
+		ld.wg.Add(1)
+		go func() {
+			defer ld.wg.Done()
+			ld.whepViewer(ctx, "http://"+httpAddr+"/whep/"+scenes[i%len(scenes)], o.viewers+i, log)
 		}()
 	}
 	if o.churnEvery > 0 {

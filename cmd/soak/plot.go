@@ -34,7 +34,7 @@ func writePlot(path string, rows []sampleRow, o options) error {
 			{"open files", plot.Orange, func(s sampleRow) float64 { return s.fds }},
 			{"threads", plot.Green, func(s sampleRow) float64 { return s.threads }},
 		}, 0},
-		{fmt.Sprintf("Frames per second per viewer (%d viewers)", o.viewers), "fps", []series{
+		{fmt.Sprintf("Frames per second per honest viewer (%d RTMP, %d WebRTC)", o.viewers, o.whepViewers), "fps", []series{
 			{"mean", plot.Blue, func(s sampleRow) float64 { return s.fpsMean() }},
 			{"lowest", plot.Red, func(s sampleRow) float64 { return s.fpsMin() }},
 		}, o.fps},
@@ -56,7 +56,7 @@ func writePlot(path string, rows []sampleRow, o options) error {
 		}
 		imgs = append(imgs, c.Render())
 	}
-	title := fmt.Sprintf("Rendercast soak: %s, %d viewers, %.0f calls/s each, a churn viewer every %s",
-		o.duration, o.viewers, o.callsPerS, o.churnEvery)
+	title := fmt.Sprintf("Rendercast soak: %s, %d+%d viewers, churn %s, attack %d RTMP, %.0f WHEP/s",
+		o.duration, o.viewers, o.whepViewers, o.churnEvery, o.attackRTMP, o.attackWHEP)
 	return plot.WritePNG(path, plot.Stack(title, imgs...))
 }

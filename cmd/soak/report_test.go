@@ -22,7 +22,7 @@ func rowsWith(n int, f func(i int, r *sampleRow)) []sampleRow {
 }
 
 func TestAnalyse(t *testing.T) {
-	o := options{warmup: 30 * time.Second, viewers: 2, fps: 30}
+	o := options{warmup: 30 * time.Second, viewers: 2, fps: 30, minFPS: 29}
 	cases := []struct {
 		name string
 		rows []sampleRow
@@ -39,6 +39,12 @@ func TestAnalyse(t *testing.T) {
 			}
 		}), "stalled"},
 		{"too short", rowsWith(5, nil), "run longer"},
+		{"slow viewer", rowsWith(60, func(i int, r *sampleRow) {
+			if i == 30 || i == 50 {
+				r.fps[0] = 28.4
+			}
+		}), "2 of 54 samples had a viewer under 29 fps (lowest 28.4)"},
+		{"just above the floor", rowsWith(60, func(i int, r *sampleRow) { r.fps[1] = 29.2 }), ""},
 	}
 	for _, tc := range cases {
 		r := analyse(tc.rows, o)
@@ -65,7 +71,7 @@ func TestWritePlotAndCSV(t *testing.T) {
 	if err != nil || img.Bounds().Dx() != plotW {
 		t.Fatalf("plot: %v %v", err, img.Bounds())
 	}
-	if err := writeCSV(filepath.Join(dir, "s.csv"), rows, 2); err != nil {
+	if err := writeCSV(filepath.Join(dir, "s.csv"), rows, o); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "s.csv"))

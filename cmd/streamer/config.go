@@ -78,6 +78,19 @@ func options() []option {
 			c.HTTP = v
 			return nil
 		}},
+		{name: "admin-listen", def: "", usage: "serve /metrics, /status and /status.json only on this address (host:port), not on -http; empty: on -http", set: func(c *config, v string) error {
+			if v != "" {
+				if _, _, err := splitHostPort(v); err != nil {
+					return err
+				}
+			}
+			c.AdminListen = v
+			return nil
+		}},
+		{name: "admin-token", def: "", usage: "secret required to read /metrics, /status and /status.json (Authorization: Bearer or ?token=); empty: none", set: func(c *config, v string) error {
+			c.AdminToken = v
+			return nil
+		}},
 		{name: "size", def: "1280x720", usage: "video size WIDTHxHEIGHT (even numbers, 64..4096)", set: func(c *config, v string) error {
 			w, h, ok := strings.Cut(strings.ToLower(v), "x")
 			wi, err1 := strconv.Atoi(w)

@@ -53,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(cfg, stderr)
 	encode.SetLibraryLogLevel(cfg.LogLevel)
+	encode.SetLogger(log.With("part", "ffmpeg"))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, cfg, log, nil); err != nil {

@@ -47,6 +47,8 @@ type App struct {
 	web      *whep.Server
 	httpSrv  *http.Server
 	httpLn   net.Listener
+	adminSrv *http.Server // -admin-listen; nil without
+	adminLn  net.Listener
 	started  time.Time
 
 	token        access.Secret // -token: watching
@@ -222,7 +224,8 @@ func (a *App) newEncoder(eo session.EncoderOptions) (session.Encoder, error) {
 	return encode.New(o)
 }
 
-// Start listens: RTMP (-listen), RTMPS (-listen-tls), HTTP (-http).
+// Start listens: RTMP (-listen), RTMPS (-listen-tls), HTTP (-http), admin HTTP
+// (-admin-listen).
 func (a *App) Start() error {
 	if a.cfg.Listen != "" {
 		if err := a.srv.Start(a.cfg.Listen); err != nil {
@@ -240,10 +243,20 @@ func (a *App) Start() error {
 			return fmt.Errorf("-http %s: %w", a.cfg.HTTP, err)
 		}
 		a.httpLn = ln
-		a.httpSrv = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		a.httpSrv = a.newHTTPServer(a.httpHandler(), "http")
 		go a.httpSrv.Serve(ln)
 		a.log.Info("http listening", "addr", ln.Addr().String())
 		a.log.Info("watch in a browser: " + browserURL(ln.Addr()))
+	}
+	if a.cfg.AdminListen != "" {
+		ln, err := net.Listen("tcp", a.cfg.AdminListen)
+		if err != nil {
+			return fmt.Errorf("-admin-listen %s: %w", a.cfg.AdminListen, err)
+		}
+		a.adminLn = ln
+		a.adminSrv = a.newHTTPServer(a.adminHandler(), "admin")
+		go a.adminSrv.Serve(ln)
+		a.log.Info("admin listening", "addr", ln.Addr().String(), "token", a.cfg.AdminToken != "")
 	}
 	for _, l := range []struct {
 		scheme string
@@ -273,14 +286,24 @@ func (a *App) HTTPAddr() net.Addr {
 	return a.httpLn.Addr()
 }
 
+// AdminAddr returns the admin listener's address (-admin-listen), or nil.
+func (a *App) AdminAddr() net.Addr {
+	if a.adminLn == nil {
+		return nil
+	}
+	return a.adminLn.Addr()
+}
+
 // Shutdown stops HTTP, ends every WebRTC session and RTMP connection (waiting for them
 // until ctx ends) and closes every session.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
-	if a.httpSrv != nil {
-		hctx, cancel := context.WithTimeout(ctx, time.Second)
-		a.httpSrv.Shutdown(hctx)
-		cancel()
+	for _, s := range []*http.Server{a.httpSrv, a.adminSrv} {
+		if s != nil {
+			hctx, cancel := context.WithTimeout(ctx, time.Second)
+			s.Shutdown(hctx)
+			cancel()
+		}
 	}
 	if err := a.web.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("webrtc shutdown: %w", err))

@@ -52,6 +52,9 @@ type Config struct {
 	Publish      []PublishSpec // -publish NAME=URL
 	PublishAllow []string      // -publish-allow: URL prefixes session.publish may use
 	MaxSessions  int           // -max-sessions: sessions open at once (0: no limit)
+	// Admin endpoints (/metrics, /status, /status.json).
+	AdminListen string // -admin-listen: serve them only on this address; empty: on -http
+	AdminToken  string // -admin-token: required to read them (Bearer or ?token=); empty: none
 	// Version is reported by server.info and the status page.
 	Version string
 }

@@ -16,14 +16,25 @@ import (
 	"github.com/rendercast/rendercast/whep"
 )
 
-// httpHandler serves the browser viewer at / (WHEP at /whep/), /metrics, /healthz,
-// /readyz and the status page at /status (and /status.json).
+// httpHandler serves the public listener (-http): the browser viewer at / (WHEP at
+// /whep/), /healthz, /readyz and, unless -admin-listen moves them to their own listener,
+// the admin endpoints (/metrics, /status, /status.json, behind -admin-token when set).
+// Every request body is bounded (maxBodyBytes).
 func (a *App) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/whep/", a.web.Handler())
 	mux.Handle("GET /{$}", web.Handler())
 	mux.Handle("GET /viewer/", web.Handler())
-	mux.Handle("GET /metrics", a.m.Handler())
+	a.healthRoutes(mux)
+	if a.cfg.AdminListen == "" {
+		a.adminRoutes(mux)
+	}
+	return limitBody(mux)
+}
+
+// healthRoutes adds /healthz and /readyz: open to every client (container and Kubernetes
+// probes), on the public and the admin listener alike.
+func (a *App) healthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
@@ -40,15 +51,6 @@ func (a *App) httpHandler() http.Handler {
 			"ready": ready, "gl": a.renderer.Info().Renderer, "encoder": a.choice.Encoder,
 		})
 	})
-	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(a.statusFor(r))
-	})
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		statusPage.Execute(w, a.statusFor(r))
-	})
-	return mux
 }
 
 // viewerStatus is one viewer (or publisher) of a session on the status page.
