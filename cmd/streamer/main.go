@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/rendercast/rendercast/encode"
 	"github.com/rendercast/rendercast/internal/app"
@@ -70,7 +69,8 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// serve runs the streamer until ctx ends, then shuts down within shutdownTimeout.
+// serve runs the streamer until ctx ends, then drains it (app.App.Drain: -drain-wait,
+// -drain-timeout).
 // ready, if not nil, receives the app once it listens (tests use it).
 func serve(ctx context.Context, cfg *config, log *slog.Logger, ready chan<- *app.App) error {
 	cfg.Version = version
@@ -100,9 +100,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready chan<- *app
 	}
 	<-ctx.Done()
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	return a.Shutdown(sctx)
+	return a.Drain()
 }
 
 // reloadOnSIGHUP calls reload on every SIGHUP until the returned function is called.
@@ -128,6 +126,3 @@ func reloadOnSIGHUP(reload func()) (stop func()) {
 		<-finished
 	}
 }
-
-// shutdownTimeout bounds a graceful shutdown (SIGINT/SIGTERM).
-const shutdownTimeout = 4 * time.Second
