@@ -270,3 +270,26 @@ func TestWebRTCOneUDPPort(t *testing.T) {
 		}
 	}
 }
+
+// streamer check reads the configuration as serving would, and opens nothing.
+func TestCheckCommand(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := dir+"/good.yaml", dir+"/bad.yaml"
+	writeFile(good, "size: 640x360\nmax-viewers: 8\nsession: [show=demo]\n")
+	writeFile(bad, "size: 640x360\nmax-viewer: 8\n")
+	cmd := exec.Command(streamerBin, "check", "-config", good, "-drain-timeout", "10s")
+	cmd.Env = append(os.Environ(), "STREAMER_CONFIG=", "STREAMER_WEBRTC_UDP_PORT=30000")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "configuration ok") {
+		t.Errorf("check of a good configuration: %v %q", err, out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{{[]string{"-config", bad}, `unknown setting "max-viewer"`}, {[]string{"-config", good, "-drain-wait", "2m"}, "-drain-wait"}} {
+		cmd := exec.Command(streamerBin, append([]string{"check"}, c.args...)...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), c.want) {
+			t.Errorf("check %v: %v %q, want status 2 and %q", c.args, err, out, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@
 //	streamer call URL PROCEDURE [k=v ...]  send one remote call and print the result
 //	streamer snapshot [-scene demo] [-size 1280x720] -o demo.png
 //	streamer health [-http HOST:PORT]      exit 0 when a running streamer's /healthz answers 200
+//	streamer check [flags]                 check the configuration (flags, environment, -config) and exit
 package main
 
 import (
@@ -37,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runSnapshot(args[1:], stdout, stderr)
 		case "health":
 			return runHealth(args[1:], os.LookupEnv, stdout, stderr)
+		case "check":
+			return runCheck(args[1:], stdout, stderr)
 		case "version", "-version", "--version":
 			fmt.Fprintln(stdout, "rendercast streamer", version)
 			return 0
@@ -58,6 +61,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("streamer stopped", "err", err)
 		return 1
 	}
+	return 0
+}
+
+// runCheck reads the configuration as serving would (flags, STREAMER_* environment, the
+// -config file) and exits 0 when it holds, or 2 naming what is wrong; it opens nothing
+// (the Helm chart's tests check its ConfigMap and environment with it).
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	if _, err := parseConfig(args, os.Getenv, stderr); err != nil {
+		if errors.Is(err, errHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "streamer check:", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, "configuration ok")
 	return 0
 }
 
