@@ -94,6 +94,8 @@ func TestStrictDecodingRefusesUnknownFields(t *testing.T) {
 		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replica: 2}\n",
 		"apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: x}\nspec:\n  endpoints: [{port: http, intervall: 10s}]\n",
 		"apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n",
+		"apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports: [{port: 1, targetport: 2}]\n", // case matters
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\ndata: {c: d}\n",               // duplicate
 	} {
 		if _, err := Decode(doc); err == nil {
 			t.Errorf("decoded without an error:\n%s", doc)

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -126,6 +127,29 @@ func (o *Objects) Kinds() []string {
 	return k
 }
 
+// decodeStrict decodes a YAML document as the API server does, strictly: field names are
+// matched case-sensitively, and an unknown or duplicate field is an error.
+func decodeStrict(doc string, target any) error {
+	j, err := yaml.YAMLToJSONStrict([]byte(doc))
+	if err != nil {
+		return err
+	}
+	strict, err := kjson.UnmarshalStrict(j, target)
+	if err != nil {
+		return err
+	}
+	return errors.Join(strict...)
+}
+
+// name returns a document's metadata.name, for messages.
+func name(doc string) string {
+	var m struct {
+		Metadata struct{ Name string } `json:"metadata"`
+	}
+	yaml.Unmarshal([]byte(doc), &m)
+	return m.Metadata.Name
+}
+
 // Decode decodes every document strictly into the type of its apiVersion and kind: an
 // unknown field, a duplicate field, a value of the wrong type or an unknown kind is an
 // error naming the document.
@@ -162,8 +186,8 @@ func Decode(stream string) (*Objects, error) {
 		default:
 			return nil, fmt.Errorf("document %d: unexpected kind %q of %q", i, tm.Kind, tm.APIVersion)
 		}
-		if err := yaml.UnmarshalStrict([]byte(doc), target); err != nil {
-			return nil, fmt.Errorf("document %d (%s): %w", i, tm.Kind, err)
+		if err := decodeStrict(doc, target); err != nil {
+			return nil, fmt.Errorf("document %d (%s %s): %w", i, tm.Kind, name(doc), err)
 		}
 	}
 	return o, nil
