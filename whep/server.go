@@ -121,7 +121,7 @@ func newAPI(cfg Config, mux ice.UDPMux) (*webrtc.API, error) {
 			return false
 		})
 	}
-	if cfg.PortMin != 0 && cfg.UDPPort == 0 {
+	if cfg.PortMin != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
 			return nil, fmt.Errorf("%w: UDP ports %d-%d: %w", ErrInvalidConfig, cfg.PortMin, cfg.PortMax, err)
 		}

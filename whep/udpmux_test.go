@@ -60,7 +60,8 @@ func TestOneUDPPortCarriesEverySession(t *testing.T) {
 	running := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, running) })
 	port := freeUDPPort(t)
-	fx := newFixture(t, Config{UDPPort: port, PublicIPs: []string{"127.0.0.2"}}, true)
+	// A port range as well (the image sets one): host candidates still all use UDPPort.
+	fx := newFixture(t, Config{UDPPort: port, PortMin: 40000, PortMax: 40100, PublicIPs: []string{"127.0.0.2"}}, true)
 	addrs := fx.srv.UDPAddrs()
 	if len(addrs) != 1 || addrs[0].(*net.UDPAddr).Port != int(port) || !addrs[0].(*net.UDPAddr).IP.Equal(net.IPv4(127, 0, 0, 1)) {
 		t.Fatalf("UDPAddrs() = %v, want 127.0.0.1:%d alone (LocalIPs)", addrs, port)
