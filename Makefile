@@ -26,6 +26,7 @@ test: setup
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet $(GOFLAGS_EGL) ./...
 	$(GO) test $(GOFLAGS_EGL) -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/docker$$')
+	cd deploy/chartcheck && $(GO) vet ./... && $(GO) test -count=1 ./...
 	$(GO) test $(GOFLAGS_EGL) -race -count=1 -timeout 30m ./docker
 
 test-short: setup

@@ -343,3 +343,15 @@ func (p *Pool) Close() error {
 	wg.Wait()
 	return nil
 }
+
+// LoseContext marks context n (numbered as Contexts numbers them) lost, as a GPU reset or
+// a driver fault does: its views fail with ErrContextLost, new views go to the other
+// contexts, and it does not come back. Fault drills and the application's readiness tests
+// use it.
+func (p *Pool) LoseContext(n int, why string) error {
+	if n < 0 || n >= len(p.ctxs) {
+		return fmt.Errorf("%w: no context %d (the pool has %d)", ErrBadConfig, n, len(p.ctxs))
+	}
+	p.ctxs[n].markLost(why)
+	return nil
+}

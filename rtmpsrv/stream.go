@@ -608,6 +608,28 @@ func (s *Stream) End(err error) {
 	}()
 }
 
+// codeUnpublishNotify tells a player its stream's source is gone (the server drains).
+const codeUnpublishNotify = "NetStream.Play.UnpublishNotify"
+
+// Unpublish ends a play because its source goes away for good (the server is draining, a
+// publisher left): the player gets NetStream.Play.UnpublishNotify with description and
+// the end of the stream, and the play handler is told the stream stopped. It returns once
+// the status is queued for the player (a Conn.Close after it still delivers it); a stream
+// that is not playing is left alone.
+func (s *Stream) Unpublish(description string) {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if !s.playing.Load() {
+		return
+	}
+	s.stopLoopsLocked()
+	if _, _, ph, _ := s.handlers(); ph != nil {
+		s.conn.safe("play handler (stop)", func() { ph.HandlePlay(s, false) })
+	}
+	s.sendStatus("status", codeUnpublishNotify, description)
+	s.conn.sendCtrl(userControl(ucStreamEOF, s.id))
+}
+
 // sendLocked is send with sendMu held.
 func (s *Stream) sendLocked(vd *VideoData) {
 	if vd.Frame == nil {

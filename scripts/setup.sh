@@ -57,7 +57,24 @@ npm_deps() {
   done
 }
 
-[ ${#missing[@]} -eq 0 ] && { npm_deps; exit 0; }
+# Helm 3 for the chart's tests (deploy/chartcheck), built once from the Go module proxy into
+# $RENDERCAST_BIN (default ~/.cache/rendercast/bin), where the tests look for it; a few
+# minutes on 2 cores, then nothing.
+HELM_VERSION=v3.21.4
+helm_bin() {
+  local bin="${RENDERCAST_BIN:-$HOME/.cache/rendercast/bin}" go
+  go="$(command -v go || echo /usr/local/go/bin/go)"
+  [ -x "$go" ] || { echo "setup: Go is missing (want /usr/local/go/bin/go): cannot build helm" >&2; return 1; }
+  # go install stamps the module version in the binary (helm version says only v3.21).
+  if [ -x "$bin/helm" ] && "$go" version -m "$bin/helm" 2>/dev/null | grep -Eq "^\s+mod\s+helm.sh/helm/v3\s+$HELM_VERSION\s"; then
+    return 0
+  fi
+  echo "setup: building helm $HELM_VERSION into $bin (once, a few minutes)" >&2
+  mkdir -p "$bin"
+  GOBIN="$bin" "$go" install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" </dev/null >/dev/null
+}
+
+[ ${#missing[@]} -eq 0 ] && { npm_deps; helm_bin; exit 0; }
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -73,3 +90,4 @@ $SUDO apt-get update -qq </dev/null >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
 echo "setup: done" >&2
 npm_deps
+helm_bin

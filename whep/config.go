@@ -73,6 +73,11 @@ type Config struct {
 	LocalIPs []net.IP
 	// PortMin and PortMax bound the UDP ports of ICE candidates; zero means any port.
 	PortMin, PortMax uint16
+	// UDPPort, when not 0, carries every session's ICE traffic on this one UDP port (one
+	// socket per local address, sessions told apart by their ICE username): what a
+	// container exposes with a single host port. PortMin and PortMax then bound only the
+	// sockets of server-reflexive candidates (STUN).
+	UDPPort uint16
 	// CallRate bounds each session's data-channel calls per second (a token bucket
 	// holding one second's worth); 0 allows every call.
 	CallRate float64

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -47,6 +48,9 @@ type Server struct {
 	log   *slog.Logger
 	token access.Secret // cfg.Token
 
+	mux     ice.UDPMux // Config.UDPPort's sockets; nil without it
+	muxOnce sync.Once
+
 	mu       sync.Mutex
 	sessions map[string]*Session
 	closing  bool
@@ -63,14 +67,21 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := newAPI(cfg)
+	mux, err := listenUDPMux(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, api: api, log: cfg.Logger, token: access.NewSecret(cfg.Token), sessions: map[string]*Session{}}, nil
+	api, err := newAPI(cfg, mux)
+	if err != nil {
+		if mux != nil {
+			mux.Close()
+		}
+		return nil, err
+	}
+	return &Server{cfg: cfg, api: api, mux: mux, log: cfg.Logger, token: access.NewSecret(cfg.Token), sessions: map[string]*Session{}}, nil
 }
 
-func newAPI(cfg Config) (*webrtc.API, error) {
+func newAPI(cfg Config, mux ice.UDPMux) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(h264Codec, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, fmt.Errorf("whep: registering H.264: %w", err)
@@ -123,7 +134,45 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 			return nil, fmt.Errorf("%w: public IPs %v: %w", ErrInvalidConfig, cfg.PublicIPs, err)
 		}
 	}
+	if mux != nil {
+		se.SetICEUDPMux(mux)
+	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+}
+
+// listenUDPMux opens Config.UDPPort on every local address host candidates may use
+// (loopback included, LocalIPs only when set); nil without UDPPort.
+func listenUDPMux(cfg Config) (ice.UDPMux, error) {
+	if cfg.UDPPort == 0 {
+		return nil, nil
+	}
+	opts := []ice.UDPMuxFromPortOption{
+		ice.UDPMuxFromPortWithLoopback(),
+		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
+	}
+	if len(cfg.LocalIPs) > 0 {
+		ips := append([]net.IP(nil), cfg.LocalIPs...)
+		opts = append(opts, ice.UDPMuxFromPortWithIPFilter(func(ip net.IP) bool {
+			return slices.ContainsFunc(ips, ip.Equal)
+		}))
+	}
+	mux, err := ice.NewMultiUDPMuxFromPort(int(cfg.UDPPort), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("whep: UDP port %d: %w", cfg.UDPPort, err)
+	}
+	if len(mux.GetListenAddresses()) == 0 {
+		mux.Close()
+		return nil, fmt.Errorf("%w: UDP port %d: no local address to listen on", ErrInvalidConfig, cfg.UDPPort)
+	}
+	return mux, nil
+}
+
+// UDPAddrs returns the addresses Config.UDPPort listens on (none without it).
+func (s *Server) UDPAddrs() []net.Addr {
+	if s.mux == nil {
+		return nil
+	}
+	return s.mux.GetListenAddresses()
 }
 
 // Handler serves WHEP:
@@ -341,8 +390,9 @@ func (s *Server) Stats() ServerStats {
 }
 
 // Shutdown refuses new offers, ends every session and waits until they are closed, or
-// until ctx ends (then it returns ctx.Err()).
+// until ctx ends (then it returns ctx.Err()). Config.UDPPort's sockets close with it.
 func (s *Server) Shutdown(ctx context.Context) error {
+	defer s.closeMux()
 	s.mu.Lock()
 	s.closing = true
 	list := make([]*Session, 0, len(s.sessions))
@@ -364,6 +414,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// closeMux closes Config.UDPPort's sockets, once.
+func (s *Server) closeMux() {
+	s.muxOnce.Do(func() {
+		if s.mux != nil {
+			s.mux.Close()
+		}
+	})
 }
 
 func newID() string {

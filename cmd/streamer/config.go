@@ -329,7 +329,42 @@ func options() []option {
 			c.WebRTCPortMin, c.WebRTCPortMax = uint16(a), uint16(b)
 			return nil
 		}},
+		// One-port WebRTC and stopping (Kubernetes: hostPort, readiness, SIGTERM).
+		{name: "webrtc-udp-port", def: "0", usage: "carry every WebRTC session on this one UDP port (ICE UDP mux, a socket per local address; what a container exposes with one hostPort); 0: a port per session (-webrtc-ports)", set: func(c *config, v string) error {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 16)
+			if err != nil {
+				return fmt.Errorf("%q is not a UDP port from 0 to 65535", v)
+			}
+			c.WebRTCUDPPort = uint16(n)
+			return nil
+		}},
+		{name: "drain-timeout", def: "5s", usage: "on SIGTERM, how long closing the viewers may take (after -drain-wait): RTMP viewers are told NetStream.Play.UnpublishNotify, WebRTC sessions closed; 1s..60s", set: func(c *config, v string) error {
+			d, err := parseSeconds(v, app.MinDrainTimeout, app.MaxDrainTimeout)
+			c.DrainTimeout = d
+			return err
+		}},
+		{name: "drain-wait", def: "0s", usage: "on SIGTERM, how long the viewers playing keep their streams after readiness turns false (new viewers are refused), so that load balancers move new viewers first; it ends early when they all leave; 0s..60s", set: func(c *config, v string) error {
+			d, err := parseSeconds(v, 0, app.MaxDrainWait)
+			c.DrainWait = d
+			return err
+		}},
 	}
+}
+
+// parseSeconds reads a duration (5s, 1500ms) or a number of seconds, within lo..hi.
+func parseSeconds(v string, lo, hi time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		f, err2 := strconv.ParseFloat(v, 64)
+		if err2 != nil {
+			return 0, fmt.Errorf("%q is not a duration", v)
+		}
+		d = time.Duration(f * float64(time.Second))
+	}
+	if d < lo || d > hi {
+		return 0, fmt.Errorf("%q is outside %v..%v", v, lo, hi)
+	}
+	return d, nil
 }
 
 // splitList splits a comma-separated value, dropping empty items.

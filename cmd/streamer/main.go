@@ -5,6 +5,7 @@
 //	streamer call URL PROCEDURE [k=v ...]  send one remote call and print the result
 //	streamer snapshot [-scene demo] [-size 1280x720] -o demo.png
 //	streamer health [-http HOST:PORT]      exit 0 when a running streamer's /healthz answers 200
+//	streamer check [flags]                 check the configuration (flags, environment, -config) and exit
 package main
 
 import (
@@ -16,7 +17,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/rendercast/rendercast/encode"
 	"github.com/rendercast/rendercast/internal/app"
@@ -38,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runSnapshot(args[1:], stdout, stderr)
 		case "health":
 			return runHealth(args[1:], os.LookupEnv, stdout, stderr)
+		case "check":
+			return runCheck(args[1:], stdout, stderr)
 		case "version", "-version", "--version":
 			fmt.Fprintln(stdout, "rendercast streamer", version)
 			return 0
@@ -63,6 +65,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// runCheck reads the configuration as serving would (flags, STREAMER_* environment, the
+// -config file) and exits 0 when it holds, or 2 naming what is wrong; it opens nothing
+// (the Helm chart's tests check its ConfigMap and environment with it).
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	if _, err := parseConfig(args, os.Getenv, stderr); err != nil {
+		if errors.Is(err, errHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "streamer check:", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, "configuration ok")
+	return 0
+}
+
 func newLogger(cfg *config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "json" {
@@ -71,7 +88,8 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// serve runs the streamer until ctx ends, then shuts down within shutdownTimeout.
+// serve runs the streamer until ctx ends, then drains it (app.App.Drain: -drain-wait,
+// -drain-timeout).
 // ready, if not nil, receives the app once it listens (tests use it).
 func serve(ctx context.Context, cfg *config, log *slog.Logger, ready chan<- *app.App) error {
 	cfg.Version = version
@@ -101,9 +119,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, ready chan<- *app
 	}
 	<-ctx.Done()
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	return a.Shutdown(sctx)
+	return a.Drain()
 }
 
 // reloadOnSIGHUP calls reload on every SIGHUP until the returned function is called.
@@ -129,6 +145,3 @@ func reloadOnSIGHUP(reload func()) (stop func()) {
 		<-finished
 	}
 }
-
-// shutdownTimeout bounds a graceful shutdown (SIGINT/SIGTERM).
-const shutdownTimeout = 4 * time.Second

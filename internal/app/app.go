@@ -12,7 +12,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"log/slog"
@@ -55,6 +54,9 @@ type App struct {
 	controlToken access.Secret // -control-token: steering shared sessions
 	admit        *access.Admission
 	reg          *registry
+
+	ready *readiness // /readyz: the test encoder, draining
+	conns rtmpConns  // open RTMP connections, told to leave by Shutdown
 }
 
 // New opens the renderer and probes the encoder (both fail fast with a message naming
@@ -72,6 +74,7 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 			}
 		})
 	a.reg = newRegistry(a)
+	a.ready = &readiness{a: a}
 	tlsCfg, err := a.setupTLS() // before GL and the encoder: bad files fail fast
 	if err != nil {
 		return nil, err
@@ -221,7 +224,7 @@ func (a *App) newEncoder(eo session.EncoderOptions) (session.Encoder, error) {
 	if eo.Baseline {
 		o.Profile = encode.ProfileBaseline // what WebRTC offers (42e01f)
 	}
-	return encode.New(o)
+	return a.openEncoder(o)
 }
 
 // Start listens: RTMP (-listen), RTMPS (-listen-tls), HTTP (-http), admin HTTP
@@ -294,29 +297,26 @@ func (a *App) AdminAddr() net.Addr {
 	return a.adminLn.Addr()
 }
 
-// Shutdown stops HTTP, ends every WebRTC session and RTMP connection (waiting for them
-// until ctx ends) and closes every session.
+// Shutdown refuses new viewers, tells the RTMP viewers to leave
+// (NetStream.Play.UnpublishNotify), then stops HTTP and ends every WebRTC session and RTMP
+// connection together (waiting for them until ctx ends), and closes every session. Drain
+// is the graceful way to call it.
 func (a *App) Shutdown(ctx context.Context) error {
-	var errs []error
-	for _, s := range []*http.Server{a.httpSrv, a.adminSrv} {
-		if s != nil {
-			hctx, cancel := context.WithTimeout(ctx, time.Second)
-			s.Shutdown(hctx)
-			cancel()
-		}
-	}
-	if err := a.web.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("webrtc shutdown: %w", err))
-	}
-	if err := a.srv.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("rtmp shutdown: %w", err))
-	}
+	a.StopAdmitting()
+	a.ready.close()
+	err := a.closeTransports(ctx)
 	a.reg.closeAll()
-	return errors.Join(errs...)
+	return err
 }
 
 // Close frees the sessions and the renderer.
 func (a *App) Close() {
+	a.ready.close()
+	if a.web != nil { // frees -webrtc-udp-port when Start or Shutdown never ran
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		a.web.Shutdown(ctx)
+		cancel()
+	}
 	a.reg.closeAll()
 	if a.renderer != nil {
 		a.renderer.Close()

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/rendercast/rendercast/encode"
+	"github.com/rendercast/rendercast/session"
 	"github.com/rendercast/rendercast/whep"
 )
 
@@ -46,6 +48,9 @@ type Config struct {
 	PublicIPs     []string
 	WebRTCPortMin uint16
 	WebRTCPortMax uint16
+	// WebRTCUDPPort carries every WebRTC session on this one UDP port (0: a port per
+	// session, within WebRTCPortMin..Max when set).
+	WebRTCUDPPort uint16
 	// Shared sessions.
 	Sessions     []SessionSpec // -session NAME=SCENE: created at start, kept with no viewers
 	ControlToken string        // -control-token: required to steer shared sessions
@@ -57,6 +62,13 @@ type Config struct {
 	AdminToken  string // -admin-token: required to read them (Bearer or ?token=); empty: none
 	// Version is reported by server.info and the status page.
 	Version string
+
+	// Stopping (see Drain).
+	DrainTimeout time.Duration // -drain-timeout: closing the viewers after SIGTERM; 0: DefaultDrainTimeout
+	DrainWait    time.Duration // -drain-wait: serving the viewers there after readiness turns false; 0: none
+	// OpenEncoder opens an encoder: each session's, and the test encoder readiness opens
+	// (see Ready). nil: encode.New. Tests inject encoder failures through it.
+	OpenEncoder func(encode.Options) (session.Encoder, error)
 }
 
 // SessionSpec is a -session NAME=SCENE.

@@ -37,19 +37,21 @@ func (a *App) httpHandler() http.Handler {
 func (a *App) healthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if ok, why := a.Alive(); !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(why + "\n"))
+			return
+		}
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		// GL and the encoder were proven at start (the process does not listen otherwise);
-		// the RTMP listener must still be up.
-		ready := (a.srv.ListenAddr() != nil || a.srv.ListenAddrTLS() != nil) && a.renderer != nil && a.renderer.Working() > 0
+		st := a.Ready()
 		w.Header().Set("Content-Type", "application/json")
-		if !ready {
+		w.Header().Set("Cache-Control", "no-store")
+		if !st.Ready {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		json.NewEncoder(w).Encode(map[string]any{
-			"ready": ready, "gl": a.renderer.Info().Renderer, "encoder": a.choice.Encoder,
-		})
+		json.NewEncoder(w).Encode(st)
 	})
 }
 

@@ -157,6 +157,7 @@ func (r *registry) failed(l *live, err error) {
 	}
 	r.a.m.StreamFailures.WithLabelValues("session").Inc()
 	r.a.log.Error("session failed", "session", l.id, "err", err)
+	r.a.ready.encoderFailed() // readiness opens a test encoder
 	go func() {
 		r.end(l)
 		if l.persistent {
@@ -214,6 +215,7 @@ func (r *registry) create(name, scene string, persistent, baseline bool) (*live,
 	if err != nil {
 		release()
 		a.m.StreamFailures.WithLabelValues("session").Inc()
+		a.ready.encoderFailed() // its encoder may not have opened: readiness opens a test one
 		return nil, fmt.Errorf("scene %q: %w", scene, err)
 	}
 	l := &live{name: name, sess: sess, persistent: persistent, created: time.Now(), release: release,

@@ -25,8 +25,15 @@ type rtmpClient struct {
 // HandleConnect accepts or refuses a connection (token check) and registers its handlers.
 func (a *App) HandleConnect(c *rtmpsrv.Conn, created bool, cmd rtmpsrv.Object, args []any) bool {
 	if !created {
+		a.conns.remove(c)
 		a.m.Connections.Dec()
 		return true
+	}
+	if a.ready.draining.Load() {
+		a.m.ConnectsTotal.WithLabelValues("refused").Inc()
+		a.log.Info("connect refused: draining", "peer", c.PeerAddress(), "app", c.App())
+		c.Refuse(ErrDraining.Error())
+		return false
 	}
 	tcURL, _ := cmd.GetString("tcUrl")
 	appName, _ := cmd.GetString("app")
@@ -49,6 +56,7 @@ func (a *App) HandleConnect(c *rtmpsrv.Conn, created bool, cmd rtmpsrv.Object, a
 	}
 	a.m.ConnectsTotal.WithLabelValues("accepted").Inc()
 	a.m.Connections.Inc()
+	a.conns.add(c)
 	c.RegisterCallHandler(cl, "")
 	c.RegisterStreamHandler(cl)
 	return true

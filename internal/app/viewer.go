@@ -43,6 +43,9 @@ func (v *viewer) open(name, scene string) error {
 			return err
 		}
 	}
+	if a.ready.draining.Load() {
+		return ErrDraining
+	}
 	release, err := a.admit.Reserve(access.Viewer)
 	if err != nil {
 		return err

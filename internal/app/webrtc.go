@@ -23,6 +23,7 @@ func (a *App) setupWebRTC() error {
 		PublicIPs:  a.cfg.PublicIPs,
 		PortMin:    a.cfg.WebRTCPortMin,
 		PortMax:    a.cfg.WebRTCPortMax,
+		UDPPort:    a.cfg.WebRTCUDPPort,
 		CallRate:   callRate,
 	}
 	// An HTTP address on one IP (e.g. 127.0.0.1:8080) keeps ICE host candidates on it too.
@@ -64,6 +65,9 @@ func (a *App) newWebViewer(ws *whep.Session) (whep.Viewer, error) {
 	if err := v.open(name, scene); err != nil {
 		if errors.Is(err, access.ErrFull) {
 			return nil, fmt.Errorf("%w (%w)", whep.ErrTooManySessions, err)
+		}
+		if errors.Is(err, ErrDraining) {
+			return nil, fmt.Errorf("%w: %w", whep.ErrClosed, err)
 		}
 		return nil, err
 	}
