@@ -222,6 +222,10 @@ func writeMarkdown(w io.Writer, r *Results, plots []string) {
 		row("  call to frame arrival", l.CallToArrival)
 		row("  call round trip", l.CallRTT)
 	}
+	if l := r.LatencyRest; l != nil {
+		row("Rendercast without the marker: call-to-frame, calls 20-80 ms apart", l.Moving.CallToFrame)
+		row(fmt.Sprintf("  each call after %.0f ms still", l.Rest), l.Still.CallToFrame)
+	}
 	if n := r.Nginx; n != nil {
 		row("nginx-rtmp + ffmpeg: time to first frame", n.TTFF)
 		row("  first coded frame arrives", n.TTFFFirstVideo)
