@@ -49,29 +49,29 @@ var selfPID = os.Getpid()
 
 // Results is everything one run measured.
 type Results struct {
-	Started   time.Time      `json:"started"`
-	Seconds   float64        `json:"seconds"`
-	Machine   Machine        `json:"machine"`
-	LoadAtEnd string         `json:"loadavg_at_end"`
-	Command   string         `json:"command"`
-	Streamer  string         `json:"streamer"`
-	Size      string         `json:"size"`
-	FPS       float64        `json:"fps"`
-	Bitrate   int            `json:"bitrate_kbps"`
-	Scene     string         `json:"scene"`
-	FileLimit uint64         `json:"rlimit_nofile,omitempty"`
-	TTFF      *TTFFResult    `json:"ttff,omitempty"`
-	Latency   *LatencyResult `json:"latency,omitempty"`
+	Started    time.Time         `json:"started"`
+	Seconds    float64           `json:"seconds"`
+	Machine    Machine           `json:"machine"`
+	LoadAtEnd  string            `json:"loadavg_at_end"`
+	Command    string            `json:"command"`
+	Streamer   string            `json:"streamer"`
+	Size       string            `json:"size"`
+	FPS        float64           `json:"fps"`
+	Bitrate    int               `json:"bitrate_kbps"`
+	Scene      string            `json:"scene"`
+	FileLimit  uint64            `json:"rlimit_nofile,omitempty"`
+	TTFF       *TTFFResult       `json:"ttff,omitempty"`
+	Latency    *LatencyResult    `json:"latency,omitempty"`
+	Pacing     *PacingResult     `json:"pacing,omitempty"`
+	Density    []DensityResult   `json:"density,omitempty"`
+	Idle       *IdleResult       `json:"idle,omitempty"`
+	Nginx      *NginxResult      `json:"nginx,omitempty"`
+	Spectators *SpectatorsResult `json:"spectators,omitempty"`
+	Targets    []TargetCheck     `json:"targets"`
+	Errors     map[string]string `json:"errors,omitempty"`
 	// LatencyRest is call-to-frame on a streamer without the marker (so its pictures go
 	// still), calls following each other closely (moving) or after a rest (still).
 	LatencyRest *LatencyRestResult `json:"latency_rest,omitempty"`
-	Pacing      *PacingResult      `json:"pacing,omitempty"`
-	Density     []DensityResult    `json:"density,omitempty"`
-	Idle        *IdleResult        `json:"idle,omitempty"`
-	Nginx       *NginxResult       `json:"nginx,omitempty"`
-	Spectators  *SpectatorsResult  `json:"spectators,omitempty"`
-	Targets     []TargetCheck      `json:"targets"`
-	Errors      map[string]string  `json:"errors,omitempty"`
 }
 
 // options are the command-line settings.
