@@ -290,7 +290,9 @@ func (s *Session) pointerEvent(name string, a Args) (any, error) {
 				return c.Orbit(float32(-dx*orbitDegPerPixel), float32(dy*orbitDegPerPixel))
 			})
 		}
-		h := float64(s.opts.Height)
+		s.mu.Lock()
+		h := float64(s.height)
+		s.mu.Unlock()
 		return s.editCamera(func(c *scenes.Camera) error { return c.Pan(float32(-dx/h), float32(dy/h)) })
 	case "wheel":
 		d, err := a.number(name, "delta")

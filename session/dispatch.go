@@ -62,6 +62,25 @@ var transportCalls = map[string]transportCall{
 		}
 		return map[string]any{"kbps": kbps}, nil
 	},
+	"stream.setSize": func(v *Viewers, t Transport, views []*Session, name string, a Args) (any, error) {
+		w, err := a.number(name, "width")
+		if err != nil {
+			return nil, err
+		}
+		h, err := a.number(name, "height")
+		if err != nil {
+			return nil, err
+		}
+		if err := v.CheckSize(name, w, h); err != nil {
+			return nil, err
+		}
+		for _, s := range views {
+			if err := s.SetSize(int(w), int(h)); err != nil {
+				return nil, err
+			}
+		}
+		return map[string]any{"width": w, "height": h}, nil
+	},
 	"stream.keyframe": func(v *Viewers, t Transport, views []*Session, name string, a Args) (any, error) {
 		for _, s := range views {
 			s.RequestKeyframe()
@@ -83,7 +102,7 @@ var transportCalls = map[string]transportCall{
 }
 
 // needsView lists the transport calls that act on a playing stream.
-var needsView = map[string]bool{"stream.setRenderRate": true, "stream.setBitrate": true, "stream.keyframe": true}
+var needsView = map[string]bool{"stream.setRenderRate": true, "stream.setBitrate": true, "stream.keyframe": true, "stream.setSize": true}
 
 // TransportProcedures lists the calls Dispatch answers itself or through the Transport
 // (not through a session), sorted.

@@ -127,11 +127,17 @@ func (s *Session) frameRate() float64 {
 	return 30
 }
 
-// renderStep is the render loop's body.
+// renderStep is the render loop's body: draw what changed; when nothing did for
+// Viewers.RefineAfter, draw the picture refined, once.
 func (s *Session) renderStep() error {
 	drawn, err := s.RenderChanged()
 	if err != nil {
 		return err
+	}
+	if !drawn {
+		if drawn, err = s.refine(); err != nil {
+			return err
+		}
 	}
 	if !drawn {
 		return pacer.ErrUnchanged
@@ -139,8 +145,9 @@ func (s *Session) renderStep() error {
 	return nil
 }
 
-// frameStep is the frame loop's body: encode the latest canvas unless every sink's queue
-// is full, and hand the frame to every sink.
+// frameStep is the frame loop's body: encode (or repeat) the latest canvas unless every
+// sink's queue is full, and hand the frame to every sink. A forced keyframe is always
+// encoded.
 func (s *Session) frameStep() error {
 	o := &s.out
 	s.out.sinkMu.Lock()
@@ -163,12 +170,14 @@ func (s *Session) frameStep() error {
 	}
 	now := time.Now()
 	since := now.Sub(o.lastForced)
+	forced := false
 	if (o.wants.Load() > o.served && since >= KeyframeSpacing) || (o.recoveries.Load() > o.recovered && since >= RecoverySpacing) {
 		o.lastForced = now
 		o.forced.Add(1)
 		o.enc.RequestKeyframe()
+		forced = true
 	}
-	f, err := s.Frame(o.enc, false, s.Elapsed())
+	f, err := s.frame(o.enc, s.Elapsed(), forced)
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}

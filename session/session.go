@@ -25,6 +25,8 @@ var (
 	ErrUnknownCall = errors.New("session: unknown call")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("session: closed")
+	// ErrNoResize is returned by SetSize when the session's encoder cannot change size.
+	ErrNoResize = errors.New("session: the encoder cannot change the picture size")
 )
 
 // FrameEncoder encodes pictures: what Frame needs.
@@ -80,6 +82,18 @@ type Viewers struct {
 	FrameRate float64
 	// RenderRate is the initial render rate (a ceiling; 0: FrameRate).
 	RenderRate float64
+	// RefineAfter is how long a picture must stay unchanged before the render loop draws
+	// it refined (render.Quality.Refined: the best still picture), once; 0 never refines.
+	RefineAfter time.Duration
+	// RefineBurst is how many frames a refined picture is encoded for before it is
+	// repeated (0: DefaultRefineBurst).
+	RefineBurst int
+	// Adaptive lowers the internal render scale of moving frames (1, 0.75, 0.5) while
+	// renders cannot hold the render rate, and raises it again when they have room.
+	// Refined frames are always drawn at full size.
+	Adaptive bool
+	// MaxWidth and MaxHeight bound SetSize (0: DefaultMaxWidth, DefaultMaxHeight).
+	MaxWidth, MaxHeight int
 	// Bitrate is the initial bitrate and the ceiling receiver estimates move under
 	// (bits/s; 0: 2 Mbit/s); MinBitrate the floor of estimates (0: 300 kbit/s).
 	Bitrate, MinBitrate int
@@ -87,6 +101,7 @@ type Viewers struct {
 
 // Options are a session's picture settings.
 type Options struct {
+	// Width and Height are the initial picture size (SetSize changes it).
 	Width, Height int
 	// Marker draws the frame marker (frame counter and scene version) on every frame.
 	Marker bool
@@ -120,8 +135,11 @@ type Session struct {
 	snapSeq     uint64
 	snapVersion uint32
 
-	// mu guards the scene state: the scene, its name, edits and pointer state.
+	// mu guards the scene state: the scene, its name, edits and pointer state, and the
+	// picture size.
 	mu        sync.Mutex
+	width     int
+	height    int
 	scene     *scenes.Scene
 	sceneName string
 	born      time.Time
@@ -133,6 +151,14 @@ type Session struct {
 	drawn        bool
 	drawnSeq     uint64
 	drawnVersion uint32
+	// drawGen counts the interactive pictures drawn, refinedGen is the one last refined
+	// (or whose refinement failed): a picture is refined once.
+	drawGen, refinedGen uint64
+	// drawnAt is when the last interactive picture was drawn (UnixNano); editTick counts
+	// edits (read by a refined render's abort polls without mu); closing is set by Close.
+	drawnAt  atomic.Int64
+	editTick atomic.Uint64
+	closing  atomic.Bool
 
 	// canvasMu guards the canvases: the render loop draws into back and swaps it with
 	// front; the frame loop encodes front while holding canvasMu, so a swap never hands the
@@ -143,8 +169,17 @@ type Session struct {
 	frontAt     time.Time
 	fresh       bool
 	lastShown   uint64
+	// encodesLeft is how many more times the front canvas is encoded before it is
+	// repeated (Repeater); frontRefined marks a refined front canvas.
+	encodesLeft  int
+	frontRefined atomic.Bool
 
-	renders, encodes atomic.Uint64
+	renders, encodes, repeats            atomic.Uint64
+	refined, refineAborted, refineFailed atomic.Uint64
+	refineMS                             atomic.Uint64 // the last refined render, microseconds
+	adapt                                *adaptiveControl
+	resize                               resizeState
+	hooks                                *testHooks
 
 	out output
 }
@@ -175,7 +210,8 @@ func New(v *Viewers, sceneName string, opts Options) (*Session, error) {
 	s := &Session{
 		v: v, opts: opts, view: view, log: log,
 		scene: sc, sceneName: sceneName, born: time.Now(),
-		pointer: pointerState{button: -1},
+		pointer: pointerState{button: -1}, width: opts.Width, height: opts.Height,
+		adapt: newAdaptiveControl(v.Adaptive),
 	}
 	if v.NewEncoder != nil {
 		if err := s.startOutput(); err != nil {
@@ -194,7 +230,11 @@ func (s *Session) SceneName() string {
 }
 
 // Size returns the picture size.
-func (s *Session) Size() (int, int) { return s.opts.Width, s.opts.Height }
+func (s *Session) Size() (int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.width, s.height
+}
 
 // Render animates the scene, draws it and makes the result the latest canvas. When nothing
 // can have changed since the last frame drawn (no edit, no animation, no marker) it returns
@@ -206,14 +246,19 @@ func (s *Session) Render() error {
 
 // RenderChanged is Render reporting whether it drew a new picture (false: nothing had
 // changed, the latest canvas stays). Render loops pass false on as pacer.ErrUnchanged, so
-// that renders with nothing to draw do not use up the render rate.
+// that renders with nothing to draw do not use up the render rate. A size asked for with
+// SetSize is applied first.
 //
 // The scene is copied under the session's lock and drawn from the copy, so calls that edit
-// the scene do not wait for the draw.
+// the scene do not wait for the draw. With Viewers.Adaptive the picture is drawn at the
+// adaptive controller's scale.
 func (s *Session) RenderChanged() (drawn bool, err error) {
 	start := time.Now()
 	s.renderMu.Lock()
 	defer s.renderMu.Unlock()
+	if err := s.applyResize(); err != nil {
+		return false, err
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -234,12 +279,17 @@ func (s *Session) RenderChanged() (drawn bool, err error) {
 	}
 	s.mu.Unlock()
 
-	img, err := s.view.Render(s.snap, s.back)
+	img, err := s.view.RenderWith(s.snap, s.back, render.Quality{Scale: s.adapt.scale()})
+	if h := s.hooks; h != nil {
+		time.Sleep(time.Duration(h.renderDelay.Load()))
+	}
 
 	s.mu.Lock()
 	if err == nil {
 		// The image is the frame just drawn, in every read-back mode: it shows seq.
 		s.drawn, s.drawnSeq, s.drawnVersion = true, seq, version
+		s.drawGen++
+		s.drawnAt.Store(time.Now().UnixNano())
 	}
 	closed := s.closed
 	s.mu.Unlock()
@@ -252,29 +302,43 @@ func (s *Session) RenderChanged() (drawn bool, err error) {
 	s.canvasMu.Lock()
 	s.back, s.front = s.front, img
 	s.frontSeq, s.frontAt, s.fresh = seq, time.Now(), true
+	s.encodesLeft = 1
+	s.frontRefined.Store(false)
 	s.renders.Add(1)
 	s.canvasMu.Unlock()
+	took := time.Since(start)
+	s.adapt.observe(took, s.renderInterval(), time.Now())
 	if o := s.v.Observer; o != nil {
-		o.Rendered(time.Since(start))
+		o.Rendered(took)
 	}
 	return true, nil
 }
 
 // Frame encodes the latest canvas with enc at pts. With queueFull it produces nothing (the
-// transport is behind); before the first render it returns nil too.
+// transport is behind); before the first render it returns nil too. A canvas already
+// encoded (a refined one: Viewers.RefineBurst times) is repeated instead when enc is a
+// Repeater that can.
 func (s *Session) Frame(enc FrameEncoder, queueFull bool, pts time.Duration) (*avc.Frame, error) {
 	if queueFull || enc == nil {
 		return nil, nil
 	}
+	return s.frame(enc, pts, false)
+}
+
+// frame is Frame; keyframe says a keyframe was asked of enc, so the canvas is encoded.
+func (s *Session) frame(enc FrameEncoder, pts time.Duration, keyframe bool) (*avc.Frame, error) {
 	s.canvasMu.Lock()
 	defer s.canvasMu.Unlock()
 	if s.front == nil {
 		return nil, nil
 	}
 	start := time.Now()
-	f, err := enc.Encode(s.front, pts)
+	f, encoded, err := s.encodeOrRepeat(enc, pts, keyframe)
 	if err != nil {
 		return nil, err
+	}
+	if !encoded {
+		return f, nil
 	}
 	s.encodes.Add(1)
 	if o := s.v.Observer; o != nil && f != nil {
@@ -328,9 +392,30 @@ type Stats struct {
 	Shared bool   `json:"shared"`
 	// Sinks attached (viewers and publishers).
 	Sinks int `json:"sinks"`
-	// Renders drew a new picture; Encodes encoded a canvas (repeats included).
+	// Renders drew a new picture; Encodes encoded a canvas (again, for a canvas encoded
+	// more than once); Repeats showed the last picture again without encoding (Repeater).
 	Renders uint64 `json:"renders"`
 	Encodes uint64 `json:"encodes"`
+	Repeats uint64 `json:"repeats"`
+	// State is StateMoving, StateStill or StateRefined. Refined counts the refined
+	// frames drawn, RefineAborted those an edit stopped, RefineFailed those that failed;
+	// RefineMS is the last refined frame's render time.
+	State         string  `json:"state"`
+	Refined       uint64  `json:"refined"`
+	RefineAborted uint64  `json:"refine_aborted"`
+	RefineFailed  uint64  `json:"refine_failed"`
+	RefineMS      float64 `json:"refine_ms"`
+	// Adaptive reports the adaptive resolution of moving frames (Viewers.Adaptive); Scale
+	// is the internal render scale of the next moving frame, ScaleSteps the changes so
+	// far, and RenderMS the moving average of moving renders' wall time.
+	Adaptive   bool    `json:"adaptive"`
+	Scale      float64 `json:"scale"`
+	ScaleSteps uint64  `json:"scale_steps"`
+	RenderMS   float64 `json:"render_ms"`
+	// Resizes counts the size changes applied (SetSize), ResizeFailures those refused by
+	// the renderer or the encoder.
+	Resizes        uint64 `json:"resizes"`
+	ResizeFailures uint64 `json:"resize_failures"`
 	// Frames, Keyframes and BytesOut count what the frame loop handed its sinks;
 	// ForcedKeyframes the keyframes forced for joiners and sinks that dropped frames;
 	// SkippedFrames the frame ticks with every sink's queue full.
@@ -359,10 +444,16 @@ type Stats struct {
 func (s *Session) Stats() Stats {
 	st := s.view.Stats()
 	o := &s.out
+	w, h := s.Size()
+	avg, steps := s.adapt.figures()
 	out := Stats{
-		Scene: s.SceneName(), Width: s.opts.Width, Height: s.opts.Height, Shared: s.opts.Shared,
+		Scene: s.SceneName(), Width: w, Height: h, Shared: s.opts.Shared,
 		Sinks:   s.Sinks(),
-		Renders: s.renders.Load(), Encodes: s.encodes.Load(),
+		Renders: s.renders.Load(), Encodes: s.encodes.Load(), Repeats: s.repeats.Load(),
+		State: s.State(), Refined: s.refined.Load(), RefineAborted: s.refineAborted.Load(),
+		RefineFailed: s.refineFailed.Load(), RefineMS: float64(s.refineMS.Load()) / 1000,
+		Adaptive: s.v.Adaptive, Scale: s.adapt.scale(), ScaleSteps: steps, RenderMS: ms(avg),
+		Resizes: s.resize.resizes.Load(), ResizeFailures: s.resize.failures.Load(),
 		Frames: o.frames.Load(), Keyframes: o.keyframes.Load(), ForcedKeyframes: o.forced.Load(),
 		SkippedFrames: o.skipped.Load(), BytesOut: o.bytes.Load(),
 		DrawMS: ms(st.Draw), ConvertMS: ms(st.Convert), ReadbackMS: ms(st.Readback),
@@ -387,6 +478,7 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.closing.Store(true)
 	s.mu.Unlock()
 	s.stopOutput()
 	return s.view.Close()
@@ -403,6 +495,7 @@ func (s *Session) edits() uint64 {
 func (s *Session) edited() {
 	s.editSeq++
 	s.editAt = time.Now()
+	s.editTick.Add(1)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/bluenviron/gortmplib/pkg/amf0"
@@ -45,8 +46,9 @@ var backgrounds = []struct {
 
 // measureLatency plays rawURL and sends calls scene.setBackground calls, one at a time,
 // each after the previous one's change was seen plus a random pause (so calls fall at every
-// phase of the render and frame loops).
-func measureLatency(ctx context.Context, rawURL, httpAddr string, calls int, log *progress) (LatencyResult, error) {
+// phase of the render and frame loops), or plus rest when it is not 0 (calls after a still
+// period: the server has gone to repeats and its refined picture).
+func measureLatency(ctx context.Context, rawURL, httpAddr string, calls int, rest time.Duration, log *progress) (LatencyResult, error) {
 	res := LatencyResult{URL: rawURL, Calls: calls}
 	p, _, err := dialPlayer(ctx, rawURL, playerOptions{Decode: true, Marker: markerScene, Keep: 256})
 	if err != nil {
@@ -111,7 +113,11 @@ func measureLatency(ctx context.Context, rawURL, httpAddr string, calls int, log
 		if (i+1)%50 == 0 {
 			log.printf("latency: %d of %d calls", i+1, calls)
 		}
-		sleep(ctx, 20*time.Millisecond+rand.N(60*time.Millisecond))
+		if rest > 0 {
+			sleep(ctx, rest+rand.N(20*time.Millisecond))
+		} else {
+			sleep(ctx, 20*time.Millisecond+rand.N(60*time.Millisecond))
+		}
 	}
 	if before != nil {
 		if after, err := scrapeMetrics(ctx, httpAddr); err == nil {
@@ -248,6 +254,42 @@ func measurePacing(ctx context.Context, rawURL, httpAddr string, pid int, d time
 	xs, ys := fpsSeries(arrivals, time.Second, 100*time.Millisecond)
 	for i := range xs {
 		res.FPSOverTime = append(res.FPSOverTime, [2]float64{xs[i], ys[i]})
+	}
+	return res, nil
+}
+
+// latencyRest is the pause before each call of the still measurement: longer than the
+// streamer's default -refine-after (300 ms), so each call finds a still, refined picture.
+const latencyRest = time.Second
+
+// LatencyRestResult compares call-to-frame while the picture moves with call-to-frame
+// after a still period, on one streamer without the frame marker.
+type LatencyRestResult struct {
+	Streamer string        `json:"streamer"`
+	Rest     float64       `json:"rest_ms"`
+	Moving   LatencyResult `json:"moving"`
+	Still    LatencyResult `json:"still"`
+}
+
+// measureLatencyRest starts a streamer without the marker (pictures go still between
+// calls, with repeats and a refined frame) and measures call-to-frame with calls close
+// together, then with calls after latencyRest each (a tenth of -calls, at least 10).
+func measureLatencyRest(ctx context.Context, o *options, log *progress) (*LatencyRestResult, error) {
+	args := o.streamerArgs(o.size, 100, false)
+	sp, err := startStreamer(ctx, o.streamer, args)
+	if err != nil {
+		return nil, err
+	}
+	defer sp.stop()
+	res := &LatencyRestResult{Streamer: o.streamer + " " + strings.Join(args, " "), Rest: ms(latencyRest)}
+	calls := max(10, o.calls/10)
+	url := sp.url("live/" + o.scene)
+	log.printf("call-to-frame while moving and after %v still: %d calls each", latencyRest, calls)
+	if res.Moving, err = measureLatency(ctx, url, sp.httpAddr, calls, 0, log); err != nil {
+		return nil, fmt.Errorf("moving: %w", err)
+	}
+	if res.Still, err = measureLatency(ctx, url, sp.httpAddr, calls, latencyRest, log); err != nil {
+		return nil, fmt.Errorf("still: %w", err)
 	}
 	return res, nil
 }

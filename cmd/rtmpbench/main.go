@@ -69,6 +69,9 @@ type Results struct {
 	Spectators *SpectatorsResult `json:"spectators,omitempty"`
 	Targets    []TargetCheck     `json:"targets"`
 	Errors     map[string]string `json:"errors,omitempty"`
+	// LatencyRest is call-to-frame on a streamer without the marker (so its pictures go
+	// still), calls following each other closely (moving) or after a rest (still).
+	LatencyRest *LatencyRestResult `json:"latency_rest,omitempty"`
 }
 
 // options are the command-line settings.
@@ -356,7 +359,7 @@ func runSuites(ctx context.Context, o *options, log *progress) *Results {
 			}
 			if o.suites["latency"] {
 				log.printf("call-to-frame latency: %d calls", o.calls)
-				if r, err := measureLatency(ctx, url, httpAddr, o.calls, log); err != nil {
+				if r, err := measureLatency(ctx, url, httpAddr, o.calls, 0, log); err != nil {
 					fail("latency", err)
 				} else {
 					res.Latency = &r
@@ -373,6 +376,14 @@ func runSuites(ctx context.Context, o *options, log *progress) *Results {
 		}
 		if sp != nil {
 			sp.stop()
+		}
+	}
+
+	if o.suites["latency"] && o.url == "" && ctx.Err() == nil {
+		if r, err := measureLatencyRest(ctx, o, log); err != nil {
+			fail("latency-rest", err)
+		} else {
+			res.LatencyRest = r
 		}
 	}
 

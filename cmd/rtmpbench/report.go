@@ -104,6 +104,10 @@ func writeTable(w io.Writer, r *Results) {
 		row("  call to frame arrival", l.CallToArrival)
 		row("  call round trip", l.CallRTT)
 	}
+	if l := r.LatencyRest; l != nil {
+		row("call-to-frame, no marker, moving", l.Moving.CallToFrame)
+		row(fmt.Sprintf("call-to-frame after %.0f ms still", l.Rest), l.Still.CallToFrame)
+	}
 	if n := r.Nginx; n != nil {
 		row("nginx: time to first frame", n.TTFF)
 		row("  first coded frame", n.TTFFFirstVideo)
@@ -218,6 +222,10 @@ func writeMarkdown(w io.Writer, r *Results, plots []string) {
 		row("  call to frame arrival", l.CallToArrival)
 		row("  call round trip", l.CallRTT)
 	}
+	if l := r.LatencyRest; l != nil {
+		row("Rendercast without the marker: call-to-frame, calls 20-80 ms apart", l.Moving.CallToFrame)
+		row(fmt.Sprintf("  each call after %.0f ms still", l.Rest), l.Still.CallToFrame)
+	}
 	if n := r.Nginx; n != nil {
 		row("nginx-rtmp + ffmpeg: time to first frame", n.TTFF)
 		row("  first coded frame arrives", n.TTFFFirstVideo)
@@ -274,7 +282,9 @@ func writeMarkdown(w io.Writer, r *Results, plots []string) {
 
 // hasTimings reports whether the run measured any of the millisecond figures of the first
 // table (time to first frame, latency, the nginx comparison).
-func (r *Results) hasTimings() bool { return r.TTFF != nil || r.Latency != nil || r.Nginx != nil }
+func (r *Results) hasTimings() bool {
+	return r.TTFF != nil || r.Latency != nil || r.LatencyRest != nil || r.Nginx != nil
+}
 
 // plural returns "n one" or "n many".
 func plural(n int, one, many string) string {

@@ -295,6 +295,31 @@ func options() []option {
 			c.Animate = v
 			return nil
 		}},
+		{name: "refine-after", def: "300ms", usage: "after this long without change, draw the picture once refined (PBR shading, full detail, 4 samples per pixel) and send it at high quality; 0 disables", set: func(c *config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || d > time.Minute {
+				return fmt.Errorf("%q is not a duration from 0 to 1m", v)
+			}
+			c.RefineAfter = d
+			return nil
+		}},
+		{name: "adaptive", def: "auto", usage: "draw moving frames at a lower internal size (0.75, 0.5) while renders cannot hold the frame rate: on, off, or auto (on with a software renderer, off on GPUs)", set: func(c *config, v string) error {
+			if v != "auto" && v != "on" && v != "off" {
+				return fmt.Errorf("%q is not auto, on or off", v)
+			}
+			c.Adaptive = v
+			return nil
+		}},
+		{name: "max-size", def: "3840x2160", usage: "largest picture size stream.setSize may ask for, WIDTHxHEIGHT (even numbers, 64..8192)", set: func(c *config, v string) error {
+			w, h, ok := strings.Cut(strings.ToLower(v), "x")
+			wi, err1 := strconv.Atoi(w)
+			hi, err2 := strconv.Atoi(h)
+			if !ok || err1 != nil || err2 != nil || wi < 64 || hi < 64 || wi > 8192 || hi > 8192 || wi%2 != 0 || hi%2 != 0 {
+				return fmt.Errorf("%q is not WIDTHxHEIGHT with even sides in 64..8192", v)
+			}
+			c.MaxWidth, c.MaxHeight = wi, hi
+			return nil
+		}},
 		{name: "marker", def: "false", usage: "draw the frame marker (frame counter and scene version) at the bottom edge", set: boolSetter(func(c *config, b bool) { c.Marker = b })},
 		{name: "ice-servers", def: "", usage: "WebRTC STUN/TURN servers, comma-separated: stun:HOST:PORT, turn:USER:PASS@HOST:PORT?transport=udp; empty: host candidates only", set: func(c *config, v string) error {
 			list, err := parseICEServers(v)

@@ -124,6 +124,8 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 		Renderer: r, Library: a.lib, Observer: a.m, Logger: log, Info: a.info,
 		NewEncoder: a.newEncoder, FrameRate: cfg.FPS, RenderRate: cfg.FPS,
 		Bitrate: cfg.BitrateKbps * 1000, MinBitrate: min(minWebRTCBitrate, cfg.BitrateKbps*1000),
+		RefineAfter: cfg.RefineAfter, Adaptive: Adaptive(cfg.Adaptive, info.Software),
+		MaxWidth: cfg.MaxWidth, MaxHeight: cfg.MaxHeight,
 	}
 	a.srv, err = rtmpsrv.NewServer(rtmpsrv.Config{
 		Logger:            log.With("part", "rtmp"),
@@ -381,6 +383,18 @@ func RenderConvert(v string) render.Convert {
 	return render.Convert(v)
 }
 
+// Adaptive resolves -adaptive: auto (or empty) lowers the render scale of moving frames
+// on software renderers only, where rendering is what cannot hold the frame rate.
+func Adaptive(v string, software bool) bool {
+	switch v {
+	case "on":
+		return true
+	case "off":
+		return false
+	}
+	return software
+}
+
 // gpuList writes -gpu back: "all" or the numbers.
 func gpuList(gpus []int) string {
 	if gpus == nil {
@@ -421,6 +435,7 @@ func SceneDetail(v string, software bool) scenes.Detail {
 // info answers server.info.
 func (a *App) info() map[string]any {
 	gi := a.renderer.Info()
+	maxW, maxH := a.viewers.MaxSize()
 	return map[string]any{
 		"version":              a.cfg.Version,
 		"encoder":              a.choice.Encoder,
@@ -443,6 +458,9 @@ func (a *App) info() map[string]any {
 		"controlTokenRequired": a.controlToken.Required(),
 		"bitrateKbps":          a.cfg.BitrateKbps,
 		"keyframeSecond":       a.cfg.GOP.Seconds(),
+		"refineAfterSecond":    a.cfg.RefineAfter.Seconds(),
+		"adaptive":             a.viewers.Adaptive,
+		"maxSize":              fmt.Sprintf("%dx%d", maxW, maxH),
 		"sessions":             a.sessionInfo(),
 	}
 }

@@ -142,7 +142,7 @@ func TestCallControlRule(t *testing.T) {
 			t.Errorf("read-only %s on a shared session without control: %v", name, err)
 		}
 	}
-	for _, name := range []string{"scene.load", "scene.setBackground", "stream.setBitrate", "stream.setRenderRate", "stream.keyframe", "input.pointer", "session.publish", "session.unpublish"} {
+	for _, name := range []string{"scene.load", "scene.setBackground", "stream.setBitrate", "stream.setRenderRate", "stream.keyframe", "stream.setSize", "input.pointer", "session.publish", "session.unpublish"} {
 		if _, err := a.call(tr, []*live{shared.l}, false, name, session.Args{}); !errors.Is(err, ErrControl) {
 			t.Errorf("%s on a shared session without control: %v, want ErrControl", name, err)
 		}
@@ -164,6 +164,16 @@ func TestCallControlRule(t *testing.T) {
 	// A client playing a private and a shared session may not change the shared one.
 	if _, err := a.call(tr, []*live{private.l, shared.l}, false, "camera.orbit", session.Args{"dx": 10.0}); !errors.Is(err, ErrControl) {
 		t.Fatalf("camera.orbit on private + shared without control: %v, want ErrControl", err)
+	}
+
+	// stream.setSize: with control, the shared session's size is asked for; bad sizes name
+	// the argument.
+	if _, err := a.call(tr, []*live{shared.l}, true, "stream.setSize", session.Args{"width": 640.0, "height": 360.0}); err != nil {
+		t.Errorf("stream.setSize on a shared session with control: %v", err)
+	}
+	var se *session.ArgError
+	if _, err := a.call(tr, []*live{private.l}, false, "stream.setSize", session.Args{"width": 640.0, "height": 361.0}); !errors.As(err, &se) || se.Arg != "height" {
+		t.Errorf("stream.setSize 640x361: %v, want an error naming height", err)
 	}
 
 	// session.publish: allowed to call with control, but refused without -control-token,

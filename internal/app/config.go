@@ -43,6 +43,12 @@ type Config struct {
 	Marker         bool
 	Animate        string
 	ConfigFile     string
+	// Still pictures and size changes: RefineAfter (0: no refined frames), Adaptive
+	// ("on", "off", "auto" or ""; auto and "": on with a software renderer), MaxWidth and
+	// MaxHeight (the largest stream.setSize; 0: 3840x2160).
+	RefineAfter         time.Duration
+	Adaptive            string
+	MaxWidth, MaxHeight int
 	// WebRTC (WHEP) settings.
 	ICEServers    []whep.ICEServer
 	PublicIPs     []string

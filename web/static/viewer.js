@@ -16,6 +16,8 @@
     frames: 0, lastFrames: 0, lastBytes: 0, lastStatsAt: 0,
     rtts: [], stats: {}, latency: null, measuring: false, rtmpBase: '',
     readyResolve: null,
+    // A private session follows the video element's size (?autosize=0 keeps the server's).
+    autosize: params.get('autosize') !== '0', sizeTimer: null, requestedSize: null, sizeError: '',
   };
   let ready = new Promise((r) => { st.readyResolve = r; });
 
@@ -135,7 +137,42 @@
     } catch (e) { showError(e.message); }
     const once = () => { st.readyResolve(); };
     if (st.frames > 0) once(); else video.requestVideoFrameCallback(() => once());
+    st.requestedSize = null;
+    followSize();
   }
+
+  // ---- picture size: a private session follows the video element ----
+
+  // Largest size the page asks for; the server caps it again at its -max-size.
+  const maxAutoWidth = 1920, maxAutoHeight = 1080;
+
+  // wantedSize is the video element's size in device pixels, capped (keeping its aspect)
+  // and rounded to even numbers.
+  function wantedSize() {
+    const r = video.getBoundingClientRect();
+    const dpr = window.devicePixelRatio || 1;
+    let w = r.width * dpr, h = r.height * dpr;
+    if (!(w >= 64 && h >= 64)) return null;
+    const f = Math.min(1, maxAutoWidth / w, maxAutoHeight / h);
+    const even = (x) => Math.max(64, 2 * Math.round(x * f / 2));
+    return { width: even(w), height: even(h) };
+  }
+
+  // followSize asks for the element's size, 500 ms after its last change, when the
+  // session is private (a shared session's size is everyone's).
+  function followSize() {
+    if (!st.autosize || st.session) return;
+    clearTimeout(st.sizeTimer);
+    st.sizeTimer = setTimeout(() => {
+      const want = wantedSize();
+      const last = st.requestedSize;
+      if (!want || (last && last.width === want.width && last.height === want.height)) return;
+      st.requestedSize = want;
+      call('stream.setSize', want).then(() => { st.sizeError = ''; }).catch((e) => { st.sizeError = e.message; });
+    }, 500);
+  }
+  new ResizeObserver(() => followSize()).observe(video);
+  addEventListener('resize', () => followSize());
 
   // ---- calls over the data channel ----
 
@@ -385,6 +422,9 @@
     stats: () => st.stats,
     latency: () => st.latency,
     scene: () => st.scene,
+    requestedSize: () => st.requestedSize,
+    peerConnection: () => st.pc,
+    sizeError: () => st.sizeError,
   };
   start().catch((e) => { setState('error', 'err'); showError(String(e.message || e)); });
 })();

@@ -53,7 +53,10 @@ try {
   page.on('pageerror', (e) => logs.push('pageerror: ' + e.message));
   result.logs = logs;
 
-  await page.goto(scene ? url + '#' + scene : url);
+  // The latency figures are for the server's size: the page keeps it (?autosize=0).
+  const u = new URL(url);
+  u.searchParams.set('autosize', '0');
+  await page.goto(scene ? u.href + '#' + scene : u.href);
   await page.waitForFunction(() => window.rendercast !== undefined, null, { timeout: 10000 });
   await page.evaluate(() => window.rendercast.ready);
 

@@ -1,0 +1,107 @@
+package session
+
+import (
+	"sync"
+	"time"
+)
+
+// adaptiveScales are the internal render scales of moving frames, largest first.
+var adaptiveScales = []float64{1, 0.75, 0.5}
+
+// Thresholds of the adaptive resolution controller, as parts of the render interval.
+const (
+	// adaptiveHigh: a render time (moving average) above this part of the render
+	// interval cannot hold the render rate: the scale steps down.
+	adaptiveHigh = 0.85
+	// adaptiveLow: below this part for adaptiveRoom, the scale steps up.
+	adaptiveLow = 0.5
+	// adaptiveRoom is how long renders must have room before the scale steps up; it
+	// doubles (up to adaptiveRoomMax) each time a step up is followed closely by a step
+	// down, so that a session on the edge does not swing to and fro.
+	adaptiveRoom    = 2 * time.Second
+	adaptiveRoomMax = 32 * time.Second
+	// adaptiveSamples is how many renders the average needs after a step before the next.
+	adaptiveSamples = 4
+	// adaptiveWeight is the weight of a new render time in the moving average.
+	adaptiveWeight = 0.25
+)
+
+// adaptiveControl picks the internal render scale of moving frames from their render
+// times: down (1, 0.75, 0.5) when renders cannot hold the render interval, up again after
+// a while with room. Safe for concurrent use.
+type adaptiveControl struct {
+	on bool
+
+	mu        sync.Mutex
+	level     int           // index in adaptiveScales
+	avg       time.Duration // moving average of render times at this level
+	samples   int
+	roomSince time.Time // when renders started having room (zero: they have none)
+	room      time.Duration
+	lastUp    time.Time
+	steps     uint64
+}
+
+func newAdaptiveControl(on bool) *adaptiveControl {
+	return &adaptiveControl{on: on, room: adaptiveRoom}
+}
+
+// scale returns the scale of the next moving frame (1 when off).
+func (a *adaptiveControl) scale() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return adaptiveScales[a.level]
+}
+
+// figures returns the moving average of render times and the steps taken.
+func (a *adaptiveControl) figures() (avg time.Duration, steps uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.avg, a.steps
+}
+
+// observe records the wall time d of a moving render drawn with a render interval of
+// interval, at now, and steps the scale.
+func (a *adaptiveControl) observe(d, interval time.Duration, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.samples == 0 {
+		a.avg = d
+	} else {
+		a.avg += time.Duration(adaptiveWeight * float64(d-a.avg))
+	}
+	a.samples++
+	if !a.on || interval <= 0 {
+		return
+	}
+	high := time.Duration(adaptiveHigh * float64(interval))
+	low := time.Duration(adaptiveLow * float64(interval))
+	switch {
+	case a.avg > high:
+		a.roomSince = time.Time{}
+		if a.level < len(adaptiveScales)-1 && a.samples >= adaptiveSamples {
+			if !a.lastUp.IsZero() && now.Sub(a.lastUp) < 2*a.room {
+				a.room = min(2*a.room, adaptiveRoomMax) // the step up did not hold
+			}
+			a.step(+1)
+		}
+	case a.avg < low && a.level > 0:
+		if a.roomSince.IsZero() {
+			a.roomSince = now
+		}
+		if now.Sub(a.roomSince) >= a.room && a.samples >= adaptiveSamples {
+			a.lastUp = now
+			a.step(-1)
+		}
+	default:
+		a.roomSince = time.Time{}
+	}
+}
+
+// step moves the level by d and starts a new average. Called with mu held.
+func (a *adaptiveControl) step(d int) {
+	a.level += d
+	a.samples = 0
+	a.roomSince = time.Time{}
+	a.steps++
+}
