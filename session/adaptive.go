@@ -24,11 +24,21 @@ const (
 	adaptiveSamples = 4
 	// adaptiveWeight is the weight of a new render time in the moving average.
 	adaptiveWeight = 0.25
+	// adaptivePays: a step down must bring the render time under this part of what it
+	// was, or it is undone. Drawing smaller costs an extra pass that scales the picture up;
+	// where the scene pass is cheap (fast shading on llvmpipe) that pass costs more than
+	// the smaller draw saves, and a step down would make renders slower.
+	adaptivePays = 0.9
+	// adaptiveHold is how long a level whose step down did not pay stays closed; it
+	// doubles (up to adaptiveHoldMax) each time it happens again.
+	adaptiveHold    = 10 * time.Second
+	adaptiveHoldMax = 5 * time.Minute
 )
 
 // adaptiveControl picks the internal render scale of moving frames from their render
 // times: down (1, 0.75, 0.5) when renders cannot hold the render interval, up again after
-// a while with room. Safe for concurrent use.
+// a while with room, and back up at once when a step down did not make renders cheaper
+// (that level then stays closed for a while). Safe for concurrent use.
 type adaptiveControl struct {
 	on bool
 
@@ -40,10 +50,17 @@ type adaptiveControl struct {
 	room      time.Duration
 	lastUp    time.Time
 	steps     uint64
+	// before is the render time that made the last step down (zero once judged): the
+	// step is undone when the new level does not bring the average under adaptivePays of it.
+	before    time.Duration
+	closedAt  int       // levels at and below this one are closed until closedTil
+	closedTil time.Time // zero: none is closed
+	hold      time.Duration
+	undone    uint64 // steps down undone because they did not pay
 }
 
 func newAdaptiveControl(on bool) *adaptiveControl {
-	return &adaptiveControl{on: on, room: adaptiveRoom}
+	return &adaptiveControl{on: on, room: adaptiveRoom, hold: adaptiveHold}
 }
 
 // scale returns the scale of the next moving frame (1 when off).
@@ -53,11 +70,12 @@ func (a *adaptiveControl) scale() float64 {
 	return adaptiveScales[a.level]
 }
 
-// figures returns the moving average of render times and the steps taken.
-func (a *adaptiveControl) figures() (avg time.Duration, steps uint64) {
+// figures returns the moving average of render times, the steps taken and the steps down
+// undone because they did not make renders cheaper.
+func (a *adaptiveControl) figures() (avg time.Duration, steps, undone uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.avg, a.steps
+	return a.avg, a.steps, a.undone
 }
 
 // observe records the wall time d of a moving render drawn with a render interval of
@@ -74,15 +92,30 @@ func (a *adaptiveControl) observe(d, interval time.Duration, now time.Time) {
 	if !a.on || interval <= 0 {
 		return
 	}
+	if a.before > 0 && a.samples >= adaptiveSamples {
+		if a.avg > time.Duration(adaptivePays*float64(a.before)) {
+			// Drawing smaller did not make renders cheaper: go back and keep this level
+			// closed for a while.
+			a.closedAt, a.closedTil = a.level, now.Add(a.hold)
+			a.hold = min(2*a.hold, adaptiveHoldMax)
+			a.before = 0
+			a.undone++
+			a.step(-1)
+			return
+		}
+		a.before = 0
+	}
 	high := time.Duration(adaptiveHigh * float64(interval))
 	low := time.Duration(adaptiveLow * float64(interval))
 	switch {
 	case a.avg > high:
 		a.roomSince = time.Time{}
-		if a.level < len(adaptiveScales)-1 && a.samples >= adaptiveSamples {
+		closed := !a.closedTil.IsZero() && now.Before(a.closedTil) && a.level+1 >= a.closedAt
+		if a.level < len(adaptiveScales)-1 && a.samples >= adaptiveSamples && !closed {
 			if !a.lastUp.IsZero() && now.Sub(a.lastUp) < 2*a.room {
 				a.room = min(2*a.room, adaptiveRoomMax) // the step up did not hold
 			}
+			a.before = max(a.avg, d)
 			a.step(+1)
 		}
 	case a.avg < low && a.level > 0:

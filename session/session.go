@@ -279,9 +279,14 @@ func (s *Session) RenderChanged() (drawn bool, err error) {
 	}
 	s.mu.Unlock()
 
-	img, err := s.view.RenderWith(s.snap, s.back, render.Quality{Scale: s.adapt.scale()})
+	scale := s.adapt.scale()
+	img, err := s.view.RenderWith(s.snap, s.back, render.Quality{Scale: scale})
 	if h := s.hooks; h != nil {
-		time.Sleep(time.Duration(h.renderDelay.Load()))
+		d := time.Duration(h.renderDelay.Load())
+		if !h.flatDelay.Load() {
+			d = time.Duration(float64(d) * scale * scale)
+		}
+		time.Sleep(d)
 	}
 
 	s.mu.Lock()
@@ -407,11 +412,13 @@ type Stats struct {
 	RefineMS      float64 `json:"refine_ms"`
 	// Adaptive reports the adaptive resolution of moving frames (Viewers.Adaptive); Scale
 	// is the internal render scale of the next moving frame, ScaleSteps the changes so
-	// far, and RenderMS the moving average of moving renders' wall time.
-	Adaptive   bool    `json:"adaptive"`
-	Scale      float64 `json:"scale"`
-	ScaleSteps uint64  `json:"scale_steps"`
-	RenderMS   float64 `json:"render_ms"`
+	// far, ScaleUndone the steps down undone because drawing smaller did not make renders
+	// cheaper, and RenderMS the moving average of moving renders' wall time.
+	Adaptive    bool    `json:"adaptive"`
+	Scale       float64 `json:"scale"`
+	ScaleSteps  uint64  `json:"scale_steps"`
+	ScaleUndone uint64  `json:"scale_undone"`
+	RenderMS    float64 `json:"render_ms"`
 	// Resizes counts the size changes applied (SetSize), ResizeFailures those refused by
 	// the renderer or the encoder.
 	Resizes        uint64 `json:"resizes"`
@@ -445,14 +452,14 @@ func (s *Session) Stats() Stats {
 	st := s.view.Stats()
 	o := &s.out
 	w, h := s.Size()
-	avg, steps := s.adapt.figures()
+	avg, steps, undone := s.adapt.figures()
 	out := Stats{
 		Scene: s.SceneName(), Width: w, Height: h, Shared: s.opts.Shared,
 		Sinks:   s.Sinks(),
 		Renders: s.renders.Load(), Encodes: s.encodes.Load(), Repeats: s.repeats.Load(),
 		State: s.State(), Refined: s.refined.Load(), RefineAborted: s.refineAborted.Load(),
 		RefineFailed: s.refineFailed.Load(), RefineMS: float64(s.refineMS.Load()) / 1000,
-		Adaptive: s.v.Adaptive, Scale: s.adapt.scale(), ScaleSteps: steps, RenderMS: ms(avg),
+		Adaptive: s.v.Adaptive, Scale: s.adapt.scale(), ScaleSteps: steps, ScaleUndone: undone, RenderMS: ms(avg),
 		Resizes: s.resize.resizes.Load(), ResizeFailures: s.resize.failures.Load(),
 		Frames: o.frames.Load(), Keyframes: o.keyframes.Load(), ForcedKeyframes: o.forced.Load(),
 		SkippedFrames: o.skipped.Load(), BytesOut: o.bytes.Load(),

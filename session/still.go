@@ -140,8 +140,10 @@ func (s *Session) renderInterval() time.Duration {
 // testHooks let tests slow renders down and act while a refined frame is drawn.
 type testHooks struct {
 	// renderDelay (nanoseconds) is added to every interactive render's wall time (a slow
-	// renderer).
+	// renderer), times the area of the render scale (a renderer bound by its pixels)
+	// unless flatDelay (a renderer that drawing smaller does not help).
 	renderDelay atomic.Int64
+	flatDelay   atomic.Bool
 	// abortPoll runs each time a refined render polls for an abort.
 	abortPoll func()
 }

@@ -305,51 +305,86 @@ func TestAdaptiveScaleFollowsRenderTime(t *testing.T) {
 	waitFor(t, "the scale back at 1", 30*time.Second, func() bool { return s.Stats().Scale == 1 })
 }
 
-// The controller itself, on a made-up clock.
+// Slow renders that drawing smaller does not make cheaper: the session tries a smaller
+// scale, undoes it and stays at full size.
+func TestAdaptiveScaleUndoneWhenItDoesNotPay(t *testing.T) {
+	enc := &stillEncoder{}
+	s, hooks := stillSession(t, enc, Options{}, func(v *Viewers) { v.Adaptive = true })
+	hooks.flatDelay.Store(true)
+	hooks.renderDelay.Store(int64(60 * time.Millisecond))
+	k := newRecSink()
+	attach(t, s, k)
+	stop := make(chan struct{})
+	moving := make(chan struct{})
+	go func() {
+		defer close(moving)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				s.v.Dispatch(nil, []*Session{s}, "camera.orbit", Args{"dx": 1.0})
+			}
+		}
+	}()
+	defer func() { close(stop); <-moving }()
+	waitFor(t, "a step down undone", 30*time.Second, func() bool { return s.Stats().ScaleUndone >= 1 })
+	time.Sleep(2 * time.Second) // within the hold: no new try
+	if st := s.Stats(); st.Scale != 1 || st.ScaleUndone != 1 || st.ScaleSteps != 2 {
+		t.Fatalf("flat-cost renders: scale %v (want 1), %d undone (want 1), %d steps (want 2)", st.Scale, st.ScaleUndone, st.ScaleSteps)
+	}
+}
+
+// The controller itself, on a made-up clock, with renders whose cost follows the drawn area.
 func TestAdaptiveControl(t *testing.T) {
 	interval := 33 * time.Millisecond
 	now := time.Unix(0, 0)
 	a := newAdaptiveControl(true)
-	feed := func(d time.Duration, n int) {
+	// feed observes n renders costing full at scale 1 and full*scale² below.
+	feed := func(full time.Duration, n int) {
 		for range n {
 			now = now.Add(interval)
-			a.observe(d, interval, now)
+			s := a.scale()
+			a.observe(time.Duration(float64(full)*s*s), interval, now)
 		}
 	}
 	feed(20*time.Millisecond, 100) // 60%: neither up nor down
 	if a.scale() != 1 {
 		t.Fatalf("scale %v at 60%% of the interval, want 1", a.scale())
 	}
-	feed(40*time.Millisecond, adaptiveSamples)
+	feed(70*time.Millisecond, adaptiveSamples)
 	if a.scale() != 0.75 {
 		t.Fatalf("scale %v after slow renders, want 0.75", a.scale())
 	}
-	feed(40*time.Millisecond, 100)
+	feed(70*time.Millisecond, 100) // 39 ms at 0.75: still too slow; 17.5 ms at 0.5
 	if a.scale() != 0.5 {
 		t.Fatalf("scale %v after more slow renders, want the floor 0.5", a.scale())
 	}
 	// The average takes a few renders to come down; then the room must last adaptiveRoom.
 	roomRenders := int(adaptiveRoom / interval)
-	feed(10*time.Millisecond, roomRenders-2)
+	feed(20*time.Millisecond, roomRenders-2)
 	if a.scale() != 0.5 {
 		t.Fatalf("scale %v before %v with room, want 0.5", a.scale(), adaptiveRoom)
 	}
-	feed(10*time.Millisecond, 12)
+	feed(20*time.Millisecond, 12)
 	if a.scale() != 0.75 {
 		t.Fatalf("scale %v after %v with room, want 0.75", a.scale(), adaptiveRoom)
 	}
 	// The step up did not hold: the next one waits twice as long.
-	feed(40*time.Millisecond, adaptiveSamples)
+	feed(70*time.Millisecond, adaptiveSamples)
 	if a.scale() != 0.5 {
 		t.Fatalf("scale %v, want 0.5 again", a.scale())
 	}
-	feed(10*time.Millisecond, roomRenders+12)
+	feed(20*time.Millisecond, roomRenders+12)
 	if a.scale() != 0.5 {
 		t.Fatalf("scale %v: stepped up after %v although the last step up did not hold", a.scale(), adaptiveRoom)
 	}
-	feed(10*time.Millisecond, roomRenders+12)
+	feed(20*time.Millisecond, roomRenders+12)
 	if a.scale() != 0.75 {
 		t.Fatalf("scale %v after twice %v with room, want 0.75", a.scale(), adaptiveRoom)
+	}
+	if _, _, undone := a.figures(); undone != 0 {
+		t.Fatalf("%d steps undone although every step down paid", undone)
 	}
 	off := newAdaptiveControl(false)
 	for range 100 {
@@ -358,6 +393,45 @@ func TestAdaptiveControl(t *testing.T) {
 	}
 	if off.scale() != 1 {
 		t.Fatalf("adaptive off: scale %v, want 1", off.scale())
+	}
+}
+
+// A renderer that drawing smaller does not help (llvmpipe's fast path, where the pass that
+// scales the picture up costs more than the smaller draw saves): the step down is undone at
+// once and not tried again for adaptiveHold, then tried again with a longer hold.
+func TestAdaptiveControlUndoesAStepThatDoesNotPay(t *testing.T) {
+	interval := 33 * time.Millisecond
+	now := time.Unix(0, 0)
+	a := newAdaptiveControl(true)
+	feed := func(at1, below time.Duration, n int) (lowest float64) {
+		lowest = 1
+		for range n {
+			now = now.Add(interval)
+			d := at1
+			if a.scale() < 1 {
+				d = below
+			}
+			a.observe(d, interval, now)
+			lowest = min(lowest, a.scale())
+		}
+		return lowest
+	}
+	// 40 ms at full size, 44 ms smaller: one try, undone after adaptiveSamples renders.
+	if lowest := feed(40*time.Millisecond, 44*time.Millisecond, 20); lowest != 0.75 || a.scale() != 1 {
+		t.Fatalf("lowest scale %v, now %v: want one step to 0.75, undone to 1", lowest, a.scale())
+	}
+	if _, steps, undone := a.figures(); steps != 2 || undone != 1 {
+		t.Fatalf("%d steps, %d undone; want 2 and 1", steps, undone)
+	}
+	held := int(adaptiveHold/interval) - 25
+	if lowest := feed(40*time.Millisecond, 44*time.Millisecond, held); lowest != 1 {
+		t.Fatalf("stepped down to %v within %v of an undone step", lowest, adaptiveHold)
+	}
+	if lowest := feed(40*time.Millisecond, 44*time.Millisecond, 60); lowest != 0.75 || a.scale() != 1 {
+		t.Fatalf("after the hold: lowest %v, now %v; want a new try at 0.75, undone", lowest, a.scale())
+	}
+	if a.hold != 4*adaptiveHold {
+		t.Fatalf("hold %v after two undone steps, want %v", a.hold, 4*adaptiveHold)
 	}
 }
 
