@@ -52,6 +52,8 @@ type App struct {
 	token        access.Secret // -token: watching
 	controlToken access.Secret // -control-token: steering shared sessions
 	admit        *access.Admission
+	rtmpGuard    *access.Guard // per-address budgets of RTMP connections not connected yet
+	webGuard     *access.Guard // and of WHEP offers and WebRTC sessions not connected yet
 	reg          *registry
 }
 
@@ -120,9 +122,14 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 		NewEncoder: a.newEncoder, FrameRate: cfg.FPS, RenderRate: cfg.FPS,
 		Bitrate: cfg.BitrateKbps * 1000, MinBitrate: min(minWebRTCBitrate, cfg.BitrateKbps*1000),
 	}
+	if err := a.setupGuards(); err != nil {
+		r.Close()
+		return nil, err
+	}
 	a.srv, err = rtmpsrv.NewServer(rtmpsrv.Config{
 		Logger:            log.With("part", "rtmp"),
 		MaxConns:          cfg.MaxConns,
+		Guard:             a.rtmpGuard,
 		MaxCallsPerSecond: callRate,
 		RenderRate:        cfg.FPS,
 		FrameRate:         cfg.FPS,
@@ -137,7 +144,7 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 		r.Close()
 		return nil, err
 	}
-	a.m.Registry.MustRegister(&collector{a})
+	a.m.Registry.MustRegister(&collector{a}, guardCollector{a})
 	for _, sp := range cfg.Sessions {
 		l, err := a.reg.create(sp.Name, sp.Scene, true, true)
 		if err != nil {
@@ -289,6 +296,8 @@ func (a *App) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("rtmp shutdown: %w", err))
 	}
 	a.reg.closeAll()
+	a.rtmpGuard.Close() // refusals not logged yet
+	a.webGuard.Close()
 	return errors.Join(errs...)
 }
 

@@ -2,8 +2,10 @@ package app
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 
+	"github.com/rendercast/rendercast/internal/access"
 	"github.com/rendercast/rendercast/whep"
 )
 
@@ -52,6 +54,11 @@ type Config struct {
 	Publish      []PublishSpec // -publish NAME=URL
 	PublishAllow []string      // -publish-allow: URL prefixes session.publish may use
 	MaxSessions  int           // -max-sessions: sessions open at once (0: no limit)
+	// Per-address budgets of clients not yet viewers (-rtmp-conn-rate, -rtmp-pending, ...;
+	// zero fields: access's defaults, negative: no limit) and the networks exempt from them.
+	RTMPBudgets   access.Budgets
+	WebRTCBudgets access.Budgets
+	TrustedNets   []netip.Prefix
 	// Version is reported by server.info and the status page.
 	Version string
 }
