@@ -323,8 +323,7 @@ func (c *Conn) serve() {
 		ctx, cancel := context.WithDeadline(c.srv.shutCtx, deadline)
 		p, err := g.Admit(ctx, remoteAddr(c.nc), c.Close)
 		cancel()
-		if err != nil {
-			c.log.Debug("rtmp connection refused", "err", err)
+		if err != nil { // counted and logged by the Guard, once per address and interval
 			c.cancel()
 			return
 		}
