@@ -349,7 +349,7 @@ func options() []option {
 func rateSetter(field func(*config) *float64) func(*config, string) error {
 	return func(c *config, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || f > 1e6 {
+		if err != nil || !(f >= 0 && f <= 1e6) { // NaN fails both
 			return fmt.Errorf("%q is not a rate in 0..1000000 a second", v)
 		}
 		if f == 0 {
