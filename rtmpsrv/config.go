@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/rendercast/rendercast/internal/access"
 	"github.com/rendercast/rendercast/pacer"
 )
 
@@ -18,8 +19,18 @@ type Config struct {
 	// (streams then send what their frame handler returns as is).
 	Codecs CodecFactory
 
-	// MaxConns caps simultaneous connections; more are closed at once. Default 1000.
+	// MaxConns caps simultaneous connections; more are closed at once. Default 1000. With
+	// a Guard it counts connected connections only (see Guard).
 	MaxConns int
+	// Guard, when set, applies per-address budgets to connections that are not connected
+	// yet: each new connection is admitted by it before its handshake (it may wait there for
+	// a place of its address, within HandshakeTimeout of its arrival, and is closed when
+	// refused or evicted) and gives its place back when its connect is accepted. MaxConns
+	// then counts connections whose connect was accepted (or is being decided), so that
+	// connections in their handshake or connect never take a viewer's place; a connect
+	// beyond it gets NetConnection.Connect.Rejected ("server full"). Nil: no per-address
+	// budget, and MaxConns counts every connection.
+	Guard *access.Guard
 	// MaxStreamsPerConn caps the streams one connection may create. Default 8.
 	MaxStreamsPerConn int
 	// MaxMessageSize caps the size of one incoming message; clients only send commands.

@@ -100,8 +100,10 @@ type Conn struct {
 	lastActivity  atomic.Int64 // unix nanoseconds of the last command, or of the last stop
 	playing       atomic.Int32
 	calls         *access.Limiter
-	amf3          atomic.Bool // the client connected with objectEncoding 3: answer in AMF3
-	connectBy     time.Time   // the connect command must arrive before this
+	amf3          atomic.Bool     // the client connected with objectEncoding 3: answer in AMF3
+	connectBy     time.Time       // the connect command must arrive before this
+	pending       *access.Pending // the Guard's place until the connect is accepted
+	placed        bool            // holds a MaxConns place (with a Guard; reader goroutine only)
 
 	msgsIn, msgsOut     atomic.Uint64
 	framesSent, dropped atomic.Uint64
@@ -309,10 +311,25 @@ func (c *Conn) Streams() []*Stream {
 	return out
 }
 
-// serve runs the connection: handshake, reading and dispatching, then cleanup.
+// serve runs the connection: admission by the Guard, handshake, reading and dispatching,
+// then cleanup.
 func (c *Conn) serve() {
 	defer c.nc.Close()
-	c.nc.SetDeadline(time.Now().Add(c.srv.cfg.HandshakeTimeout))
+	// The deadline counts from the connection's arrival: a wait for the Guard's place is
+	// part of it. It is set before the Guard admits, so that an eviction's Close wins.
+	deadline := c.born.Add(c.srv.cfg.HandshakeTimeout)
+	c.nc.SetDeadline(deadline)
+	if g := c.srv.cfg.Guard; g != nil {
+		ctx, cancel := context.WithDeadline(c.srv.shutCtx, deadline)
+		p, err := g.Admit(ctx, remoteAddr(c.nc), c.Close)
+		cancel()
+		if err != nil { // counted and logged by the Guard, once per address and interval
+			c.cancel()
+			return
+		}
+		c.pending = p
+		defer p.Done()
+	}
 	var digest bool
 	err := c.tlsHandshake() // RTMPS: TLS first, under the same deadline
 	if err == nil {
@@ -340,7 +357,7 @@ func (c *Conn) serve() {
 	go c.writeLoop()
 
 	err = c.readLoopRecovered()
-	if err != nil && !c.closing.Load() && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+	if err != nil && !c.closing.Load() && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, access.ErrFull) {
 		c.log.Info("rtmp connection error", "err", err)
 	}
 	c.cleanup()
@@ -628,6 +645,14 @@ func (c *Conn) handleConnect(txid float64, cmd any, args []any) error {
 	c.app = strings.TrimSuffix(app, "/")
 	c.cmdObj = obj
 	c.mu.Unlock()
+	if g := c.srv.cfg.Guard; g != nil {
+		if !c.srv.takePlace() {
+			g.Refuse(remoteAddr(c.nc), access.ReasonFull)
+			c.replyError(txid, codeConnectRejected, fmt.Sprintf("%v: %d connections", access.ErrFull, c.srv.cfg.MaxConns), nil)
+			return fmt.Errorf("connect refused: %w", access.ErrFull)
+		}
+		c.placed = true
+	}
 
 	var owner ConnectHandler
 	for _, h := range c.srv.connectHandlers() {
@@ -649,12 +674,17 @@ func (c *Conn) handleConnect(txid float64, cmd any, args []any) error {
 		}
 		c.mu.Unlock()
 		c.replyError(txid, codeConnectRejected, reason, nil)
+		if c.placed {
+			c.placed = false
+			c.srv.releasePlace()
+		}
 		return fmt.Errorf("connect refused: %w", errRefused)
 	}
 	c.mu.Lock()
 	c.owner = owner
 	c.connected = true
 	c.mu.Unlock()
+	c.pending.Promote()
 
 	cfg := c.srv.cfg
 	c.sendCtrl(controlU32(msgWindowAckSize, uint32(cfg.WindowAckSize)))

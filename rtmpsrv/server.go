@@ -24,9 +24,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rendercast/rendercast/internal/access"
 )
 
 // Server is an RTMP server (neuray's IServer). Make one with NewServer; several servers in
@@ -40,6 +43,7 @@ type Server struct {
 	ln       net.Listener
 	tlsLn    net.Listener
 	conns    map[*Conn]struct{}
+	placed   int // connections holding a MaxConns place, with a Guard (takePlace)
 	started  bool
 	tlsOn    bool
 	closed   bool
@@ -47,6 +51,8 @@ type Server struct {
 	connWG   sync.WaitGroup
 	acceptWG sync.WaitGroup
 	inShut   chan struct{}
+	shutCtx  context.Context // cancelled by Shutdown: ends the waits for a Guard's places
+	shutStop context.CancelFunc
 
 	// Totals of closed connections, for Statistics.
 	closedTotals ConnStats // the cumulative figures of closed connections
@@ -66,7 +72,9 @@ func NewServer(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Server{cfg: c, log: log, conns: map[*Conn]struct{}{}, inShut: make(chan struct{})}, nil
+	shutCtx, shutStop := context.WithCancel(context.Background())
+	return &Server{cfg: c, log: log, conns: map[*Conn]struct{}{}, inShut: make(chan struct{}),
+		shutCtx: shutCtx, shutStop: shutStop}, nil
 }
 
 // Config returns the server's configuration with defaults filled in.
@@ -200,10 +208,16 @@ func (s *Server) acceptLoop(ln net.Listener, tc *tls.Config) {
 		}
 		delay = 0
 		s.mu.Lock()
-		if s.closed || len(s.conns) >= s.cfg.MaxConns {
-			full := !s.closed
+		g := s.cfg.Guard
+		full := g == nil && len(s.conns) >= s.cfg.MaxConns || g != nil && s.placed >= s.cfg.MaxConns
+		if s.closed || full {
+			closed := s.closed
 			s.mu.Unlock()
-			if full {
+			switch {
+			case closed:
+			case g != nil: // counted and logged once per address and interval
+				g.Refuse(remoteAddr(nc), access.ReasonFull)
+			default:
 				s.log.Warn("rtmp connection refused: too many connections", "peer", nc.RemoteAddr().String(), "max_conns", s.cfg.MaxConns)
 			}
 			nc.Close()
@@ -223,12 +237,37 @@ func (s *Server) acceptLoop(ln net.Listener, tc *tls.Config) {
 			c.serve()
 			st := c.Stats()
 			s.mu.Lock()
+			if c.placed {
+				s.placed--
+			}
 			delete(s.conns, c)
 			s.closedTotals.add(st)
 			s.mu.Unlock()
 		}()
 	}
 }
+
+// takePlace takes one of MaxConns's places for a connection whose connect is being
+// decided (with a Guard); false when none is left.
+func (s *Server) takePlace() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.placed >= s.cfg.MaxConns {
+		return false
+	}
+	s.placed++
+	return true
+}
+
+// releasePlace gives back a place taken for a connect that was refused.
+func (s *Server) releasePlace() {
+	s.mu.Lock()
+	s.placed--
+	s.mu.Unlock()
+}
+
+// remoteAddr is the address of a connection's peer, for the Guard.
+func remoteAddr(nc net.Conn) netip.Addr { return access.ParseRemote(nc.RemoteAddr().String()) }
 
 // Stats are server-wide figures: connections open and accepted, and the cumulative
 // connection figures (bytes, messages, frames, handler panics, failed streams, calls
@@ -291,6 +330,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closed = true
 	close(s.inShut)
+	s.shutStop()
 	if s.ln != nil {
 		s.ln.Close()
 	}

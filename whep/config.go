@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/rendercast/rendercast/internal/access"
 )
 
 // Viewer is the application side of one session: where its frames come from and how it
@@ -49,7 +51,7 @@ type ICEServer struct {
 const (
 	DefaultMaxSessions    = 100
 	DefaultGatherTimeout  = 5 * time.Second
-	DefaultConnectTimeout = 30 * time.Second
+	DefaultConnectTimeout = 10 * time.Second
 )
 
 // Config configures a Server. Viewers is required; every other zero value is a documented
@@ -81,11 +83,21 @@ type Config struct {
 	// CallRate bounds each session's data-channel calls per second (a token bucket
 	// holding one second's worth); 0 allows every call.
 	CallRate float64
-	// MaxSessions bounds simultaneous sessions, default 100.
+	// MaxSessions bounds simultaneous sessions, default 100. With a Guard it counts
+	// connected sessions only (see Guard).
 	MaxSessions int
+	// Guard, when set, applies per-address budgets to offers and to sessions whose peer has
+	// not connected yet: an offer is admitted by it before anything else is done (it may wait
+	// there for a place of its address; refused: 429, or 503 when every place stayed taken,
+	// with Retry-After), and its session gives the place back once connected, or is closed
+	// when evicted. MaxSessions then counts connected sessions, so that sessions of peers
+	// that never connect take no viewer's place; a peer connecting beyond it is closed.
+	// Refusals of the Guard are counted and logged by it, not once per request. Nil: no
+	// per-address budget, and MaxSessions counts every session.
+	Guard *access.Guard
 	// GatherTimeout bounds ICE candidate gathering before the answer, default 5 s.
 	GatherTimeout time.Duration
-	// ConnectTimeout ends a session whose peer has not connected in time, default 30 s.
+	// ConnectTimeout ends a session whose peer has not connected in time, default 10 s.
 	ConnectTimeout time.Duration
 }
 

@@ -53,6 +53,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*Session
+	placed   int // connected sessions, with a Guard (takePlace)
 	closing  bool
 	wg       sync.WaitGroup // sessions not yet fully closed
 
@@ -238,12 +239,41 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, err erro
 	http.Error(w, err.Error(), code)
 }
 
+// refuse answers a request the Guard refused, or found no place for: counted, and logged
+// by the Guard once per address and interval instead of here.
+func (s *Server) refuse(w http.ResponseWriter, code int, err error) {
+	s.refused.Add(1)
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, err.Error(), code)
+}
+
 func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 	s.cors(w)
 	if !s.authorized(r) {
 		s.fail(w, r, http.StatusUnauthorized, ErrUnauthorized)
 		return
 	}
+	// The Guard's place, released unless a session takes it over; evicting the client
+	// cancels evictCtx, which closes its session.
+	evictCtx, evict := context.WithCancel(context.Background())
+	addr := access.ParseRemote(r.RemoteAddr)
+	pending, err := s.cfg.Guard.Admit(r.Context(), addr, evict)
+	if err != nil {
+		evict()
+		code := http.StatusTooManyRequests
+		if errors.Is(err, access.ErrBusy) {
+			code = http.StatusServiceUnavailable
+		}
+		s.refuse(w, code, err)
+		return
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			pending.Done()
+			evict()
+		}
+	}()
 	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(ct), "application/sdp") {
 		s.fail(w, r, http.StatusUnsupportedMediaType, fmt.Errorf("%w: Content-Type %q, want application/sdp", ErrBadOffer, ct))
 		return
@@ -263,13 +293,17 @@ func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err)
 		return
 	}
-	sess, err := s.newSession(r, r.PathValue("scene"), string(body))
+	sess, err := s.newSession(r, r.PathValue("scene"), string(body), pending, evictCtx, evict)
 	switch {
 	case errors.Is(err, ErrUnknownScene):
 		s.fail(w, r, http.StatusNotFound, err)
 		return
 	case errors.Is(err, ErrBadOffer), errors.Is(err, ErrBadRequest):
 		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	case errors.Is(err, ErrTooManySessions) && s.cfg.Guard != nil:
+		s.cfg.Guard.Refuse(addr, access.ReasonFull)
+		s.refuse(w, http.StatusServiceUnavailable, err)
 		return
 	case errors.Is(err, ErrTooManySessions), errors.Is(err, ErrClosed):
 		s.fail(w, r, http.StatusServiceUnavailable, err)
@@ -278,6 +312,7 @@ func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	kept = true // the session gives the Guard's place back
 	s.started.Add(1)
 	loc := "/whep/session/" + sess.id
 	w.Header().Set("Content-Type", "application/sdp")
@@ -331,12 +366,40 @@ func (s *Server) add(sess *Session) error {
 	if s.closing {
 		return ErrClosed
 	}
-	if len(s.sessions) >= s.cfg.MaxSessions {
-		return fmt.Errorf("%w: %d open", ErrTooManySessions, len(s.sessions))
+	if s.fullLocked() {
+		return fmt.Errorf("%w: %d open", ErrTooManySessions, s.openLocked())
 	}
 	s.sessions[sess.id] = sess
 	s.wg.Add(1)
 	return nil
+}
+
+// openLocked is what MaxSessions counts: every session, or with a Guard the connected ones.
+func (s *Server) openLocked() int {
+	if s.cfg.Guard != nil {
+		return s.placed
+	}
+	return len(s.sessions)
+}
+
+func (s *Server) fullLocked() bool { return s.openLocked() >= s.cfg.MaxSessions }
+
+// takePlace takes one of MaxSessions's places for a session whose peer connected (with a
+// Guard); false when none is left.
+func (s *Server) takePlace() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fullLocked() {
+		return false
+	}
+	s.placed++
+	return true
+}
+
+func (s *Server) releasePlace() {
+	s.mu.Lock()
+	s.placed--
+	s.mu.Unlock()
 }
 
 // remove forgets a session; it calls wg.Done once per added session.

@@ -1,6 +1,7 @@
 package whep
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -49,9 +50,14 @@ type Session struct {
 	done    chan struct{}
 	wg      sync.WaitGroup // writer and RTCP reader
 
+	pending   *access.Pending    // the Guard's place until the peer connects
+	evict     context.CancelFunc // the Guard's eviction (cancels evictCtx)
+	stopEvict func() bool        // unregisters the close on eviction
+
 	mu        sync.Mutex
 	start     time.Time // connected; zero before
 	connected bool
+	placed    bool // holds a MaxSessions place (with a Guard)
 	closed    bool
 	timer     *time.Timer
 	closeOnce sync.Once
@@ -123,10 +129,12 @@ func (s *Session) QueueFull() bool { return len(s.queue) >= cap(s.queue) }
 
 // newSession builds a session for an offer: viewer, peer connection, answer with every
 // ICE candidate gathered.
-func (srv *Server) newSession(r *http.Request, scene, offer string) (_ *Session, err error) {
+// pending is the Guard's place (nil without one), which the session gives back when its
+// peer connects or it ends; evictCtx ends when the Guard evicts it.
+func (srv *Server) newSession(r *http.Request, scene, offer string, pending *access.Pending, evictCtx context.Context, evict context.CancelFunc) (_ *Session, err error) {
 	ctx := r.Context()
 	srv.mu.Lock()
-	full, closing := len(srv.sessions) >= srv.cfg.MaxSessions, srv.closing
+	full, closing := srv.fullLocked(), srv.closing
 	srv.mu.Unlock()
 	if closing {
 		return nil, ErrClosed
@@ -214,6 +222,8 @@ func (srv *Server) newSession(r *http.Request, scene, offer string) (_ *Session,
 	if err := srv.add(s); err != nil {
 		return nil, err
 	}
+	s.pending, s.evict = pending, evict
+	s.stopEvict = context.AfterFunc(evictCtx, func() { s.Close("evicted: its address held more sessions not connected") })
 	s.log.Info("webrtc session offered")
 	return s, nil
 }
@@ -236,12 +246,22 @@ func (s *Session) startLoops() {
 		s.mu.Unlock()
 		return
 	}
+	if g := s.srv.cfg.Guard; g != nil {
+		if !s.srv.takePlace() {
+			s.mu.Unlock()
+			g.Refuse(access.ParseRemote(s.peer), access.ReasonFull)
+			go s.Close(fmt.Sprintf("server full: %d sessions connected", s.srv.cfg.MaxSessions))
+			return
+		}
+		s.placed = true
+	}
 	s.connected = true
 	s.start = time.Now()
 	s.wantKey.Store(true)
 	s.wg.Add(1)
 	go s.writeLoop()
 	s.mu.Unlock()
+	s.pending.Promote()
 	safe("viewer connected", func() error { s.viewer.Connected(); return nil })
 	s.log.Info("webrtc session connected")
 }
@@ -388,7 +408,8 @@ func (s *Session) Close(reason string) {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
-		timer := s.timer
+		timer, placed := s.timer, s.placed
+		s.placed = false
 		s.mu.Unlock()
 		if timer != nil {
 			timer.Stop()
@@ -396,6 +417,16 @@ func (s *Session) Close(reason string) {
 		ts := s.track.stats()
 		s.teardown()
 		s.srv.remove(s)
+		if placed {
+			s.srv.releasePlace()
+		}
+		if s.stopEvict != nil {
+			s.stopEvict()
+		}
+		if s.evict != nil {
+			s.evict()
+		}
+		s.pending.Done()
 		s.log.Info("webrtc session ended", "reason", reason, "seconds", time.Since(s.created).Round(time.Millisecond).Seconds(), "frames", ts.frames)
 	})
 }

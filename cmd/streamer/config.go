@@ -7,6 +7,7 @@ import (
 	"github.com/rendercast/rendercast/internal/app"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"sort"
@@ -164,7 +165,7 @@ func options() []option {
 			c.Token = v
 			return nil
 		}},
-		{name: "max-conns", def: "100", usage: "maximum simultaneous RTMP connections", set: func(c *config, v string) error {
+		{name: "max-conns", def: "100", usage: "most RTMP connections past their connect at once (connections still in their handshake or connect hold none of these places: -rtmp-pending bounds them)", set: func(c *config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 100000 {
 				return fmt.Errorf("%q is not a number in 1..100000", v)
@@ -188,6 +189,30 @@ func options() []option {
 			c.MaxSessions = n
 			return nil
 		}},
+		// Per-address budgets: what one address may hold before its clients are viewers.
+		{name: "trusted-nets", def: "", usage: "networks exempt from the per-address budgets, comma-separated CIDRs or addresses (e.g. 10.0.0.0/8,2001:db8::/32); empty: none", set: func(c *config, v string) error {
+			c.TrustedNets = nil
+			for _, f := range splitList(v) {
+				p, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, err2 := netip.ParseAddr(f)
+					if err2 != nil {
+						return fmt.Errorf("%q is not a CIDR (10.0.0.0/8) or an address", f)
+					}
+					p = netip.PrefixFrom(a, a.BitLen())
+				}
+				c.TrustedNets = append(c.TrustedNets, p.Masked())
+			}
+			return nil
+		}},
+		{name: "rtmp-conn-rate", def: "20", usage: "new RTMP connections a second per address (an IPv4 address or an IPv6 /64), in bursts of -rtmp-conn-burst; more are closed at once; 0: no limit", set: rateSetter(func(c *config) *float64 { return &c.RTMPBudgets.Rate })},
+		{name: "rtmp-conn-burst", def: "120", usage: "burst of new RTMP connections one address may open at once (a hundred viewers behind one NAT address start together)", set: countSetter(1, func(c *config) *int { return &c.RTMPBudgets.Burst })},
+		{name: "rtmp-pending-per-addr", def: "16", usage: "RTMP connections of one address in their handshake or connect at once; more wait for a place (within the 5 s handshake deadline); 0: no limit", set: countSetter(0, func(c *config) *int { return &c.RTMPBudgets.PerAddress })},
+		{name: "rtmp-pending", def: "64", usage: "RTMP connections in their handshake or connect at once, all addresses together; when reached, a newcomer from an address holding fewer evicts the newest of the address holding the most; 0: no limit", set: countSetter(0, func(c *config) *int { return &c.RTMPBudgets.Total })},
+		{name: "whep-offer-rate", def: "10", usage: "WHEP offers a second per address, in bursts of -whep-offer-burst; more get 429; 0: no limit", set: rateSetter(func(c *config) *float64 { return &c.WebRTCBudgets.Rate })},
+		{name: "whep-offer-burst", def: "120", usage: "burst of WHEP offers one address may send at once", set: countSetter(1, func(c *config) *int { return &c.WebRTCBudgets.Burst })},
+		{name: "webrtc-pending-per-addr", def: "8", usage: "WebRTC sessions of one address whose peer has not connected yet (they are closed after 10 s); more offers wait up to 5 s, then get 429; 0: no limit", set: countSetter(0, func(c *config) *int { return &c.WebRTCBudgets.PerAddress })},
+		{name: "webrtc-pending", def: "32", usage: "WebRTC sessions not connected yet, all addresses together (as -rtmp-pending); 0: no limit", set: countSetter(0, func(c *config) *int { return &c.WebRTCBudgets.Total })},
 		{name: "session", usage: "create the shared session NAME showing SCENE at start, kept with no viewers (repeatable); viewers join it with ?session=NAME", repeat: true, reset: func(c *config) { c.Sessions = nil }, set: func(c *config, v string) error {
 			name, scene, ok := strings.Cut(v, "=")
 			if !ok || !sceneName.MatchString(name) || scene == "" {
@@ -390,6 +415,38 @@ func parseSeconds(v string, lo, hi time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is outside %v..%v", v, lo, hi)
 	}
 	return d, nil
+}
+
+// rateSetter sets a per-address rate: a number >= 0, 0 meaning no limit (a negative
+// access.Budgets rate).
+func rateSetter(field func(*config) *float64) func(*config, string) error {
+	return func(c *config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 0 && f <= 1e6) { // NaN fails both
+			return fmt.Errorf("%q is not a rate in 0..1000000 a second", v)
+		}
+		if f == 0 {
+			f = -1
+		}
+		*field(c) = f
+		return nil
+	}
+}
+
+// countSetter sets a per-address budget: a whole number from least, 0 meaning no limit (a
+// negative access.Budgets field).
+func countSetter(least int, field func(*config) *int) func(*config, string) error {
+	return func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < least || n > 100000 {
+			return fmt.Errorf("%q is not a number in %d..100000", v, least)
+		}
+		if n == 0 {
+			n = -1
+		}
+		*field(c) = n
+		return nil
+	}
 }
 
 // splitList splits a comma-separated value, dropping empty items.

@@ -14,9 +14,8 @@ type Limiter struct {
 	rate  float64
 	burst float64
 
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
+	mu sync.Mutex
+	b  bucket
 }
 
 // NewLimiter returns a full bucket of rate tokens a second. now is the clock, nil meaning
@@ -26,7 +25,7 @@ func NewLimiter(rate float64, now func() time.Time) *Limiter {
 		now = time.Now
 	}
 	burst := max(rate, 1)
-	return &Limiter{now: now, rate: rate, burst: burst, tokens: burst, last: now()}
+	return &Limiter{now: now, rate: rate, burst: burst, b: newBucket(burst, now())}
 }
 
 // Rate returns the tokens added a second (<= 0: no limit).
@@ -45,13 +44,37 @@ func (l *Limiter) Allow() bool {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if d := now.Sub(l.last); d > 0 {
-		l.tokens = min(l.tokens+d.Seconds()*l.rate, l.burst)
-		l.last = now
-	}
-	if l.tokens < 1 {
+	return l.b.take(now, l.rate, l.burst)
+}
+
+// bucket is the state of a token bucket; its owner supplies the rate, the size and the
+// lock.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(size float64, now time.Time) bucket { return bucket{tokens: size, last: now} }
+
+// take adds what the time since the last take earned (a clock going back adds nothing),
+// then takes a token if one is left.
+func (b *bucket) take(now time.Time, rate, size float64) bool {
+	b.refill(now, rate, size)
+	if b.tokens < 1 {
 		return false
 	}
-	l.tokens--
+	b.tokens--
 	return true
+}
+
+func (b *bucket) refill(now time.Time, rate, size float64) {
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(b.tokens+d.Seconds()*rate, size)
+		b.last = now
+	}
+}
+
+// full reports whether the bucket would be full at now.
+func (b *bucket) full(now time.Time, rate, size float64) bool {
+	return b.tokens+max(now.Sub(b.last).Seconds(), 0)*rate >= size
 }

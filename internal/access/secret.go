@@ -1,7 +1,8 @@
 // Package access holds the security policy that every transport of the streamer applies
 // in the same way: secrets (the viewing and control tokens) compared in constant time,
 // where each transport finds them (Authorization header, query, RTMP connect), call rate
-// limits, and the admission of connections, viewers and sessions under configured limits.
+// limits, the admission of connections, viewers and sessions under configured limits, and
+// per-address budgets for clients that are not viewers yet (Guard).
 // Transports only translate their requests into these calls.
 package access
 

@@ -53,6 +53,8 @@ type App struct {
 	token        access.Secret // -token: watching
 	controlToken access.Secret // -control-token: steering shared sessions
 	admit        *access.Admission
+	rtmpGuard    *access.Guard // per-address budgets of RTMP connections not connected yet
+	webGuard     *access.Guard // and of WHEP offers and WebRTC sessions not connected yet
 	reg          *registry
 
 	ready *readiness // /readyz: the test encoder, draining
@@ -127,9 +129,14 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 		RefineAfter: cfg.RefineAfter, Adaptive: Adaptive(cfg.Adaptive, info.Software),
 		MaxWidth: cfg.MaxWidth, MaxHeight: cfg.MaxHeight,
 	}
+	if err := a.setupGuards(); err != nil {
+		r.Close()
+		return nil, err
+	}
 	a.srv, err = rtmpsrv.NewServer(rtmpsrv.Config{
 		Logger:            log.With("part", "rtmp"),
 		MaxConns:          cfg.MaxConns,
+		Guard:             a.rtmpGuard,
 		MaxCallsPerSecond: callRate,
 		RenderRate:        cfg.FPS,
 		FrameRate:         cfg.FPS,
@@ -144,7 +151,7 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 		r.Close()
 		return nil, err
 	}
-	a.m.Registry.MustRegister(&collector{a})
+	a.m.Registry.MustRegister(&collector{a}, guardCollector{a})
 	for _, sp := range cfg.Sessions {
 		l, err := a.reg.create(sp.Name, sp.Scene, true, true)
 		if err != nil {
@@ -308,6 +315,8 @@ func (a *App) Shutdown(ctx context.Context) error {
 	a.ready.close()
 	err := a.closeTransports(ctx)
 	a.reg.closeAll()
+	a.rtmpGuard.Close() // refusals not logged yet
+	a.webGuard.Close()
 	return err
 }
 

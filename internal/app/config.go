@@ -2,9 +2,11 @@ package app
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/rendercast/rendercast/encode"
+	"github.com/rendercast/rendercast/internal/access"
 	"github.com/rendercast/rendercast/session"
 	"github.com/rendercast/rendercast/whep"
 )
@@ -66,6 +68,11 @@ type Config struct {
 	// Admin endpoints (/metrics, /status, /status.json).
 	AdminListen string // -admin-listen: serve them only on this address; empty: on -http
 	AdminToken  string // -admin-token: required to read them (Bearer or ?token=); empty: none
+	// Per-address budgets of clients not yet viewers (-rtmp-conn-rate, -rtmp-pending, ...;
+	// zero fields: access's defaults, negative: no limit) and the networks exempt from them.
+	RTMPBudgets   access.Budgets
+	WebRTCBudgets access.Budgets
+	TrustedNets   []netip.Prefix
 	// Version is reported by server.info and the status page.
 	Version string
 

@@ -25,6 +25,7 @@ func (a *App) setupWebRTC() error {
 		PortMax:    a.cfg.WebRTCPortMax,
 		UDPPort:    a.cfg.WebRTCUDPPort,
 		CallRate:   callRate,
+		Guard:      a.webGuard,
 	}
 	// An HTTP address on one IP (e.g. 127.0.0.1:8080) keeps ICE host candidates on it too.
 	if host, _, err := net.SplitHostPort(a.cfg.HTTP); err == nil {
