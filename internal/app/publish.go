@@ -57,8 +57,6 @@ func (a *App) publish(l *live, u string) error {
 		URL:       u,
 		Logger:    a.log.With("part", "publish", "session", l.id),
 		FrameRate: a.cfg.FPS,
-		Width:     a.cfg.Width,
-		Height:    a.cfg.Height,
 	})
 	if err != nil {
 		return err
