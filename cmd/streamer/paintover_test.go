@@ -41,7 +41,7 @@ const paintOverFPS = 30
 // aliasing), and its session must have drawn a refined frame and sent repeats.
 func TestPaintOverDecodedCloserToReference(t *testing.T) {
 	needClient(t, "ffmpeg", "ffmpeg")
-	ref := paintOverReference(t, paintOverW, paintOverH)
+	ref, software := paintOverReference(t, paintOverW, paintOverH)
 	refY := limitedLuma(ref)
 	refAliasing, err := imgcmp.EdgeAliasing(ref)
 	if err != nil {
@@ -71,22 +71,27 @@ func TestPaintOverDecodedCloserToReference(t *testing.T) {
 	}
 	// Measured on llvmpipe with x264 (docs/PERFORMANCE.md): 44.2 dB against 36.7 dB, edge
 	// aliasing 0.27 against 0.74 (the reference 0.19). The margins leave room for other
-	// renderer and encoder versions.
-	const margin = 2.0 // dB
+	// renderer and encoder versions. On GPUs the interactive picture is PBR, full detail
+	// and 4x MSAA already: there the refined one gains what its burst lifts.
+	margin, aliasShare := 2.0, 0.6 // dB; share of the interactive picture's aliasing
+	if !software {
+		margin, aliasShare = 0.5, 1.0
+	}
 	if refined.psnr < plain.psnr+margin {
 		t.Errorf("decoded still frame against the reference: refined %.2f dB, without refinement %.2f dB; want the refined at least %.1f dB closer",
 			refined.psnr, plain.psnr, margin)
 	}
-	if refined.aliasing > 0.6*plain.aliasing {
-		t.Errorf("decoded still frame edge aliasing: refined %.3f, without refinement %.3f (reference %.3f); want the refined at most 60%%",
-			refined.aliasing, plain.aliasing, refAliasing)
+	if refined.aliasing > aliasShare*plain.aliasing {
+		t.Errorf("decoded still frame edge aliasing: refined %.3f, without refinement %.3f (reference %.3f); want the refined at most %.0f%%",
+			refined.aliasing, plain.aliasing, refAliasing, 100*aliasShare)
 	}
 }
 
 // paintOverReference renders the demo as the streamer shows it at start (the default
 // camera, no marker) the best way this machine can: PBR shading, full detail, 4x
-// multisampling at twice the size in each direction, averaged down 2x2.
-func paintOverReference(t *testing.T, w, h int) *image.RGBA {
+// multisampling at twice the size in each direction, averaged down 2x2. It reports whether
+// the renderer is a software one (as the streamer's is on the same machine).
+func paintOverReference(t *testing.T, w, h int) (ref *image.RGBA, software bool) {
 	t.Helper()
 	r, err := render.New(render.Config{Shading: render.ShadingPBR, MSAA: 4})
 	if err != nil {
@@ -109,7 +114,7 @@ func paintOverReference(t *testing.T, w, h int) *image.RGBA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return halve(img)
+	return halve(img), r.Info().Software
 }
 
 // halve averages each 2x2 block of src (even size) into one pixel.
