@@ -1,9 +1,12 @@
 package whep
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/rendercast/rendercast/internal/access"
 )
 
 // A browser page on another origin (a player embedding the stream) presents the control
@@ -28,5 +31,32 @@ func TestReviewPreflightAllowsControlTokenHeader(t *testing.T) {
 	if !strings.Contains(allowed, "x-control-token") {
 		t.Fatalf("preflight of a POST with X-Control-Token: %d, Access-Control-Allow-Headers %q: a cross-origin browser cannot send the control token header",
 			resp.StatusCode, resp.Header.Get("Access-Control-Allow-Headers"))
+	}
+}
+
+// With -token set, offers with a wrong token are offers too: the per-address offer rate
+// bounds them like any other, so one address cannot try tokens as fast as it can send
+// requests (each also a log line). Beyond the burst they get 429 and count as refused
+// for the rate; an offer with the right token from the same address is then refused alike.
+func TestReviewWrongTokenOffersAreRateLimited(t *testing.T) {
+	g, err := access.NewGuard(access.GuardConfig{Transport: "webrtc", Budgets: access.Budgets{Rate: 0.5, Burst: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := newFixture(t, Config{Token: "tok", Guard: g}, false)
+	offer := newClient(t).offer
+	codes := map[int]int{}
+	for i := range 20 {
+		resp, _ := post(t, fx.http.URL+"/whep/demo", "application/sdp", offer, map[string]string{"Authorization": fmt.Sprintf("Bearer guess%d", i)})
+		codes[resp.StatusCode]++
+	}
+	if codes[http.StatusUnauthorized] > 4 || codes[http.StatusTooManyRequests] < 16 {
+		t.Fatalf("20 offers with wrong tokens from one address (offer rate 0.5/s, burst 3): answers %v, want at most 4 x 401 and the rest 429", codes)
+	}
+	if r := g.Stats().Refused.Rate; r < 16 {
+		t.Fatalf("refused for the rate: %d, want >= 16", r)
+	}
+	if n := g.Stats().Pending; n != 0 {
+		t.Fatalf("%d pending places held after refused offers, want 0", n)
 	}
 }

@@ -249,12 +249,9 @@ func (s *Server) refuse(w http.ResponseWriter, code int, err error) {
 
 func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 	s.cors(w)
-	if !s.authorized(r) {
-		s.fail(w, r, http.StatusUnauthorized, ErrUnauthorized)
-		return
-	}
 	// The Guard's place, released unless a session takes it over; evicting the client
-	// cancels evictCtx, which closes its session.
+	// cancels evictCtx, which closes its session. It comes before the token check, so that
+	// the offer rate also bounds how fast one address can try tokens.
 	evictCtx, evict := context.WithCancel(context.Background())
 	addr := access.ParseRemote(r.RemoteAddr)
 	pending, err := s.cfg.Guard.Admit(r.Context(), addr, evict)
@@ -274,6 +271,10 @@ func (s *Server) handleOffer(w http.ResponseWriter, r *http.Request) {
 			evict()
 		}
 	}()
+	if !s.authorized(r) {
+		s.fail(w, r, http.StatusUnauthorized, ErrUnauthorized)
+		return
+	}
 	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(ct), "application/sdp") {
 		s.fail(w, r, http.StatusUnsupportedMediaType, fmt.Errorf("%w: Content-Type %q, want application/sdp", ErrBadOffer, ct))
 		return
