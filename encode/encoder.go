@@ -238,7 +238,8 @@ func (e *H264Encoder) RequestKeyframe() { e.keyframe.Store(true) }
 // SetBitrate changes the target bitrate (and the VBV with it) from the next frame. x264 is
 // reconfigured in place; NVENC is reopened, and the next frame is an IDR preceded by the
 // configuration record, so the stream stays decodable. Errors wrap ErrInvalidBitrate,
-// ErrClosed or, for a failed reopen, ErrEncoderUnavailable (the encoder is then closed).
+// ErrClosed or, for a failed reopen, ErrEncoderUnavailable (the old bitrate stays, unless
+// that does not open again either: the encoder is then closed).
 func (e *H264Encoder) SetBitrate(bitsPerSecond int) error {
 	if bitsPerSecond < MinBitrate || bitsPerSecond > MaxBitrate {
 		return fmt.Errorf("%w: %d bit/s, want %d..%d", ErrInvalidBitrate, bitsPerSecond, MinBitrate, MaxBitrate)
@@ -265,8 +266,9 @@ func (e *H264Encoder) SetBitrate(bitsPerSecond int) error {
 
 // reopen replaces the codec by a new one for o at bitrate, keeping the packets the old one
 // still held, and makes o the encoder's options. The old one closes first: NVENC limits
-// concurrent sessions per GPU. On failure the encoder is closed: a stream cannot continue
-// without an encoder.
+// concurrent sessions per GPU. When the new one does not open, the old configuration is
+// opened again (its first frame an IDR) and the error returned; only when that fails too is
+// the encoder closed.
 func (e *H264Encoder) reopen(o Options, bitrate int) error {
 	if err := e.codec.cc.SendFrame(nil); err == nil {
 		if _, err := e.receive(); err != nil {
@@ -277,8 +279,15 @@ func (e *H264Encoder) reopen(o Options, bitrate int) error {
 	e.codec.close()
 	c, err := openCodec(name, o, bitrate)
 	if err != nil {
-		e.closeLocked()
-		return fmt.Errorf("reopening at %dx%d, %d bit/s: %w", o.Width, o.Height, bitrate, err)
+		err = fmt.Errorf("reopening at %dx%d, %d bit/s: %w", o.Width, o.Height, bitrate, err)
+		old, oldErr := openCodec(name, e.opts, e.bitrate)
+		if oldErr != nil {
+			e.closeLocked()
+			return err
+		}
+		e.codec, e.config, e.sendConfig = old, old.config, true
+		e.setRepeater(newRepeater(old.name, old.config))
+		return err
 	}
 	e.codec, e.config, e.sendConfig = c, c.config, true
 	e.setRepeater(newRepeater(c.name, c.config))

@@ -80,8 +80,9 @@ func (e *H264Encoder) CanRepeat() bool { return e.canRepeat.Load() }
 // next frame is an IDR carrying the new configuration record. Encode then takes images of
 // the new size only, and the next frame must come from Encode (Repeat refuses until then).
 // The bitrate stays as it is. Resizing to the current size does nothing. Errors wrap
-// ErrInvalidOptions (odd or non-positive size), ErrClosed, or ErrEncoderUnavailable (the
-// encoder is then closed).
+// ErrInvalidOptions (odd or non-positive size, or one the encoder refuses: the old size
+// stays, the next frame an IDR), ErrClosed, or ErrEncoderUnavailable (the encoder is then
+// closed).
 func (e *H264Encoder) Resize(width, height int) error {
 	if width <= 0 || height <= 0 || width%2 != 0 || height%2 != 0 {
 		return fmt.Errorf("%w: size %dx%d, want positive even width and height", ErrInvalidOptions, width, height)
