@@ -284,7 +284,7 @@ func (g *Guard) Trusted(addr netip.Addr) bool {
 	if g == nil {
 		return true
 	}
-	addr = addr.Unmap()
+	addr = addr.Unmap().WithZone("") // a zoned address is in no prefix for Contains
 	for _, p := range g.cfg.Trusted {
 		if p.Contains(addr) {
 			return true
