@@ -253,12 +253,12 @@ func (s *Session) Render() error {
 // the scene do not wait for the draw. With Viewers.Adaptive the picture is drawn at the
 // adaptive controller's scale.
 func (s *Session) RenderChanged() (drawn bool, err error) {
-	start := time.Now()
 	s.renderMu.Lock()
 	defer s.renderMu.Unlock()
 	if err := s.applyResize(); err != nil {
 		return false, err
 	}
+	start := time.Now() // a size change (view and encoder reopened) is not render time
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
