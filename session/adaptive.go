@@ -46,6 +46,7 @@ type adaptiveControl struct {
 	level     int           // index in adaptiveScales
 	avg       time.Duration // moving average of render times at this level
 	samples   int
+	over      int       // renders in a row whose average was above adaptiveHigh
 	roomSince time.Time // when renders started having room (zero: they have none)
 	room      time.Duration
 	lastUp    time.Time
@@ -110,15 +111,19 @@ func (a *adaptiveControl) observe(d, interval time.Duration, now time.Time) {
 	switch {
 	case a.avg > high:
 		a.roomSince = time.Time{}
+		a.over++
 		closed := !a.closedTil.IsZero() && now.Before(a.closedTil) && a.level+1 >= a.closedAt
-		if a.level < len(adaptiveScales)-1 && a.samples >= adaptiveSamples && !closed {
+		// The average must stay high for adaptiveSamples renders in a row: it is then
+		// settled enough to judge the step by (one slow render does not make it).
+		if a.level < len(adaptiveScales)-1 && a.over >= adaptiveSamples && !closed {
 			if !a.lastUp.IsZero() && now.Sub(a.lastUp) < 2*a.room {
 				a.room = min(2*a.room, adaptiveRoomMax) // the step up did not hold
 			}
-			a.before = max(a.avg, d)
+			a.before = a.avg
 			a.step(+1)
 		}
 	case a.avg < low && a.level > 0:
+		a.over = 0
 		if a.roomSince.IsZero() {
 			a.roomSince = now
 		}
@@ -128,13 +133,14 @@ func (a *adaptiveControl) observe(d, interval time.Duration, now time.Time) {
 		}
 	default:
 		a.roomSince = time.Time{}
+		a.over = 0
 	}
 }
 
 // step moves the level by d and starts a new average. Called with mu held.
 func (a *adaptiveControl) step(d int) {
 	a.level += d
-	a.samples = 0
+	a.samples, a.over = 0, 0
 	a.roomSince = time.Time{}
 	a.steps++
 }

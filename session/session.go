@@ -88,6 +88,11 @@ type Viewers struct {
 	// RefineBurst is how many frames a refined picture is encoded for before it is
 	// repeated (0: DefaultRefineBurst).
 	RefineBurst int
+	// RefineSlots is how many sessions may draw a refined frame at the same time (0: 1).
+	// A refined frame is several times an interactive one's work (on llvmpipe it takes
+	// every core for tens of ms); drawn one at a time they cannot starve the frame loops of
+	// the others. A session that finds no free slot tries again at its next render step.
+	RefineSlots int
 	// Adaptive lowers the internal render scale of moving frames (1, 0.75, 0.5) while
 	// renders cannot hold the render rate, and raises it again when they have room.
 	// Refined frames are always drawn at full size.
@@ -97,6 +102,20 @@ type Viewers struct {
 	// Bitrate is the initial bitrate and the ceiling receiver estimates move under
 	// (bits/s; 0: 2 Mbit/s); MinBitrate the floor of estimates (0: 300 kbit/s).
 	Bitrate, MinBitrate int
+
+	refineOnce  sync.Once
+	refineSlots chan struct{} // RefineSlots tokens
+}
+
+// refineSlot takes a slot for a refined frame without waiting; release gives it back.
+func (v *Viewers) refineSlot() (release func(), ok bool) {
+	v.refineOnce.Do(func() { v.refineSlots = make(chan struct{}, max(1, v.RefineSlots)) })
+	select {
+	case v.refineSlots <- struct{}{}:
+		return func() { <-v.refineSlots }, true
+	default:
+		return nil, false
+	}
 }
 
 // Options are a session's picture settings.
@@ -176,6 +195,7 @@ type Session struct {
 
 	renders, encodes, repeats            atomic.Uint64
 	refined, refineAborted, refineFailed atomic.Uint64
+	refineWaits                          atomic.Uint64 // refinements put off: every slot was taken
 	refineMS                             atomic.Uint64 // the last refined render, microseconds
 	adapt                                *adaptiveControl
 	resize                               resizeState
@@ -405,11 +425,14 @@ type Stats struct {
 	// State is StateMoving, StateStill or StateRefined. Refined counts the refined
 	// frames drawn, RefineAborted those an edit stopped, RefineFailed those that failed;
 	// RefineMS is the last refined frame's render time.
-	State         string  `json:"state"`
-	Refined       uint64  `json:"refined"`
-	RefineAborted uint64  `json:"refine_aborted"`
-	RefineFailed  uint64  `json:"refine_failed"`
-	RefineMS      float64 `json:"refine_ms"`
+	State         string `json:"state"`
+	Refined       uint64 `json:"refined"`
+	RefineAborted uint64 `json:"refine_aborted"`
+	RefineFailed  uint64 `json:"refine_failed"`
+	// RefineWaits counts render steps that put the refinement off because other sessions
+	// held every refinement slot (Viewers.RefineSlots).
+	RefineWaits uint64  `json:"refine_waits"`
+	RefineMS    float64 `json:"refine_ms"`
 	// Adaptive reports the adaptive resolution of moving frames (Viewers.Adaptive); Scale
 	// is the internal render scale of the next moving frame, ScaleSteps the changes so
 	// far, ScaleUndone the steps down undone because drawing smaller did not make renders
@@ -458,7 +481,7 @@ func (s *Session) Stats() Stats {
 		Sinks:   s.Sinks(),
 		Renders: s.renders.Load(), Encodes: s.encodes.Load(), Repeats: s.repeats.Load(),
 		State: s.State(), Refined: s.refined.Load(), RefineAborted: s.refineAborted.Load(),
-		RefineFailed: s.refineFailed.Load(), RefineMS: float64(s.refineMS.Load()) / 1000,
+		RefineFailed: s.refineFailed.Load(), RefineWaits: s.refineWaits.Load(), RefineMS: float64(s.refineMS.Load()) / 1000,
 		Adaptive: s.v.Adaptive, Scale: s.adapt.scale(), ScaleSteps: steps, ScaleUndone: undone, RenderMS: ms(avg),
 		Resizes: s.resize.resizes.Load(), ResizeFailures: s.resize.failures.Load(),
 		Frames: o.frames.Load(), Keyframes: o.keyframes.Load(), ForcedKeyframes: o.forced.Load(),

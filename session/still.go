@@ -72,6 +72,12 @@ func (s *Session) refine() (bool, error) {
 	if !due || s.resizeWanted() {
 		return false, nil
 	}
+	release, ok := s.v.refineSlot()
+	if !ok {
+		s.refineWaits.Add(1)
+		return false, nil // another session is refining: the next render step tries again
+	}
+	defer release()
 	tick := s.editTick.Load()
 	hooks := s.hooks
 	abort := func() bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -370,8 +371,9 @@ func TestAdaptiveControl(t *testing.T) {
 	if a.scale() != 0.75 {
 		t.Fatalf("scale %v after %v with room, want 0.75", a.scale(), adaptiveRoom)
 	}
-	// The step up did not hold: the next one waits twice as long.
-	feed(70*time.Millisecond, adaptiveSamples)
+	// The step up did not hold: the next one waits twice as long. (The average comes up
+	// from the quiet renders first, then must stay high adaptiveSamples renders in a row.)
+	feed(70*time.Millisecond, 2*adaptiveSamples)
 	if a.scale() != 0.5 {
 		t.Fatalf("scale %v, want 0.5 again", a.scale())
 	}
@@ -557,5 +559,53 @@ func TestSetSizeEncoderRefusal(t *testing.T) {
 	enc.mu.Unlock()
 	if got != image.Pt(320, 180) {
 		t.Fatalf("the encoder got a %v picture after a refused resize", got)
+	}
+}
+
+// Sessions of one Viewers draw their refined frames one at a time (RefineSlots 1): a
+// refined frame takes every core of a software renderer for tens of ms, and several at once
+// starve the other sessions' frame loops. Every session still gets its refinement.
+func TestRefinedFramesOneAtATime(t *testing.T) {
+	v := viewers(t, nil)
+	v.RefineAfter = 100 * time.Millisecond
+	v.NewEncoder = func(EncoderOptions) (Encoder, error) { return &stillEncoder{}, nil }
+	var active, most atomic.Int32
+	poll := func() { // runs between the parts of a refined frame
+		n := active.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(20 * time.Millisecond)
+		active.Add(-1)
+	}
+	var list []*Session
+	for range 3 {
+		s, err := New(v, "demo", Options{Width: 320, Height: 180})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		s.hooks = &testHooks{abortPoll: poll}
+		list = append(list, s)
+	}
+	for _, s := range list {
+		attach(t, s, newRecSink())
+	}
+	waitFor(t, "every session refined", 30*time.Second, func() bool {
+		for _, s := range list {
+			if s.Stats().Refined < 1 {
+				return false
+			}
+		}
+		return true
+	})
+	var waits uint64
+	for _, s := range list {
+		waits += s.Stats().RefineWaits
+	}
+	if m := most.Load(); m != 1 {
+		t.Errorf("%d refined frames drawn at once, want 1", m)
+	}
+	if waits == 0 {
+		t.Errorf("no session waited for a slot although three became still together")
 	}
 }
