@@ -92,9 +92,8 @@ func TestGuardStalledHandshakes(t *testing.T) {
 		t.Fatalf("guard stats %+v, want nothing held, 6 admitted or refused for the address, 2 full", st)
 	}
 	viewer.requireOpen(11)
-	if n := srv.NumConns(); n != 1 {
-		t.Fatalf("%d connections open, want the viewer's", n)
-	}
+	// A connection closed from the client's side may still be leaving the server's count.
+	waitFor(t, 5*time.Second, "only the viewer's connection open", func() bool { return srv.NumConns() == 1 })
 	viewer.nc.Close()
 	waitFor(t, 5*time.Second, "the viewer's place freed", func() bool { return srv.NumConns() == 0 })
 	dialRawFrom(t, "127.0.0.4", addr).connect() // its MaxConns place was given back
