@@ -28,7 +28,11 @@ type Config struct {
 	// refused or evicted) and gives its place back when its connect is accepted. MaxConns
 	// then counts connections whose connect was accepted (or is being decided), so that
 	// connections in their handshake or connect never take a viewer's place; a connect
-	// beyond it gets NetConnection.Connect.Rejected ("server full"). Nil: no per-address
+	// beyond it gets NetConnection.Connect.Rejected ("server full"), unless a connection of
+	// another address that plays nothing, beyond that address's idle budget, can be closed
+	// for it (access.Guard.ReclaimIdle). A connected connection playing no stream counts
+	// against its address's idle budget (access.Budgets.IdlePerAddress) and may be closed
+	// for it. Nil: no per-address
 	// budget, and MaxConns counts every connection.
 	Guard *access.Guard
 	// MaxStreamsPerConn caps the streams one connection may create. Default 8.

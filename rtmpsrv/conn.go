@@ -100,10 +100,12 @@ type Conn struct {
 	lastActivity  atomic.Int64 // unix nanoseconds of the last command, or of the last stop
 	playing       atomic.Int32
 	calls         *access.Limiter
-	amf3          atomic.Bool     // the client connected with objectEncoding 3: answer in AMF3
-	connectBy     time.Time       // the connect command must arrive before this
-	pending       *access.Pending // the Guard's place until the connect is accepted
-	placed        bool            // holds a MaxConns place (with a Guard; reader goroutine only)
+	amf3          atomic.Bool       // the client connected with objectEncoding 3: answer in AMF3
+	connectBy     time.Time         // the connect command must arrive before this
+	pending       *access.Pending   // the Guard's place until the connect is accepted
+	placed        bool              // holds a MaxConns place (with a Guard; reader goroutine only)
+	idle          *access.Connected // the Guard's count of connected clients not playing (set under mu)
+	viewMu        sync.Mutex        // orders the idle count's updates (viewingChanged)
 
 	msgsIn, msgsOut     atomic.Uint64
 	framesSent, dropped atomic.Uint64
@@ -363,6 +365,17 @@ func (c *Conn) serve() {
 	c.cleanup()
 }
 
+// viewingChanged tells the Guard whether the connection plays a stream now; callers have
+// just changed c.playing. The lock makes the last update win with the latest count.
+func (c *Conn) viewingChanged() {
+	c.mu.Lock()
+	idle := c.idle
+	c.mu.Unlock()
+	c.viewMu.Lock()
+	idle.SetViewing(c.playing.Load() > 0)
+	c.viewMu.Unlock()
+}
+
 // readLoopRecovered runs readLoop; a panic in it (a bug in this package: user handlers
 // are recovered one by one) ends this connection only, as net/http does.
 func (c *Conn) readLoopRecovered() (err error) {
@@ -380,6 +393,14 @@ func (c *Conn) readLoopRecovered() (err error) {
 func (c *Conn) shutdown() { c.Close() }
 
 func (c *Conn) cleanup() {
+	// Forget the idle count first: the streams stopped below do not make the connection idle.
+	c.mu.Lock()
+	idle := c.idle
+	c.mu.Unlock()
+	if idle.Evicted() {
+		c.log.Debug("rtmp connection closed: idle beyond its address's budget")
+	}
+	idle.Done()
 	// Streams first: stop loops, tell stream handlers.
 	for _, s := range c.Streams() {
 		s.remove(true)
@@ -647,9 +668,15 @@ func (c *Conn) handleConnect(txid float64, cmd any, args []any) error {
 	c.mu.Unlock()
 	if g := c.srv.cfg.Guard; g != nil {
 		if !c.srv.takePlace() {
-			g.Refuse(remoteAddr(c.nc), access.ReasonFull)
-			c.replyError(txid, codeConnectRejected, fmt.Sprintf("%v: %d connections", access.ErrFull, c.srv.cfg.MaxConns), nil)
-			return fmt.Errorf("connect refused: %w", access.ErrFull)
+			// The house is full: a connection idle beyond its address's budget gives
+			// its place (closed, it gives it back as it leaves: until then MaxConns is
+			// exceeded by the connections being closed).
+			if !g.ReclaimIdle(remoteAddr(c.nc)) {
+				g.Refuse(remoteAddr(c.nc), access.ReasonFull)
+				c.replyError(txid, codeConnectRejected, fmt.Sprintf("%v: %d connections", access.ErrFull, c.srv.cfg.MaxConns), nil)
+				return fmt.Errorf("connect refused: %w", access.ErrFull)
+			}
+			c.srv.forcePlace()
 		}
 		c.placed = true
 	}
@@ -680,9 +707,11 @@ func (c *Conn) handleConnect(txid float64, cmd any, args []any) error {
 		}
 		return fmt.Errorf("connect refused: %w", errRefused)
 	}
+	idle := c.srv.cfg.Guard.Connected(remoteAddr(c.nc), c.Close)
 	c.mu.Lock()
 	c.owner = owner
 	c.connected = true
+	c.idle = idle
 	c.mu.Unlock()
 	c.pending.Promote()
 

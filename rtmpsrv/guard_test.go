@@ -130,3 +130,118 @@ func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
 }
+
+// videoFrames reads until n video messages have come, or fails after 20 s.
+func (c *rawConn) videoFrames(n int) {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	got := 0
+	for got < n {
+		m, err := c.next(time.Until(deadline))
+		if err != nil {
+			c.t.Fatalf("after %d of %d video frames: %v", got, n, err)
+		}
+		if m.typ == msgVideo && len(m.body) > 5 {
+			got++
+		}
+	}
+}
+
+// Connected clients that never play hold at most their address's idle budget once the
+// grace has passed: 40 connections from one address that connect and do nothing fill
+// MaxConns (40), yet a viewer from another address plays at once (it takes the place of
+// the longest idle), the address is then brought down to its 16, and a client of another
+// address that only makes calls, within its budget, keeps its connection.
+func TestGuardIdleConnections(t *testing.T) {
+	const grace = 2 * time.Second
+	g, err := access.NewGuard(access.GuardConfig{Transport: "rtmp", Budgets: access.Budgets{IdleGrace: grace}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{MaxConns: 40, Guard: g}
+	srv, _, addr := startHostileServer(t, cfg)
+
+	steer := dialRawFrom(t, "127.0.0.4", addr)
+	steer.connect()
+	var idle []*rawConn
+	for range 39 {
+		c := dialRawFrom(t, "127.0.0.2", addr)
+		c.connect()
+		idle = append(idle, c)
+	}
+	if n := srv.NumConns(); n != 40 {
+		t.Fatalf("%d connections open, want MaxConns (40)", n)
+	}
+
+	viewer := dialRawFrom(t, "127.0.0.3", addr)
+	viewer.connect()
+	viewer.createAndPlay(2, "clip")
+	viewer.videoFrames(30)
+	if st := g.Stats(); st.Refused.Idle != 1 {
+		t.Fatalf("guard stats %+v, want one idle connection closed for the viewer", st)
+	}
+
+	txid := 10.0
+	start := time.Now()
+	for time.Since(start) < 3*grace { // steering: a call every 100 ms, no play
+		txid++
+		if name, v := steer.call(txid, "ping"); name != "_result" || v != "pong" {
+			t.Fatalf("steering call: %s %v", name, v)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitFor(t, 10*time.Second, "the idle address down to its budget", func() bool { return g.Stats().Refused.Idle == 39-16 })
+	open := 0
+	for i, c := range idle {
+		c.nc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		_, err := c.nc.Read(make([]byte, 1))
+		switch {
+		case isTimeout(err):
+			c.requireOpen(float64(100 + i))
+			open++
+		case err == nil:
+			t.Fatalf("idle connection %d was sent something", i)
+		}
+	}
+	if open != 16 {
+		t.Fatalf("%d of the idle address's connections open after the grace, want its budget of 16", open)
+	}
+	viewer.videoFrames(30) // still playing
+	steer.requireOpen(txid + 1)
+	if st := g.Stats(); st.Idle != 17 {
+		t.Fatalf("guard stats %+v, want 17 idle (16 and the steering client)", st)
+	}
+}
+
+// Viewers are not idle: many viewers from one address keep playing past the grace, and a
+// viewer that stops is idle again and closed once its address is over budget.
+func TestGuardIdleViewersKept(t *testing.T) {
+	const grace = 500 * time.Millisecond
+	g, err := access.NewGuard(access.GuardConfig{Transport: "rtmp", Budgets: access.Budgets{IdlePerAddress: 2, IdleGrace: grace}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, addr := startHostileServer(t, Config{Guard: g})
+	var viewers []*rawConn
+	var ids []uint32
+	for range 6 {
+		c := dialRawFrom(t, "127.0.0.5", addr)
+		c.connect()
+		ids = append(ids, c.createAndPlay(2, "clip"))
+		viewers = append(viewers, c)
+	}
+	time.Sleep(3 * grace)
+	for _, c := range viewers {
+		c.videoFrames(10)
+	}
+	if st := g.Stats(); st.Idle != 0 || st.Refused.Idle != 0 {
+		t.Fatalf("guard stats %+v, want no idle and none closed", st)
+	}
+	for i, c := range viewers[:3] { // three stop: the address holds 3 idle, one over budget
+		c.mustCommand(ids[i], "closeStream", 0, nil)
+	}
+	waitFor(t, 10*time.Second, "one stopped viewer closed", func() bool { return g.Stats().Refused.Idle == 1 })
+	for _, c := range viewers[3:] {
+		c.videoFrames(10)
+	}
+}

@@ -210,6 +210,9 @@ func (s *Server) acceptLoop(ln net.Listener, tc *tls.Config) {
 		s.mu.Lock()
 		g := s.cfg.Guard
 		full := g == nil && len(s.conns) >= s.cfg.MaxConns || g != nil && s.placed >= s.cfg.MaxConns
+		if full && g != nil && g.CanReclaimIdle(remoteAddr(nc)) {
+			full = false // its connect may take an idle connection's place (Guard.ReclaimIdle)
+		}
 		if s.closed || full {
 			closed := s.closed
 			s.mu.Unlock()
@@ -257,6 +260,14 @@ func (s *Server) takePlace() bool {
 	}
 	s.placed++
 	return true
+}
+
+// forcePlace takes a MaxConns place beyond MaxConns, for a connect that closed an idle
+// connection whose place is still counted until it has left.
+func (s *Server) forcePlace() {
+	s.mu.Lock()
+	s.placed++
+	s.mu.Unlock()
 }
 
 // releasePlace gives back a place taken for a connect that was refused.

@@ -428,6 +428,7 @@ func (s *Stream) startLoopsLocked() {
 	gen := s.gen
 	s.playing.Store(true)
 	s.conn.playing.Add(1)
+	s.conn.viewingChanged()
 	cfg := pacer.Config{
 		RenderRate:    s.RenderRate,
 		FrameInterval: time.Duration(float64(time.Second) / s.conn.srv.cfg.FrameRate),
@@ -455,6 +456,7 @@ func (s *Stream) stopLoopsLocked() {
 		if s.conn.playing.Add(-1) == 0 {
 			s.conn.touch() // the idle time of a connection counts from its last stop
 		}
+		s.conn.viewingChanged()
 	}
 	s.paused.Store(false)
 }

@@ -422,7 +422,7 @@ func TestGuardHundredViewersFromOneAddress(t *testing.T) {
 	if p := played.Load(); p != n {
 		t.Fatalf("%d of %d viewers from one address played", p, n)
 	}
-	for _, reason := range []string{"rate", "address", "total", "evicted", "full"} {
+	for _, reason := range []string{"rate", "address", "total", "evicted", "full", "idle"} {
 		if r := refusedMetric(t, rs, "rtmp", reason); r != 0 {
 			t.Errorf("rendercast_refused_total %s = %v, want 0", reason, r)
 		}

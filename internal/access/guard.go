@@ -37,6 +37,17 @@ type Budgets struct {
 	Queue int
 	// Wait is the longest a client waits for a place. Default 5 s.
 	Wait time.Duration
+	// IdlePerAddress caps the connected clients of one address that are not viewers (an
+	// RTMP connection past its connect that plays nothing): beyond it, the address's oldest
+	// idle clients that have been idle for IdleGrace are closed, so that a burst of
+	// clients that connect and then play at once is never touched. When the transport has no
+	// viewer's place left, a newcomer from another address takes the place of the oldest
+	// idle client of an address over this budget at once (see Guard.ReclaimIdle). Default
+	// 16.
+	IdlePerAddress int
+	// IdleGrace is how long a client beyond IdlePerAddress may stay idle before it is
+	// closed. Default 5 s; negative: none.
+	IdleGrace time.Duration
 }
 
 // Defaults of Budgets.
@@ -47,6 +58,10 @@ const (
 	DefaultTotal      = 64
 	DefaultQueue      = 1024
 	DefaultWait       = 5 * time.Second
+	// DefaultIdlePerAddress and DefaultIdleGrace are the defaults of Budgets.IdlePerAddress
+	// and Budgets.IdleGrace.
+	DefaultIdlePerAddress = 16
+	DefaultIdleGrace      = 5 * time.Second
 	// DefaultLogInterval is how often at most a Guard logs the refusals of one address.
 	DefaultLogInterval = 10 * time.Second
 )
@@ -75,6 +90,12 @@ func (b Budgets) withDefaults() (Budgets, error) {
 	}
 	if b.Wait == 0 {
 		b.Wait = DefaultWait
+	}
+	if b.IdlePerAddress == 0 {
+		b.IdlePerAddress = DefaultIdlePerAddress
+	}
+	if b.IdleGrace == 0 {
+		b.IdleGrace = DefaultIdleGrace
 	}
 	return b, nil
 }
@@ -115,16 +136,19 @@ const (
 	ReasonEvicted
 	// ReasonFull: the transport had no viewer's place left (Guard.Refuse).
 	ReasonFull
+	// ReasonIdle: a connected client that is not a viewer was closed because its address
+	// held more than Budgets.IdlePerAddress of them.
+	ReasonIdle
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"rate", "address", "total", "evicted", "full"}
+var reasonNames = [numReasons]string{"rate", "address", "total", "evicted", "full", "idle"}
 
 // Reasons lists every Reason, in order.
-var Reasons = []Reason{ReasonRate, ReasonAddress, ReasonTotal, ReasonEvicted, ReasonFull}
+var Reasons = []Reason{ReasonRate, ReasonAddress, ReasonTotal, ReasonEvicted, ReasonFull, ReasonIdle}
 
 // String returns the reason's name as metrics label it ("rate", "address", "total",
-// "evicted", "full").
+// "evicted", "full", "idle").
 func (r Reason) String() string {
 	if r < 0 || r >= numReasons {
 		return fmt.Sprintf("reason(%d)", int(r))
@@ -136,6 +160,8 @@ func (r Reason) String() string {
 type GuardStats struct {
 	// Pending are the clients holding a pending place now; Waiting wait for one.
 	Pending, Waiting int
+	// Idle are the connected clients that are not viewers now (see Guard.Connected).
+	Idle int
 	// Admitted counts clients given a pending place, Promoted those that gave it back by
 	// becoming viewers (trusted clients are in neither).
 	Admitted, Promoted uint64
@@ -145,7 +171,7 @@ type GuardStats struct {
 
 // RefusedByReason counts refusals by reason.
 type RefusedByReason struct {
-	Rate, Address, Total, Evicted, Full uint64
+	Rate, Address, Total, Evicted, Full, Idle uint64
 }
 
 // Of returns the count of reason r.
@@ -161,6 +187,8 @@ func (c RefusedByReason) Of(r Reason) uint64 {
 		return c.Evicted
 	case ReasonFull:
 		return c.Full
+	case ReasonIdle:
+		return c.Idle
 	}
 	return 0
 }
@@ -189,6 +217,10 @@ type Guard struct {
 	lines     []logLine // refusal lines to write once the lock is released
 	timer     *time.Timer
 	lastSweep time.Time
+	idle      int                     // connected clients that are not viewers
+	overIdle  map[*addrState]struct{} // addresses holding more than IdlePerAddress of them
+	idleTimer *time.Timer             // closes the over-budget ones once their grace ends
+	idleDue   time.Time               // when idleTimer fires (zero: not armed)
 }
 
 // addrState is what a Guard knows of one address (an IPv4 address or an IPv6 /64).
@@ -199,6 +231,8 @@ type addrState struct {
 	waiting  int
 	unlogged [numReasons]uint64
 	lastLog  time.Time
+	idle     []*Connected // connected clients that are not viewers, longest idle first
+	conns    int          // connected clients (viewers or not) holding this state
 }
 
 type pendingState int
@@ -240,7 +274,7 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 		}
 	}
 	g := &Guard{cfg: cfg, b: b, log: cfg.Logger, now: cfg.Now, interval: cfg.LogInterval,
-		addrs: map[netip.Prefix]*addrState{}, busy: map[*addrState]struct{}{}}
+		addrs: map[netip.Prefix]*addrState{}, busy: map[*addrState]struct{}{}, overIdle: map[*addrState]struct{}{}}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -581,7 +615,7 @@ func (g *Guard) sweepLocked(now time.Time) {
 	}
 	g.lastSweep = now
 	for k, a := range g.addrs {
-		if len(a.pending) == 0 && a.waiting == 0 && a.unlogged == ([numReasons]uint64{}) &&
+		if len(a.pending) == 0 && a.waiting == 0 && a.conns == 0 && a.unlogged == ([numReasons]uint64{}) &&
 			(g.b.Rate <= 0 || a.bucket.full(now, g.b.Rate, float64(g.b.Burst))) {
 			delete(g.addrs, k)
 		}
@@ -597,13 +631,13 @@ func (g *Guard) Stats() GuardStats {
 	defer g.mu.Unlock()
 	r := g.refused
 	return GuardStats{
-		Pending: g.pending, Waiting: len(g.waiters), Admitted: g.admitted, Promoted: g.promoted,
+		Pending: g.pending, Waiting: len(g.waiters), Idle: g.idle, Admitted: g.admitted, Promoted: g.promoted,
 		Refused: RefusedByReason{Rate: r[ReasonRate], Address: r[ReasonAddress], Total: r[ReasonTotal],
-			Evicted: r[ReasonEvicted], Full: r[ReasonFull]},
+			Evicted: r[ReasonEvicted], Full: r[ReasonFull], Idle: r[ReasonIdle]},
 	}
 }
 
-// Close writes the refusals not logged yet and stops the log timer.
+// Close writes the refusals not logged yet and stops the log and idle timers.
 func (g *Guard) Close() {
 	if g == nil {
 		return
@@ -613,6 +647,10 @@ func (g *Guard) Close() {
 	if g.timer != nil {
 		g.timer.Stop()
 		g.timer = nil
+	}
+	if g.idleTimer != nil {
+		g.idleTimer.Stop()
+		g.idleTimer, g.idleDue = nil, time.Time{}
 	}
 	for _, a := range g.addrs {
 		if a.unlogged != ([numReasons]uint64{}) {

@@ -28,7 +28,7 @@ func (a *App) setupGuards() error {
 
 var (
 	descRefused = desc("rendercast_refused_total",
-		"Clients refused or evicted by the per-address budgets, by transport and reason (rate: too many new connections from the address; address: its budget of pending clients stayed full; total: every pending place stayed taken; evicted: gave its pending place to a client from an address holding fewer; full: no viewer's place left).",
+		"Clients refused or evicted by the per-address budgets, by transport and reason (rate: too many new connections from the address; address: its budget of pending clients stayed full; total: every pending place stayed taken; evicted: gave its pending place to a client from an address holding fewer; full: no viewer's place left; idle: a connected RTMP client playing nothing, closed because its address held more than -rtmp-idle-per-addr of them).",
 		"transport", "reason")
 	descPending = desc("rendercast_pending_clients",
 		"Clients holding a pending place (RTMP connections in their handshake or connect, WebRTC sessions whose peer has not connected), by transport.", "transport")
