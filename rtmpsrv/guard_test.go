@@ -106,9 +106,13 @@ func TestGuardEvictsHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, addr := startServerAddr(t, Config{HandshakeTimeout: 30 * time.Second, Guard: g}, newRecorder("r", true))
-	a, b := dialRawFrom(t, "127.0.0.2", addr), dialRawFrom(t, "127.0.0.2", addr)
-	a.mustWrite(c0c1())
+	// b is admitted after a (each connection is admitted on its own goroutine: dialled
+	// together, a loaded machine may admit them in either order).
+	a := dialRawFrom(t, "127.0.0.2", addr)
+	waitFor(t, 5*time.Second, "one pending", func() bool { return g.Stats().Pending == 1 })
+	b := dialRawFrom(t, "127.0.0.2", addr)
 	waitFor(t, 5*time.Second, "two pending", func() bool { return g.Stats().Pending == 2 })
+	a.mustWrite(c0c1())
 	a.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadFull(a.nc, make([]byte, 1+2*handshakeSize)); err != nil {
 		t.Fatalf("the first handshake was not answered: %v", err)
