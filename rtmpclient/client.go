@@ -74,6 +74,13 @@ type Options struct {
 	// When it is full the oldest event is dropped (counted in Stats.EventsDropped): events
 	// never block the reader.
 	EventBuffer int
+	// ReadRate makes the client read the socket no faster than this many bits per second,
+	// as a viewer behind a slow link would (a token bucket with a 4 KiB burst); 0 reads as
+	// fast as the data comes. ReceiveBuffer sets the socket's receive buffer in bytes
+	// (SO_RCVBUF; 0: the system's default): with ReadRate, a small buffer makes the server
+	// feel the limit at once instead of after the buffer has filled.
+	ReadRate      int
+	ReceiveBuffer int
 	// TLSConfig configures TLS for rtmps:// URLs. Nil verifies the server's certificate
 	// against the system's roots for the URL's host name; a config without ServerName gets
 	// the URL's host. Ignored for rtmp:// URLs.
@@ -95,6 +102,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.ChunkSize > maxChunkSize {
 		return o, fmt.Errorf("rtmpclient: chunk size %d above the maximum %d", o.ChunkSize, maxChunkSize)
+	}
+	if o.ReadRate < 0 || o.ReceiveBuffer < 0 {
+		return o, fmt.Errorf("rtmpclient: negative ReadRate %d or ReceiveBuffer %d", o.ReadRate, o.ReceiveBuffer)
 	}
 	if o.WindowAckSize == 0 {
 		o.WindowAckSize = DefaultWindowAckSize
@@ -193,6 +203,15 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	conn, err := d.DialContext(ctx, "tcp", u.Host)
 	if err != nil {
 		return nil, fmt.Errorf("rtmpclient: dial %s: %w", u.Host, err)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok && opts.ReceiveBuffer > 0 {
+		if err := tc.SetReadBuffer(opts.ReceiveBuffer); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("rtmpclient: receive buffer: %w", err)
+		}
+	}
+	if opts.ReadRate > 0 {
+		conn = newThrottledConn(conn, opts.ReadRate)
 	}
 	if u.TLS {
 		if conn, err = dialTLS(ctx, conn, u, opts.TLSConfig); err != nil {

@@ -84,6 +84,13 @@ type Config struct {
 	// reached the frame handler is told the queue is full. Defaults: 6 frames, 4 MiB.
 	SendQueueFrames int
 	SendQueueBytes  int
+	// UnsentBytes bounds the data the kernel holds unsent for each connection
+	// (TCP_NOTSENT_LOWAT on Linux), so that a link slower than the stream shows as a growing
+	// send queue, which the frame handler (queueFull), rate control (Conn.Link) and the
+	// queue bounds act on, instead of seconds of video buffered in the kernel. Data in
+	// flight (sent, not yet acknowledged) is not bounded by it. Default 16 KiB; negative
+	// leaves the kernel's default (unbounded up to the socket buffer).
+	UnsentBytes int
 
 	// TLS configures the RTMPS listener started by Server.StartTLS: a certificate
 	// (Certificates, or GetCertificate such as a CertSource's, to replace it while the server
@@ -140,6 +147,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.WindowAckSize, 2500000)
 	def(&c.SendQueueFrames, 6)
 	def(&c.SendQueueBytes, 4<<20)
+	def(&c.UnsentBytes, 16<<10)
 	defd(&c.HandshakeTimeout, 5*time.Second)
 	defd(&c.IdleTimeout, 60*time.Second)
 	defd(&c.WriteTimeout, 10*time.Second)

@@ -85,6 +85,8 @@ type Conn struct {
 	qmu        sync.Mutex
 	queue      []queued
 	queueBytes int
+	link       linkMeter
+	tcpInfo    func() (rtt, minRTT time.Duration, deliveryBps int, ok bool) // nil: not TCP, or not Linux
 
 	mu            sync.Mutex
 	owner         ConnectHandler
@@ -117,9 +119,11 @@ type Conn struct {
 }
 
 type queued struct {
-	msgs   []*rawmessage.Message
-	stream *Stream
-	size   int
+	msgs     []*rawmessage.Message
+	stream   *Stream
+	size     int
+	at       time.Time // when it was queued
+	keyframe bool
 }
 
 func newConn(s *Server, nc net.Conn, id uint64) *Conn {
@@ -140,6 +144,11 @@ func newConn(s *Server, nc net.Conn, id uint64) *Conn {
 		streams:      map[uint32]*Stream{},
 	}
 	c.log = s.log.With("conn", id, "peer", c.peer)
+	raw := nc
+	if t, ok := nc.(*tlsConn); ok {
+		raw = t.raw
+	}
+	c.tcpInfo = tcpInfoOf(raw)
 	c.bcr = bytecounter.NewReader(nc)
 	c.bcw = bytecounter.NewWriter(nc)
 	c.lastActivity.Store(time.Now().UnixNano())
@@ -256,8 +265,15 @@ type ConnStats struct {
 	// FramesDropped were dropped because the send queue was full.
 	FramesDropped uint64 `json:"frames_dropped"`
 	// QueueFrames and QueueBytes wait in the send queue now.
-	QueueFrames   int     `json:"queue_frames"`
-	QueueBytes    int     `json:"queue_bytes"`
+	QueueFrames int `json:"queue_frames"`
+	QueueBytes  int `json:"queue_bytes"`
+	// QueueDelayMS is the smoothed time frames wait in the send queue and in the
+	// network's queues; RTTMS the smoothed round-trip time (Linux); LinkBps the estimated
+	// throughput of the link to the client (0: not measured yet, the link has not been the
+	// limit). See LinkStats.
+	QueueDelayMS  float64 `json:"queue_delay_ms"`
+	RTTMS         float64 `json:"rtt_ms"`
+	LinkBps       int     `json:"link_bps"`
 	AcksIn        uint64  `json:"acks_in"`
 	HandlerPanics uint64  `json:"handler_panics"`
 	StreamsFailed uint64  `json:"streams_failed"`
@@ -289,7 +305,10 @@ func (c *Conn) Stats() ConnStats {
 	c.mu.Lock()
 	nstreams := len(c.streams)
 	c.mu.Unlock()
+	link := c.Link()
 	return ConnStats{
+		QueueDelayMS: float64(link.Delay.Microseconds()) / 1000, LinkBps: link.Bps,
+		RTTMS:   float64(link.RTT.Microseconds()) / 1000,
 		BytesIn: c.bcr.Count(), BytesOut: c.bcw.Count(),
 		MessagesIn: c.msgsIn.Load(), MessagesOut: c.msgsOut.Load(),
 		FramesSent: c.framesSent.Load(), FramesDropped: c.dropped.Load(),
@@ -879,6 +898,11 @@ func (c *Conn) queueFull() bool {
 
 // enqueueMedia queues one frame's messages unless the queue is full. It never blocks.
 func (c *Conn) enqueueMedia(s *Stream, msgs []*rawmessage.Message) bool {
+	return c.enqueueFrame(s, msgs, false)
+}
+
+// enqueueFrame is enqueueMedia, telling whether the frame is a keyframe.
+func (c *Conn) enqueueFrame(s *Stream, msgs []*rawmessage.Message, keyframe bool) bool {
 	size := 0
 	for _, m := range msgs {
 		size += len(m.Body)
@@ -888,8 +912,11 @@ func (c *Conn) enqueueMedia(s *Stream, msgs []*rawmessage.Message) bool {
 		c.qmu.Unlock()
 		return false
 	}
-	c.queue = append(c.queue, queued{msgs: msgs, stream: s, size: size})
+	c.queue = append(c.queue, queued{msgs: msgs, stream: s, size: size, at: time.Now(), keyframe: keyframe})
 	c.queueBytes += size
+	if keyframe {
+		c.link.keyframesQueued.Add(1)
+	}
 	c.qmu.Unlock()
 	select {
 	case c.mediaSignal <- struct{}{}:
@@ -941,10 +968,15 @@ func (c *Conn) writeLoop() {
 		default:
 		}
 		if q, ok := c.popMedia(); ok {
+			start := time.Now()
 			for _, m := range q.msgs {
 				if !write(m) {
 					return
 				}
+			}
+			c.link.frameWritten(q.size, q.at, start, time.Now())
+			if q.keyframe {
+				c.link.keyframesQueued.Add(-1)
 			}
 			if q.stream != nil {
 				q.stream.framesSent.Add(1)

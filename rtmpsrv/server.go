@@ -227,6 +227,11 @@ func (s *Server) acceptLoop(ln net.Listener, tc *tls.Config) {
 			continue
 		}
 		s.accepted.Add(1)
+		if s.cfg.UnsentBytes > 0 {
+			if err := setUnsentBytes(nc, s.cfg.UnsentBytes); err != nil {
+				s.log.Debug("rtmp: bounding unsent bytes failed", "err", err)
+			}
+		}
 		if tc != nil {
 			s.acceptedTLS.Add(1)
 			nc = &tlsConn{Conn: tls.Server(nc, tc), raw: nc}

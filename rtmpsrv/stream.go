@@ -687,7 +687,7 @@ func (s *Stream) sendFrameLocked(f *avc.Frame, dts time.Duration, body func(cts 
 	cts := int32((f.PTS - f.DTS) / time.Millisecond)
 	msgs = append(msgs, &rawmessage.Message{ChunkStreamID: csVideo, Type: msgVideo, MessageStreamID: msid, Timestamp: tsd,
 		Body: body(cts)})
-	if !s.conn.enqueueMedia(s, msgs) {
+	if !s.conn.enqueueFrame(s, msgs, f.Keyframe) {
 		s.drop()
 		s.needKey, s.keyRequested = true, false
 		requestKey()

@@ -21,7 +21,9 @@ type bitrateControl struct {
 	// recordOnly: estimates are recorded (figures) but never lower the target (a shared
 	// session: one viewer's link must not lower everyone's picture).
 	recordOnly bool
-	current    int // what the encoder was last set to
+	// link is the bound of the viewer's rate control (linkControl; 0: none).
+	link    int
+	current int // what the encoder was last set to
 }
 
 func newBitrateControl(min, max int, set func(int) error) *bitrateControl {
@@ -33,6 +35,9 @@ func (b *bitrateControl) target() int {
 	t := b.ceiling
 	if b.estimate > 0 && !b.recordOnly {
 		t = min(t, max(int(float64(b.estimate)*rembHeadroom), b.min))
+	}
+	if b.link > 0 && !b.recordOnly {
+		t = min(t, max(b.link, b.min))
 	}
 	return t
 }
@@ -60,6 +65,22 @@ func (b *bitrateControl) estimated(bps int) error {
 	b.estimate = bps
 	b.mu.Unlock()
 	return b.apply(false)
+}
+
+// linkBound sets the bound of the viewer's rate control and applies it at once (the
+// control spaces its changes itself).
+func (b *bitrateControl) linkBound(bps int) error {
+	b.mu.Lock()
+	b.link = bps
+	b.mu.Unlock()
+	return b.apply(true)
+}
+
+// bounds returns the encoder's current bitrate, the floor and the ceiling.
+func (b *bitrateControl) bounds() (current, floor, ceiling int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.current, b.min, b.ceiling
 }
 
 // setCeiling changes the upper bound (stream.setBitrate) and applies it at once. A ceiling

@@ -63,6 +63,7 @@ type output struct {
 	enc     Encoder
 	loops   *pacer.Pacer
 	bitrate *bitrateControl
+	link    *linkControl  // rate control of a private session's viewer; nil when off or shared
 	rate    atomic.Uint64 // render rate, float64 bits
 
 	sinkMu  sync.Mutex
@@ -103,7 +104,10 @@ func (s *Session) startOutput() error {
 		minBps = min(300_000, maxBps)
 	}
 	s.out.bitrate = newBitrateControl(minBps, maxBps, enc.SetBitrate)
-	s.out.bitrate.recordOnly = s.opts.Shared
+	s.out.bitrate.recordOnly = s.opts.Shared || s.v.FixedBitrate
+	if !s.opts.Shared && !s.v.FixedBitrate {
+		s.out.link = newLinkControl(time.Duration(float64(time.Second) / s.frameRate()))
+	}
 	rate := s.v.RenderRate
 	if rate <= 0 {
 		rate = s.frameRate()
@@ -156,6 +160,27 @@ func (s *Session) frameStep() error {
 	if len(sinks) == 0 {
 		return nil
 	}
+	now := time.Now()
+	// A private viewer whose sink reports its link: rate control, and no encoding while
+	// its queue is congested (no frame is dropped, no reference lost, no keyframe needed).
+	var link Link
+	controlled := false
+	if o.link != nil && len(sinks) == 1 {
+		if r, ok := sinks[0].sink.(LinkReporter); ok {
+			controlled, link = true, r.Link()
+			cur, floor, ceiling := o.bitrate.bounds()
+			if t := o.link.observe(link, now, cur, floor, ceiling); t > 0 {
+				if err := o.bitrate.linkBound(t); err != nil {
+					s.log.Warn("bitrate change failed", "bps", t, "err", err)
+				}
+			}
+			if o.link.skip(link) {
+				o.link.skips.Add(1)
+				o.skipped.Add(1)
+				return nil
+			}
+		}
+	}
 	allFull := true
 	for _, e := range sinks {
 		q, ok := e.sink.(QueueReporter)
@@ -168,10 +193,16 @@ func (s *Session) frameStep() error {
 		o.skipped.Add(1)
 		return nil
 	}
-	now := time.Now()
 	since := now.Sub(o.lastForced)
 	forced := false
-	if (o.wants.Load() > o.served && since >= KeyframeSpacing) || (o.recoveries.Load() > o.recovered && since >= RecoverySpacing) {
+	want := (o.wants.Load() > o.served && since >= KeyframeSpacing) || (o.recoveries.Load() > o.recovered && since >= RecoverySpacing)
+	if want && controlled && link.KeyframeQueued {
+		// The last keyframe has not reached the network: a second one would only queue
+		// behind it (and make the queue deeper); it is forced once the first has gone.
+		o.link.keyframesPostponed.Add(1)
+		want = false
+	}
+	if want {
 		o.lastForced = now
 		o.forced.Add(1)
 		o.enc.RequestKeyframe()

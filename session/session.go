@@ -99,9 +99,15 @@ type Viewers struct {
 	Adaptive bool
 	// MaxWidth and MaxHeight bound SetSize (0: DefaultMaxWidth, DefaultMaxHeight).
 	MaxWidth, MaxHeight int
-	// Bitrate is the initial bitrate and the ceiling receiver estimates move under
-	// (bits/s; 0: 2 Mbit/s); MinBitrate the floor of estimates (0: 300 kbit/s).
+	// Bitrate is the initial bitrate and the ceiling receiver estimates and rate control
+	// move under (bits/s; 0: 2 Mbit/s); MinBitrate the floor they go down to (0: 300 kbit/s).
 	Bitrate, MinBitrate int
+	// FixedBitrate turns per-viewer rate control off: private sessions keep their bitrate
+	// whatever their viewer's link (receiver estimates are recorded only) and stop
+	// encoding only when their viewer's queue is full. By default a private session
+	// follows its viewer's link: the queue delay its sink reports (LinkReporter) and the
+	// receiver's estimates (ReceiverEstimate), between MinBitrate and the ceiling.
+	FixedBitrate bool
 
 	refineOnce  sync.Once
 	refineSlots chan struct{} // RefineSlots tokens
@@ -464,10 +470,23 @@ type Stats struct {
 	Encoder      string  `json:"encoder,omitempty"`
 	// BitrateBps is the encoder's target; BitrateMaxBps the ceiling (stream.setBitrate);
 	// EstimateBps the last receiver estimate (0: none).
-	BitrateBps    int     `json:"bitrate_bps"`
-	BitrateMaxBps int     `json:"bitrate_max_bps"`
-	EstimateBps   int     `json:"estimate_bps"`
-	UptimeS       float64 `json:"uptime_s"`
+	BitrateBps    int `json:"bitrate_bps"`
+	BitrateMaxBps int `json:"bitrate_max_bps"`
+	EstimateBps   int `json:"estimate_bps"`
+	// Rate control of a private viewer's link (LinkReporter): RateControl is false when off
+	// (Viewers.FixedBitrate, shared sessions); LinkBps the link's estimated throughput (0:
+	// not measured yet), QueueDelayMS the smoothed time frames wait to reach the network,
+	// RateDecreases and RateIncreases the bitrate steps taken, CongestedSkips the frame
+	// ticks not encoded because the queue was congested, KeyframesPostponed the forced
+	// keyframes put off until the last one had reached the network.
+	RateControl        bool    `json:"rate_control"`
+	LinkBps            int     `json:"link_bps"`
+	QueueDelayMS       float64 `json:"queue_delay_ms"`
+	RateDecreases      uint64  `json:"rate_decreases"`
+	RateIncreases      uint64  `json:"rate_increases"`
+	CongestedSkips     uint64  `json:"congested_skips"`
+	KeyframesPostponed uint64  `json:"keyframes_postponed"`
+	UptimeS            float64 `json:"uptime_s"`
 }
 
 // Stats returns the session's figures.
@@ -495,6 +514,12 @@ func (s *Session) Stats() Stats {
 	}
 	if o.bitrate != nil {
 		out.EstimateBps, out.BitrateBps, out.BitrateMaxBps = o.bitrate.figures()
+	}
+	if c := o.link; c != nil {
+		out.RateControl = true
+		out.LinkBps, out.QueueDelayMS = int(c.bps.Load()), ms(time.Duration(c.delay.Load()))
+		out.RateDecreases, out.RateIncreases = c.decreases.Load(), c.increases.Load()
+		out.CongestedSkips, out.KeyframesPostponed = c.skips.Load(), c.keyframesPostponed.Load()
 	}
 	return out
 }

@@ -118,6 +118,21 @@ func options() []option {
 			c.BitrateKbps = n
 			return nil
 		}},
+		{name: "min-bitrate", def: "300", usage: "the lowest video bitrate per-viewer rate control goes down to, in kbit/s (50..100000; -bitrate when that is lower)", set: func(c *config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 50 || n > 100000 {
+				return fmt.Errorf("%q is not a bitrate in 50..100000 kbit/s", v)
+			}
+			c.MinBitrateKbps = n
+			return nil
+		}},
+		{name: "rate-control", def: "on", usage: "fit each private viewer's bitrate to its link, between -min-bitrate and -bitrate (RTMP: from its send queue; WebRTC: from congestion control and receiver estimates): on or off", set: func(c *config, v string) error {
+			if v != "on" && v != "off" {
+				return fmt.Errorf("%q is not on or off", v)
+			}
+			c.RateControl = v
+			return nil
+		}},
 		{name: "encoder", def: "auto", usage: "H.264 encoder: auto (NVENC if it opens, else x264), libx264 or h264_nvenc", set: func(c *config, v string) error {
 			switch v {
 			case "auto", "libx264", "h264_nvenc":

@@ -125,7 +125,7 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	a.viewers = &session.Viewers{
 		Renderer: r, Library: a.lib, Observer: a.m, Logger: log, Info: a.info,
 		NewEncoder: a.newEncoder, FrameRate: cfg.FPS, RenderRate: cfg.FPS,
-		Bitrate: cfg.BitrateKbps * 1000, MinBitrate: min(minWebRTCBitrate, cfg.BitrateKbps*1000),
+		Bitrate: cfg.BitrateKbps * 1000, MinBitrate: minBitrate(cfg), FixedBitrate: cfg.RateControl == "off",
 		RefineAfter: cfg.RefineAfter, Adaptive: Adaptive(cfg.Adaptive, info.Software),
 		MaxWidth: cfg.MaxWidth, MaxHeight: cfg.MaxHeight,
 	}
@@ -174,9 +174,18 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// minWebRTCBitrate is the lowest bitrate a browser's estimate can push a private session
-// to.
-const minWebRTCBitrate = 300_000
+// defaultMinBitrate is the lowest bitrate rate control (a browser's estimate, an RTMP
+// viewer's queue) pushes a private session to, without -min-bitrate.
+const defaultMinBitrate = 300_000
+
+// minBitrate is the floor of rate control in bits/s: -min-bitrate, never above -bitrate.
+func minBitrate(cfg *Config) int {
+	m := defaultMinBitrate
+	if cfg.MinBitrateKbps > 0 {
+		m = cfg.MinBitrateKbps * 1000
+	}
+	return min(m, cfg.BitrateKbps*1000)
+}
 
 // checkSpecs validates -session and -publish before anything is opened.
 func checkSpecs(cfg *Config) error {

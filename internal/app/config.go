@@ -23,6 +23,10 @@ type Config struct {
 	Height         int
 	FPS            float64
 	BitrateKbps    int
+	// MinBitrateKbps is the floor of per-viewer rate control (0: 300 kbit/s, or
+	// BitrateKbps when lower); RateControl "off" turns rate control off ("on" or "": on).
+	MinBitrateKbps int
+	RateControl    string
 	Encoder        string
 	Preset         string
 	EncoderThreads int

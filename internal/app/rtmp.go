@@ -143,10 +143,26 @@ func (rv *rtmpViewer) HandlePlayStarted(s *rtmpsrv.Stream) {
 	if v == nil {
 		return
 	}
-	if err := v.attach(s); err != nil {
+	if err := v.attach(rtmpSink{s}); err != nil {
 		s.End(err)
 	}
 }
+
+// rtmpSink is an RTMP stream as a session's sink: frames, its queue, its end, and its
+// connection's link for the session's rate control.
+type rtmpSink struct{ *rtmpsrv.Stream }
+
+// Link implements session.LinkReporter.
+func (k rtmpSink) Link() session.Link {
+	l := k.Stream.Link()
+	return session.Link{Bps: l.Bps, SampledAt: l.SampledAt, Delay: l.Delay, Oldest: l.Oldest, KeyframeQueued: l.KeyframeQueued, BytesSent: l.BytesSent}
+}
+
+var (
+	_ session.LinkReporter  = rtmpSink{}
+	_ session.QueueReporter = rtmpSink{}
+	_ session.Ender         = rtmpSink{}
+)
 
 // viewersOf returns the viewers of a connection's playing streams, by stream id.
 func viewersOf(c *rtmpsrv.Conn) []*viewer {
