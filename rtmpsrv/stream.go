@@ -63,6 +63,7 @@ type Stream struct {
 	needKey      bool
 	keyRequested bool
 	lastTS       uint32
+	tsStarted    bool   // lastTS is a frame's
 	tsBase       uint32 // added to every timestamp (tests use it to cross 2^24 ms)
 
 	framesSent, framesDropped, renders atomic.Uint64
@@ -312,7 +313,7 @@ func (s *Stream) playCommand(name string) {
 	enc := s.enc
 	s.mu.Unlock()
 	s.sendMu.Lock()
-	s.needKey, s.keyRequested, s.sentConfig, s.lastTS, s.pushStarted = true, false, nil, 0, false
+	s.needKey, s.keyRequested, s.sentConfig, s.lastTS, s.tsStarted, s.pushStarted = true, false, nil, 0, false, false
 	s.paused.Store(false)
 	if enc != nil {
 		enc.RequestKeyframe()
@@ -527,10 +528,12 @@ func (s *Stream) produceFrame() error {
 
 func (s *Stream) timestamp(d time.Duration) uint32 {
 	ts := s.tsBase + uint32(max(d, 0)/time.Millisecond)
-	if int32(ts-s.lastTS) < 0 {
-		ts = s.lastTS // RTMP timestamps never go back within a stream
+	if s.tsStarted && int32(ts-s.lastTS) <= 0 {
+		// Video timestamps strictly increase within a stream (two frames made within the
+		// same millisecond, a clock that went back): FLV muxers refuse equal DTS.
+		ts = s.lastTS + 1
 	}
-	s.lastTS = ts
+	s.lastTS, s.tsStarted = ts, true
 	return ts
 }
 
