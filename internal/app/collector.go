@@ -1,6 +1,10 @@
 package app
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // collector exports the transports' and sessions' figures on each scrape, reading every
 // connection, WebRTC session and session once.
@@ -28,6 +32,10 @@ var (
 	descSessions          = desc("rendercast_sessions", "Sessions open (each one render and one encode), by kind.", "kind")
 	descSessionViewers    = desc("rendercast_session_viewers", "Viewers attached to sessions, by session kind.", "kind")
 	descForcedKeyframes   = desc("rendercast_forced_keyframes_total", "Keyframes forced for joining viewers and viewers that dropped frames.")
+	descRateDecreases     = desc("rendercast_rate_decreases_total", "Bitrate steps down taken by per-viewer rate control (a viewer's link congested).")
+	descRateIncreases     = desc("rendercast_rate_increases_total", "Bitrate steps up taken by per-viewer rate control (probing a viewer's link).")
+	descCongestedSkips    = desc("rendercast_congested_skips_total", "Frame ticks not encoded because a private viewer's send queue was congested.")
+	descViewerBitrate     = desc("rendercast_viewer_bitrate_bps", "Encoder bitrate of private sessions under rate control: lowest, median and highest.", "stat")
 	descPublish           = desc("rendercast_publish_targets", "Publishing targets, by state.", "state")
 	descPublishFrames     = desc("rendercast_publish_frames_sent_total", "Video frames pushed to publishing targets.")
 	descPublishFailures   = desc("rendercast_publish_failures_total", "Failed connections or writes to publishing targets.")
@@ -38,7 +46,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRTMPFramesSent, descRTMPFramesDropped, descRTMPBytesOut, descRTMPBytesIn,
 		descRTMPFailures, descRTMPPanics, descRTMPCallsLimited, descWebSessions, descWebStarted, descWebRefused,
 		descWebFramesSent, descWebPacketsSent, descWebBytesOut, descWebCallsLimited, descSessions, descSessionViewers,
-		descForcedKeyframes, descPublish, descPublishFrames, descPublishFailures} {
+		descForcedKeyframes, descRateDecreases, descRateIncreases, descCongestedSkips, descViewerBitrate,
+		descPublish, descPublishFrames, descPublishFailures} {
 		ch <- d
 	}
 }
@@ -74,6 +83,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	states := map[string]int{}
 	ended := a.reg.endedTotals()
 	forced, pubFrames, pubFailures := ended.forced, ended.pubFrames, ended.pubFailures
+	decreases, increases, skips := ended.rateDecreases, ended.rateIncreases, ended.congestedSkips
+	var rates []float64
 	for _, l := range a.reg.list() {
 		kind := "private"
 		if l.shared() {
@@ -87,7 +98,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			pubs = append(pubs, p)
 		}
 		l.mu.Unlock()
-		forced += l.sess.Stats().ForcedKeyframes
+		st := l.sess.Stats()
+		forced += st.ForcedKeyframes
+		decreases, increases, skips = decreases+st.RateDecreases, increases+st.RateIncreases, skips+st.CongestedSkips
+		if st.RateControl {
+			rates = append(rates, float64(st.BitrateBps))
+		}
 		for _, p := range pubs {
 			st := p.status()
 			states[string(st.State)]++
@@ -100,6 +116,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descSessionViewers, float64(viewers[kind]), kind)
 	}
 	counter(descForcedKeyframes, forced)
+	counter(descRateDecreases, decreases)
+	counter(descRateIncreases, increases)
+	counter(descCongestedSkips, skips)
+	if len(rates) > 0 {
+		slices.Sort(rates)
+		gauge(descViewerBitrate, rates[0], "min")
+		gauge(descViewerBitrate, rates[len(rates)/2], "median")
+		gauge(descViewerBitrate, rates[len(rates)-1], "max")
+	}
 	for state, n := range states {
 		gauge(descPublish, float64(n), state)
 	}

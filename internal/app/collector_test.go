@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rendercast/rendercast/avc"
+	"github.com/rendercast/rendercast/session"
 )
 
 // acceptAll is a sink that takes every frame.
@@ -79,5 +80,45 @@ func TestCollectorSessions(t *testing.T) {
 	}
 	if after, _ := metricValue(t, a, "rendercast_forced_keyframes_total", ""); after < forced {
 		t.Errorf("rendercast_forced_keyframes_total went back from %v to %v when the session ended", forced, after)
+	}
+}
+
+// congestedSink takes no frame: its link reports frames waiting for 400 ms.
+type congestedSink struct{}
+
+func (congestedSink) WriteFrame(*avc.Frame) bool { return false }
+func (congestedSink) Link() session.Link {
+	return session.Link{Delay: 400 * time.Millisecond, Oldest: 400 * time.Millisecond}
+}
+
+// Rate control's metrics: a congested private viewer's bitrate steps down and its skipped
+// ticks are counted, and the counters keep their values after the session ended.
+func TestCollectorRateControl(t *testing.T) {
+	a := newTestApp(t, nil)
+	v := &viewer{a: a, transport: "rtmp", peer: "test", started: time.Now(), control: true}
+	if err := v.open("", "demo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.attach(congestedSink{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if n, _ := metricValue(t, a, "rendercast_rate_decreases_total", ""); n >= 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	decreases, _ := metricValue(t, a, "rendercast_rate_decreases_total", "")
+	skips, _ := metricValue(t, a, "rendercast_congested_skips_total", "")
+	if decreases < 2 || skips < 1 {
+		t.Fatalf("rate decreases %v, congested skips %v for a congested private viewer", decreases, skips)
+	}
+	if bps, ok := metricValue(t, a, "rendercast_viewer_bitrate_bps", "max"); !ok || bps <= 0 || bps >= float64(a.viewers.Bitrate) {
+		t.Errorf("rendercast_viewer_bitrate_bps{stat=max} = %v (%v), want under the ceiling %d", bps, ok, a.viewers.Bitrate)
+	}
+	v.end()
+	if after, _ := metricValue(t, a, "rendercast_rate_decreases_total", ""); after < decreases {
+		t.Errorf("rendercast_rate_decreases_total went back from %v to %v", decreases, after)
 	}
 }

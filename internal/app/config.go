@@ -14,15 +14,15 @@ import (
 // Config is the streamer's configuration: what cmd/streamer reads from flags, the
 // environment and a YAML file. Each field is the setting of the flag of the same name.
 type Config struct {
-	Listen         string
-	ListenTLS      string // RTMPS address; empty: none
-	TLSCert        string // PEM certificate chain file for -listen-tls
-	TLSKey         string // PEM private key file for -listen-tls
-	HTTP           string
-	Width          int
-	Height         int
-	FPS            float64
-	BitrateKbps    int
+	Listen      string
+	ListenTLS   string // RTMPS address; empty: none
+	TLSCert     string // PEM certificate chain file for -listen-tls
+	TLSKey      string // PEM private key file for -listen-tls
+	HTTP        string
+	Width       int
+	Height      int
+	FPS         float64
+	BitrateKbps int
 	// MinBitrateKbps is the floor of per-viewer rate control (0: 300 kbit/s, or
 	// BitrateKbps when lower); RateControl "off" turns rate control off ("on" or "": on).
 	MinBitrateKbps int

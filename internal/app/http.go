@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"net"
 	"net/http"
@@ -81,6 +82,9 @@ type sessionStatus struct {
 	Frames      uint64          `json:"frames"`
 	Keyframes   uint64          `json:"keyframes"`
 	Forced      uint64          `json:"forced_keyframes"`
+	// Rate: the encoder's bitrate and, under rate control, the viewer's link, for the
+	// status page.
+	Rate string `json:"-"`
 }
 
 type status struct {
@@ -108,7 +112,8 @@ func (a *App) sessions() []sessionStatus {
 		st := l.sess.Stats()
 		ss := sessionStatus{ID: l.id, Name: l.name, Scene: st.Scene, Shared: l.shared(), Persistent: l.persistent,
 			Seconds: time.Since(l.created).Round(time.Second).Seconds(), Stats: st,
-			Frames: st.Frames, Keyframes: st.Keyframes, Forced: st.ForcedKeyframes, Viewers: []viewerStatus{}}
+			Frames: st.Frames, Keyframes: st.Keyframes, Forced: st.ForcedKeyframes, Viewers: []viewerStatus{},
+			Rate: rateText(st)}
 		l.mu.Lock()
 		for v := range l.viewers {
 			ss.Viewers = append(ss.Viewers, viewerStatus{Transport: v.transport, Peer: v.peer, App: v.app,
@@ -189,9 +194,23 @@ td,th{border-bottom:1px solid #ddd;padding:.3em .8em;text-align:left}code{backgr
 {{range .Contexts}}<tr><td>{{index . "context"}}</td><td>{{index . "gpu"}}</td><td>{{index . "device"}}</td><td>{{index . "renderer"}}</td><td>{{index . "views"}}</td><td>{{index . "working"}} {{index . "error"}}</td></tr>
 {{end}}</table>
 <h2>Sessions ({{len .Sessions}})</h2>
-<table><tr><th>session</th><th>scene</th><th>seconds</th><th>viewers</th><th>renders</th><th>frames</th><th>keyframes (forced)</th><th>GL context</th><th>published to</th></tr>
-{{range .Sessions}}<tr><td>{{if .Shared}}<b>{{.Name}}</b>{{else}}{{.ID}}{{end}}</td><td>{{.Scene}}</td><td>{{.Seconds}}</td><td>{{range .Viewers}}{{.Transport}} {{.Peer}}<br>{{end}}</td><td>{{.Stats.Renders}}</td><td>{{.Frames}}</td><td>{{.Keyframes}} ({{.Forced}})</td><td>{{.Stats.GLContext}}</td><td>{{range .Publish}}{{.URL}} {{.State}}<br>{{end}}</td></tr>
+<table><tr><th>session</th><th>scene</th><th>seconds</th><th>viewers</th><th>renders</th><th>frames</th><th>keyframes (forced)</th><th>kbit/s</th><th>GL context</th><th>published to</th></tr>
+{{range .Sessions}}<tr><td>{{if .Shared}}<b>{{.Name}}</b>{{else}}{{.ID}}{{end}}</td><td>{{.Scene}}</td><td>{{.Seconds}}</td><td>{{range .Viewers}}{{.Transport}} {{.Peer}}<br>{{end}}</td><td>{{.Stats.Renders}}</td><td>{{.Frames}}</td><td>{{.Keyframes}} ({{.Forced}})</td><td>{{.Rate}}</td><td>{{.Stats.GLContext}}</td><td>{{range .Publish}}{{.URL}} {{.State}}<br>{{end}}</td></tr>
 {{end}}</table>
 <p><a href="/">browser viewer</a> &middot; <a href="/metrics">metrics</a> &middot; <a href="/status.json">status.json</a> &middot; <a href="/healthz">healthz</a> &middot; <a href="/readyz">readyz</a></p>
 </body></html>
 `))
+
+// rateText is a session's bitrate for the status page: the encoder's, and under rate
+// control the link's estimate and the queue delay.
+func rateText(st session.Stats) string {
+	t := fmt.Sprintf("%d", st.BitrateBps/1000)
+	if st.RateControl {
+		link := "?"
+		if st.LinkBps > 0 {
+			link = fmt.Sprintf("%d", st.LinkBps/1000)
+		}
+		t += fmt.Sprintf(" (link %s, delay %.0f ms)", link, st.QueueDelayMS)
+	}
+	return t
+}

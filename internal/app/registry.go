@@ -254,6 +254,8 @@ func (r *registry) leave(l *live, v *viewer) {
 // endedTotals are the cumulative figures of sessions and publishers that ended.
 type endedTotals struct {
 	forced, pubFrames, pubFailures uint64
+	rateDecreases, rateIncreases   uint64
+	congestedSkips                 uint64
 }
 
 // end closes a session and forgets it.
@@ -273,7 +275,11 @@ func (r *registry) end(l *live) {
 	}
 	l.sess.Close()
 	r.mu.Lock()
-	r.ended.forced += l.sess.Stats().ForcedKeyframes
+	st := l.sess.Stats()
+	r.ended.forced += st.ForcedKeyframes
+	r.ended.rateDecreases += st.RateDecreases
+	r.ended.rateIncreases += st.RateIncreases
+	r.ended.congestedSkips += st.CongestedSkips
 	r.mu.Unlock()
 	l.release()
 	if l.shared() {
