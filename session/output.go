@@ -83,6 +83,7 @@ type output struct {
 	lastEncoded       time.Time
 
 	frames, keyframes, forced, bytes, skipped atomic.Uint64
+	recoveriesWaited                          atomic.Uint64
 }
 
 // startOutput opens the encoder and starts the loops, paused until a sink attaches.
@@ -248,6 +249,13 @@ func (s *Session) frameStep() error {
 		// within RecoverySpacing of attaching (paused, never reading), recovers at the
 		// slower pace: it cannot make everyone's stream mostly keyframes.
 		if len(sinks) > 1 && (e.started || now.Sub(e.attached) > RecoverySpacing) {
+			// A viewer whose link is congested (it reports one, and frames wait there)
+			// takes the next regular keyframe instead: forcing keyframes for it would
+			// make every other viewer's stream heavier, and it would drop them too.
+			if r, ok := e.sink.(LinkReporter); ok && e.started && s.congested(r.Link()) {
+				o.recoveriesWaited.Add(1)
+				continue
+			}
 			recover = true
 		} else {
 			join = true

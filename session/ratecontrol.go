@@ -160,3 +160,11 @@ func (c *linkControl) observe(l Link, now time.Time, current, floor, ceiling int
 		return 0
 	}
 }
+
+// congested reports whether a viewer's link holds frames longer than rate control's
+// congestion threshold.
+func (s *Session) congested(l Link) bool {
+	interval := time.Duration(float64(time.Second) / s.frameRate())
+	high := max(congestedFloor, congestedFrames*interval)
+	return l.Delay > high || l.Oldest > high
+}

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rendercast/rendercast/avc"
 )
 
 const frame30 = time.Second / 30
@@ -186,4 +188,29 @@ func TestOutputFixedBitrateIgnoresTheLink(t *testing.T) {
 	if err := s.ReceiverEstimate(500_000); err != nil || enc.bitrate() != 0 {
 		t.Errorf("fixed bitrate: an estimate set the encoder to %d (%v)", enc.bitrate(), err)
 	}
+}
+
+// In a shared session a viewer whose link is congested and drops frames takes the regular
+// keyframes: no keyframe is forced for it (the others' streams would carry them all).
+func TestOutputSharedCongestedViewerWaitsForRegularKeyframes(t *testing.T) {
+	enc := &streamEncoder{}
+	s := outputSession(t, "demo", Options{Shared: true, Marker: true}, enc)
+	fast := newRecSink()
+	slow := &linkSink{recSink: newRecSink()}
+	attach(t, s, fast)
+	attach(t, s, slow)
+	waitFor(t, "both started", 20*time.Second, func() bool { return fast.keptCount() >= 3 && slow.keptCount() >= 1 })
+	slow.set(Link{Delay: 500 * time.Millisecond, Oldest: 300 * time.Millisecond})
+	slow.mu.Lock()
+	slow.drop = func(f *avc.Frame) bool { return !f.Keyframe }
+	slow.mu.Unlock()
+	forced := s.Stats().ForcedKeyframes
+	waitFor(t, "recoveries waited", 20*time.Second, func() bool { return s.Stats().RecoveriesWaited >= 20 })
+	time.Sleep(2 * RecoverySpacing)
+	if got := s.Stats().ForcedKeyframes; got != forced {
+		t.Errorf("%d keyframes forced for a congested viewer of a shared session", got-forced)
+	}
+	// Not congested any more: its recovery is forced again.
+	slow.set(Link{})
+	waitFor(t, "a recovery keyframe forced", 20*time.Second, func() bool { return s.Stats().ForcedKeyframes > forced })
 }

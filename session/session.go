@@ -455,11 +455,15 @@ type Stats struct {
 	// Frames, Keyframes and BytesOut count what the frame loop handed its sinks;
 	// ForcedKeyframes the keyframes forced for joiners and sinks that dropped frames;
 	// SkippedFrames the frame ticks with every sink's queue full.
-	Frames          uint64 `json:"frames"`
-	Keyframes       uint64 `json:"keyframes"`
-	ForcedKeyframes uint64 `json:"forced_keyframes"`
-	SkippedFrames   uint64 `json:"skipped_frames"`
-	BytesOut        uint64 `json:"bytes_out"`
+	// RecoveriesWaited counts keyframes a viewer of a shared session wanted after drops
+	// while its link was congested: it took the next regular one instead of one forced
+	// for everyone.
+	Frames           uint64 `json:"frames"`
+	Keyframes        uint64 `json:"keyframes"`
+	ForcedKeyframes  uint64 `json:"forced_keyframes"`
+	RecoveriesWaited uint64 `json:"recoveries_waited"`
+	SkippedFrames    uint64 `json:"skipped_frames"`
+	BytesOut         uint64 `json:"bytes_out"`
 	// The last frame drawn: draw, conversion and read-back times.
 	DrawMS       float64 `json:"draw_ms"`
 	ConvertMS    float64 `json:"convert_ms"`
@@ -503,7 +507,7 @@ func (s *Session) Stats() Stats {
 		RefineFailed: s.refineFailed.Load(), RefineWaits: s.refineWaits.Load(), RefineMS: float64(s.refineMS.Load()) / 1000,
 		Adaptive: s.v.Adaptive, Scale: s.adapt.scale(), ScaleSteps: steps, ScaleUndone: undone, RenderMS: ms(avg),
 		Resizes: s.resize.resizes.Load(), ResizeFailures: s.resize.failures.Load(),
-		Frames: o.frames.Load(), Keyframes: o.keyframes.Load(), ForcedKeyframes: o.forced.Load(),
+		Frames: o.frames.Load(), Keyframes: o.keyframes.Load(), ForcedKeyframes: o.forced.Load(), RecoveriesWaited: o.recoveriesWaited.Load(),
 		SkippedFrames: o.skipped.Load(), BytesOut: o.bytes.Load(),
 		DrawMS: ms(st.Draw), ConvertMS: ms(st.Convert), ReadbackMS: ms(st.Readback),
 		SceneVersion: st.Version, GLContext: s.view.Placement().String(),
