@@ -16,9 +16,10 @@ const (
 	linkBusyShare  = 0.6 // busy share of a window that makes it a link sample
 	linkDelayAlpha = 0.25
 	// ackDelay is what delayed acknowledgements may add to a round trip (Linux delays an
-	// ACK up to 40 ms): a round trip longer than the minimum by no more than this is not a
-	// queue.
-	ackDelay = 40 * time.Millisecond
+	// ACK up to 40 ms when little data comes, as on loopback with small writes; a stream of
+	// full segments is acknowledged at once): a round trip longer than the minimum by no
+	// more than this is not counted as a queue.
+	ackDelay = 20 * time.Millisecond
 )
 
 // LinkStats describe a connection's path to its client, for rate control: how fast the

@@ -32,12 +32,12 @@ type Link struct {
 const (
 	// congestedFrames: a queue delay over this many frame intervals (at least
 	// congestedFloor) is congestion: the bitrate goes down.
-	congestedFrames = 3
-	congestedFloor  = 100 * time.Millisecond
+	congestedFrames = 2
+	congestedFloor  = 60 * time.Millisecond
 	// clearFrames: a delay under this many frame intervals (at least clearFloor) leaves
 	// room: after clearHold of it the bitrate may probe up.
-	clearFrames = 1.2
-	clearFloor  = 40 * time.Millisecond
+	clearFrames = 1
+	clearFloor  = 30 * time.Millisecond
 	clearHold   = time.Second
 	// skipFrames: while the oldest queued frame has waited this long (at least skipFloor)
 	// nothing is encoded for the viewer: encoding would only queue more.
@@ -46,15 +46,15 @@ const (
 
 	decreaseFactor  = 0.8  // of the current bitrate
 	capacityShare   = 0.85 // of the link's throughput measured at congestion
-	decreaseSpacing = 500 * time.Millisecond
+	decreaseSpacing = time.Second
 	increaseFactor  = 1.08 // per increaseSpacing, far under the last congestion
-	// nearShare, farShare, addShare: between nearShare and farShare of the throughput
-	// measured at the last congestion the bitrate probes up by addShare of it per
-	// increaseSpacing (additive), not by increaseFactor, so it comes back to the wall
-	// slowly; past it the link has more room than measured, and probing speeds up again.
+	// nearShare, addShare: from nearShare of the throughput measured at the last
+	// congestion the bitrate probes up by addShare of it per increaseSpacing (additive),
+	// not by increaseFactor, so it comes back to the wall slowly and overshoots it little;
+	// a measurement older than capacityFor no longer holds it back.
 	nearShare       = 0.85
-	farShare        = 1.1
 	addShare        = 0.02
+	capacityFor     = time.Minute
 	increaseSpacing = time.Second
 	increaseAfter   = 2 * time.Second // no increase this soon after a decrease
 	// usedShare: the bitrate probes up only while the stream uses at least this share of
@@ -73,7 +73,8 @@ type linkControl struct {
 	target                   int // bits/s; 0: no bound yet (the ceiling)
 	lastDecrease, lastChange time.Time
 	clearSince               time.Time
-	capBps                   int    // link throughput at the last congestion
+	capBps                   int // link throughput at the last congestion
+	capAt                    time.Time
 	sentBytes                uint64 // BytesSent at sentAt
 	sentAt                   time.Time
 	sentBps                  int // the stream's rate over the last sentWindow
@@ -125,7 +126,7 @@ func (c *linkControl) observe(l Link, now time.Time, current, floor, ceiling int
 		}
 		if capacity > 0 {
 			t = min(t, int(capacityShare*float64(capacity)))
-			c.capBps = capacity
+			c.capBps, c.capAt = capacity, now
 		}
 		t = max(t, floor)
 		c.lastDecrease, c.lastChange = now, now
@@ -145,7 +146,7 @@ func (c *linkControl) observe(l Link, now time.Time, current, floor, ceiling int
 			return 0
 		}
 		t := int(increaseFactor * float64(c.target))
-		if c.capBps > 0 && float64(c.target) >= nearShare*float64(c.capBps) && float64(c.target) <= farShare*float64(c.capBps) {
+		if c.capBps > 0 && now.Sub(c.capAt) < capacityFor && float64(c.target) >= nearShare*float64(c.capBps) {
 			t = c.target + max(int(addShare*float64(c.capBps)), 10_000)
 		}
 		t = min(t, ceiling)
