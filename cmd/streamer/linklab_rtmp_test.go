@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,13 +43,13 @@ func TestLinkLabRTMP(t *testing.T) {
 	dir := t.TempDir()
 	results := make([]labResult, len(lab.Links))
 	errs := make([]error, len(lab.Links))
-	inRounds(lab.Links, func(i int, l linklab.Link) {
+	inRounds(lab.Links, labParallelRTMP, func(i int, l linklab.Link) {
 		results[i], errs[i] = recordRTMP(ctx, lab, l, filepath.Join(dir, l.Name+".flv"))
 	})
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	inRounds(lab.Links, func(i int, l linklab.Link) {
+	inRounds(lab.Links, labParallelRTMP, func(i int, l linklab.Link) {
 		var lat []float64
 		lat, results[i].LatencyMissed, errs[i] = rtmpLatency(ctx, lab, l)
 		results[i].LatencyN, results[i].LatencyP50 = len(lat), median(lat)
@@ -70,8 +71,22 @@ func recordRTMP(ctx context.Context, lab *linklab.Lab, l linklab.Link, out strin
 	defer cancel()
 	cmd := lab.Command(rctx, l.Namespace, "ffmpeg", "-v", "error", "-nostdin", "-rw_timeout", "20000000",
 		"-i", url, "-c", "copy", "-t", fmt.Sprint(secs), "-f", "flv", "-y", out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return res, fmt.Errorf("%s: ffmpeg: %v: %s", l.Name, err, b)
+	var ffout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &ffout, &ffout
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return res, fmt.Errorf("%s: ffmpeg: %w", l.Name, err)
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	watch := watchSession(wctx, lab, l.ViewerAddr)
+	err := cmd.Wait()
+	stopWatch()
+	<-watch.done
+	if err != nil {
+		return res, fmt.Errorf("%s: ffmpeg: %v: %s", l.Name, err, ffout.String())
+	}
+	if d, ok := watch.between(start.Add(labWarmup), start.Add(labWarmup+labWindow)); ok {
+		res.ServerFrames, res.ServerKeyframes, res.ServerForced, res.ServerOK = d.frames, d.keyframes, d.forced, true
 	}
 	b, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-select_streams", "v:0",
 		"-show_entries", "frame=pts_time,key_frame,pkt_size", "-of", "json", out).Output()
@@ -90,18 +105,15 @@ func recordRTMP(ctx context.Context, lab *linklab.Lab, l linklab.Link, out strin
 	}
 	t0, _ := strconv.ParseFloat(probe.Frames[0].PTS, 64)
 	from, to := t0+labWarmup.Seconds(), t0+(labWarmup+labWindow).Seconds()
-	var keys []float64
-	firstInWindow, bytes, frames, last := -1, 0, 0, t0
+	var keys []keyframeAt
+	bytes, frames, last := 0, 0, t0
 	for i, f := range probe.Frames {
 		pts, _ := strconv.ParseFloat(f.PTS, 64)
 		if f.KeyFrame == 1 {
-			keys = append(keys, float64(i))
+			keys = append(keys, keyframeAt{frame: float64(i), sec: pts})
 		}
 		if pts < from || pts >= to {
 			continue
-		}
-		if firstInWindow < 0 {
-			firstInWindow = i
 		}
 		size, _ := strconv.Atoi(f.Size)
 		frames++
@@ -122,7 +134,7 @@ func recordRTMP(ctx context.Context, lab *linklab.Lab, l linklab.Link, out strin
 	}
 	res.FPS = float64(frames) / window
 	res.Kbps = float64(bytes) * 8 / 1000 / window
-	res.ExtraKeyframes = extraKeyframes(keys, float64(firstInWindow), labGOP.Seconds()*labFPS, 0)
+	res.ExtraKeyframes = extraKeyframes(keys, from, 0, 0.25)
 	return res, nil
 }
 
