@@ -65,7 +65,9 @@ var labStreamerArgs = []string{"-listen", "0.0.0.0:1935", "-http", "0.0.0.0:8080
 // listens; it is stopped when the test ends.
 func startLabStreamer(t *testing.T, lab *linklab.Lab) {
 	t.Helper()
-	cmd := lab.Command(t.Context(), lab.Server, streamerBin, labStreamerArgs...)
+	// Not the test's context: that ends before the cleanup, with a SIGKILL; the cleanup
+	// stops the streamer with SIGTERM.
+	cmd := lab.Command(context.Background(), lab.Server, streamerBin, labStreamerArgs...)
 	cmd.Env = append(os.Environ(), "STREAMER_CONFIG=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
