@@ -43,16 +43,16 @@ func TestLinkLabRTMP(t *testing.T) {
 	dir := t.TempDir()
 	results := make([]labResult, len(lab.Links))
 	errs := make([]error, len(lab.Links))
-	inRounds(lab.Links, labParallelRTMP, func(i int, l linklab.Link) {
-		results[i], errs[i] = recordRTMP(ctx, lab, l, filepath.Join(dir, l.Name+".flv"))
+	labInRounds(lab.Links, labParallelRTMP, func(i int, l linklab.Link) {
+		results[i], errs[i] = labRecordRTMP(ctx, lab, l, filepath.Join(dir, l.Name+".flv"))
 	})
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	inRounds(lab.Links, labParallelRTMP, func(i int, l linklab.Link) {
+	labInRounds(lab.Links, labParallelRTMP, func(i int, l linklab.Link) {
 		var lat []float64
-		lat, results[i].LatencyMissed, errs[i] = rtmpLatency(ctx, lab, l)
-		results[i].LatencyN, results[i].LatencyP50 = len(lat), median(lat)
+		lat, results[i].LatencyMissed, errs[i] = labRTMPLatency(ctx, lab, l)
+		results[i].LatencyN, results[i].LatencyP50 = len(lat), labMedian(lat)
 	})
 	t.Logf("RTMP viewers, %v after %v of warm-up:%s", labWindow, labWarmup, labTable(results))
 	if err := errors.Join(errs...); err != nil {
@@ -61,9 +61,9 @@ func TestLinkLabRTMP(t *testing.T) {
 	checkLabResults(t, results)
 }
 
-// recordRTMP plays the scene with ffmpeg inside l's namespace for the warm-up and the
+// labRecordRTMP plays the scene with ffmpeg inside l's namespace for the warm-up and the
 // window, and measures the window in the recording.
-func recordRTMP(ctx context.Context, lab *linklab.Lab, l linklab.Link, out string) (labResult, error) {
+func labRecordRTMP(ctx context.Context, lab *linklab.Lab, l linklab.Link, out string) (labResult, error) {
 	res := labResult{Link: l, Transport: "RTMP"}
 	url := fmt.Sprintf("rtmp://%s:1935/live/demo", l.ServerAddr)
 	secs := (labWarmup + labWindow + time.Second).Seconds()
@@ -78,7 +78,7 @@ func recordRTMP(ctx context.Context, lab *linklab.Lab, l linklab.Link, out strin
 		return res, fmt.Errorf("%s: ffmpeg: %w", l.Name, err)
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
-	watch := watchSession(wctx, lab, l.ViewerAddr)
+	watch := labWatchSession(wctx, lab, l.ViewerAddr)
 	err := cmd.Wait()
 	stopWatch()
 	<-watch.done
@@ -105,12 +105,12 @@ func recordRTMP(ctx context.Context, lab *linklab.Lab, l linklab.Link, out strin
 	}
 	t0, _ := strconv.ParseFloat(probe.Frames[0].PTS, 64)
 	from, to := t0+labWarmup.Seconds(), t0+(labWarmup+labWindow).Seconds()
-	var keys []keyframeAt
+	var keys []labKeyframeAt
 	bytes, frames, last := 0, 0, t0
 	for i, f := range probe.Frames {
 		pts, _ := strconv.ParseFloat(f.PTS, 64)
 		if f.KeyFrame == 1 {
-			keys = append(keys, keyframeAt{frame: float64(i), sec: pts})
+			keys = append(keys, labKeyframeAt{frame: float64(i), sec: pts})
 		}
 		if pts < from || pts >= to {
 			continue
@@ -134,22 +134,22 @@ func recordRTMP(ctx context.Context, lab *linklab.Lab, l linklab.Link, out strin
 	}
 	res.FPS = float64(frames) / window
 	res.Kbps = float64(bytes) * 8 / 1000 / window
-	res.ExtraKeyframes = extraKeyframes(keys, from, 0, 0.25)
+	res.ExtraKeyframes = labExtraKeyframes(keys, from, 0, 0.25)
 	return res, nil
 }
 
-// latencyCalls is how many background changes each latency viewer sends, within
-// latencyBudget.
+// labLatencyCalls is how many background changes each latency viewer sends, within
+// labLatencyBudget.
 const (
-	latencyCalls  = 15
-	latencyBudget = 30 * time.Second
-	latencyWait   = 5 * time.Second
+	labLatencyCalls  = 15
+	labLatencyBudget = 30 * time.Second
+	labLatencyWait   = 5 * time.Second
 )
 
-// rtmpLatency plays the scene with the project's RTMP client inside l's namespace and
+// labRTMPLatency plays the scene with the project's RTMP client inside l's namespace and
 // returns the call-to-frame latencies (ms) seen, and how many changes were not seen within
-// latencyWait.
-func rtmpLatency(ctx context.Context, lab *linklab.Lab, l linklab.Link) ([]float64, int, error) {
+// labLatencyWait.
+func labRTMPLatency(ctx context.Context, lab *linklab.Lab, l linklab.Link) ([]float64, int, error) {
 	url := fmt.Sprintf("rtmp://%s:1935/live/demo", l.ServerAddr)
 	var c *rtmpclient.Client
 	if err := lab.Do(l.Namespace, func() (err error) {
@@ -168,7 +168,7 @@ func rtmpLatency(ctx context.Context, lab *linklab.Lab, l linklab.Link) ([]float
 	}
 	pctx, stop := context.WithCancel(ctx)
 	defer stop()
-	w := &versionWatch{changed: make(chan struct{}, 1)}
+	w := &labVersionWatch{changed: make(chan struct{}, 1)}
 	decoded := make(chan error, 1)
 	go func() { decoded <- w.decode(pctx, c) }()
 	defer func() { stop(); <-decoded }()
@@ -183,15 +183,15 @@ func rtmpLatency(ctx context.Context, lab *linklab.Lab, l linklab.Link) ([]float
 	}
 	var lat []float64
 	missed := 0
-	end := time.Now().Add(latencyBudget)
-	for i := 0; i < latencyCalls && time.Now().Before(end); i++ {
+	end := time.Now().Add(labLatencyBudget)
+	for i := 0; i < labLatencyCalls && time.Now().Before(end); i++ {
 		before, _ := w.latest()
 		rgb := [][3]float64{{1, 0, 0}, {0, 0, 1}}[i%2]
 		t0 := time.Now()
 		if _, err := c.Call(ctx, "scene.setBackground", nil, amf0.Object{{Key: "r", Value: rgb[0]}, {Key: "g", Value: rgb[1]}, {Key: "b", Value: rgb[2]}}); err != nil {
 			return lat, missed, fmt.Errorf("%s: scene.setBackground: %w", l.Name, err)
 		}
-		if at, ok := w.waitPast(ctx, before.version, t0.Add(latencyWait)); ok {
+		if at, ok := w.waitPast(ctx, before.version, t0.Add(labLatencyWait)); ok {
 			lat = append(lat, float64(at.Sub(t0).Microseconds())/1000)
 		} else {
 			missed++
@@ -201,27 +201,27 @@ func rtmpLatency(ctx context.Context, lab *linklab.Lab, l linklab.Link) ([]float
 	return lat, missed, nil
 }
 
-// versionWatch decodes a stream and keeps the latest frame marker's scene version.
-type versionWatch struct {
+// labVersionWatch decodes a stream and keeps the latest frame marker's scene version.
+type labVersionWatch struct {
 	mu      sync.Mutex
-	last    markedFrame
+	last    labMarkedFrame
 	seen    bool
 	changed chan struct{}
 }
 
-type markedFrame struct {
+type labMarkedFrame struct {
 	version uint32
 	at      time.Time
 }
 
-func (w *versionWatch) latest() (markedFrame, bool) {
+func (w *labVersionWatch) latest() (labMarkedFrame, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.last, w.seen
 }
 
 // waitPast returns when the first frame with a version after v was decoded.
-func (w *versionWatch) waitPast(ctx context.Context, v uint32, deadline time.Time) (time.Time, bool) {
+func (w *labVersionWatch) waitPast(ctx context.Context, v uint32, deadline time.Time) (time.Time, bool) {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
@@ -243,7 +243,7 @@ func (w *versionWatch) waitPast(ctx context.Context, v uint32, deadline time.Tim
 
 // decode reads and decodes video until ctx ends; the first frame of each new version
 // keeps its decode time.
-func (w *versionWatch) decode(ctx context.Context, c *rtmpclient.Client) error {
+func (w *labVersionWatch) decode(ctx context.Context, c *rtmpclient.Client) error {
 	var dec *encode.Decoder
 	defer func() {
 		if dec != nil {
@@ -282,7 +282,7 @@ func (w *versionWatch) decode(ctx context.Context, c *rtmpclient.Client) error {
 				now := time.Now()
 				w.mu.Lock()
 				if !w.seen || v != w.last.version {
-					w.last, w.seen = markedFrame{version: v, at: now}, true
+					w.last, w.seen = labMarkedFrame{version: v, at: now}, true
 				}
 				w.mu.Unlock()
 				select {

@@ -150,8 +150,8 @@ type labResult struct {
 	Note                                        string
 }
 
-// maxRegularKeyframes is how many of the GOP's regular keyframes a window can hold.
-func maxRegularKeyframes() int { return int(labWindow/labGOP) + 1 }
+// labMaxRegularKeyframes is how many of the GOP's regular keyframes a window can hold.
+func labMaxRegularKeyframes() int { return int(labWindow/labGOP) + 1 }
 
 // labTable formats results for the log and docs/PERFORMANCE.md.
 func labTable(rs []labResult) string {
@@ -190,9 +190,9 @@ func checkLabResults(t *testing.T, rs []labResult) {
 		if r.FPS < labMinFPS {
 			t.Errorf("%s: %.1f frames/s in steady state, want >= %.0f", name, r.FPS, labMinFPS)
 		}
-		if r.ExtraKeyframes > 0 || r.Keyframes > maxRegularKeyframes() || r.ServerForced > 0 {
+		if r.ExtraKeyframes > 0 || r.Keyframes > labMaxRegularKeyframes() || r.ServerForced > 0 {
 			t.Errorf("%s: %d keyframes in %v, %d of them off the GOP's schedule, %d forced by the server; want only the GOP's regular ones (one every %v, at most %d)",
-				name, r.Keyframes, labWindow, r.ExtraKeyframes, r.ServerForced, labGOP, maxRegularKeyframes())
+				name, r.Keyframes, labWindow, r.ExtraKeyframes, r.ServerForced, labGOP, labMaxRegularKeyframes())
 		}
 		if r.Link.RateKbit > 0 && r.Kbps > float64(r.Link.RateKbit) {
 			t.Errorf("%s: %.0f kbit/s, over the link's %d", name, r.Kbps, r.Link.RateKbit)
@@ -207,17 +207,17 @@ func checkLabResults(t *testing.T, rs []labResult) {
 	}
 }
 
-// keyframeAt is where a viewer saw a keyframe: its position among the frames it got, and
+// labKeyframeAt is where a viewer saw a keyframe: its position among the frames it got, and
 // its time in seconds (the stream's timestamp, or when the viewer saw it).
-type keyframeAt struct{ frame, sec float64 }
+type labKeyframeAt struct{ frame, sec float64 }
 
-// extraKeyframes counts the keyframes from second from on that are off the GOP's schedule:
+// labExtraKeyframes counts the keyframes from second from on that are off the GOP's schedule:
 // neither a whole number of GOPs of frames (labGOP x labFPS, within frameTol) after the
 // keyframe before them, nor a whole number of GOPs of time (within secTol). The first
 // keyframe opens the count. Frames count what the encoder counts when it skips ticks;
 // time holds when frames are lost on the way (a viewer that gets fewer frames between two
 // regular keyframes). A forced keyframe after a drop fails both.
-func extraKeyframes(keys []keyframeAt, from, frameTol, secTol float64) int {
+func labExtraKeyframes(keys []labKeyframeAt, from, frameTol, secTol float64) int {
 	whole := func(d, period, tol float64) bool {
 		k := math.Round(d / period)
 		return k >= 1 && math.Abs(d-k*period) <= tol
@@ -235,8 +235,8 @@ func extraKeyframes(keys []keyframeAt, from, frameTol, secTol float64) int {
 	return extra
 }
 
-// median returns the median of xs (0 for none).
-func median(xs []float64) float64 {
+// labMedian returns the median of xs (0 for none).
+func labMedian(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
@@ -249,8 +249,8 @@ func median(xs []float64) float64 {
 	}
 }
 
-// inRounds runs fn for every link, parallel at a time, and waits for all.
-func inRounds(links []linklab.Link, parallel int, fn func(i int, l linklab.Link)) {
+// labInRounds runs fn for every link, parallel at a time, and waits for all.
+func labInRounds(links []linklab.Link, parallel int, fn func(i int, l linklab.Link)) {
 	for start := 0; start < len(links); start += parallel {
 		done := make(chan struct{})
 		n := 0
@@ -268,16 +268,16 @@ func inRounds(links []linklab.Link, parallel int, fn func(i int, l linklab.Link)
 }
 
 func TestLinkLabExtraKeyframes(t *testing.T) {
-	at := func(frames []float64, secs []float64) []keyframeAt {
-		var ks []keyframeAt
+	at := func(frames []float64, secs []float64) []labKeyframeAt {
+		var ks []labKeyframeAt
 		for i := range frames {
-			ks = append(ks, keyframeAt{frames[i], secs[i]})
+			ks = append(ks, labKeyframeAt{frames[i], secs[i]})
 		}
 		return ks
 	}
 	for _, tt := range []struct {
 		name string
-		keys []keyframeAt
+		keys []labKeyframeAt
 		from float64
 		want int
 	}{
@@ -294,36 +294,36 @@ func TestLinkLabExtraKeyframes(t *testing.T) {
 		// one before.
 		{"1 Mbit/s before rate control", at([]float64{0, 60, 120, 163, 183, 243}, []float64{0, 4.158, 10.681, 16.171, 18.261, 24.484}), 0, 1},
 	} {
-		if got := extraKeyframes(tt.keys, tt.from, 0, 0.25); got != tt.want {
-			t.Errorf("%s: extraKeyframes = %d, want %d", tt.name, got, tt.want)
+		if got := labExtraKeyframes(tt.keys, tt.from, 0, 0.25); got != tt.want {
+			t.Errorf("%s: labExtraKeyframes = %d, want %d", tt.name, got, tt.want)
 		}
 	}
 }
 
-// sessionWatch samples, from inside the server's namespace, the streamer's own figures
+// labSessionWatch samples, from inside the server's namespace, the streamer's own figures
 // for the session that plays to one viewer (/status.json: frames encoded, keyframes and
 // forced keyframes), so the window's keyframes can be told apart on the server side too.
-type sessionWatch struct {
+type labSessionWatch struct {
 	mu      sync.Mutex
-	samples []sessionSample
+	samples []labSessionSample
 	done    chan struct{}
 }
 
-type sessionSample struct {
+type labSessionSample struct {
 	at                        time.Time
 	frames, keyframes, forced uint64
 }
 
-// watchSession polls every 250 ms until ctx ends.
-func watchSession(ctx context.Context, lab *linklab.Lab, viewer netip.Addr) *sessionWatch {
-	w := &sessionWatch{done: make(chan struct{})}
+// labWatchSession polls every 250 ms until ctx ends.
+func labWatchSession(ctx context.Context, lab *linklab.Lab, viewer netip.Addr) *labSessionWatch {
+	w := &labSessionWatch{done: make(chan struct{})}
 	client := lab.HTTPClient(lab.Server)
 	go func() {
 		defer close(w.done)
 		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if s, ok := sampleSession(ctx, client, viewer); ok {
+			if s, ok := labSampleSession(ctx, client, viewer); ok {
 				w.mu.Lock()
 				w.samples = append(w.samples, s)
 				w.mu.Unlock()
@@ -338,14 +338,14 @@ func watchSession(ctx context.Context, lab *linklab.Lab, viewer netip.Addr) *ses
 	return w
 }
 
-func sampleSession(ctx context.Context, client *http.Client, viewer netip.Addr) (sessionSample, bool) {
+func labSampleSession(ctx context.Context, client *http.Client, viewer netip.Addr) (labSessionSample, bool) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:8080/status.json", nil)
 	if err != nil {
-		return sessionSample{}, false
+		return labSessionSample{}, false
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return sessionSample{}, false
+		return labSessionSample{}, false
 	}
 	defer resp.Body.Close()
 	var st struct {
@@ -359,24 +359,24 @@ func sampleSession(ctx context.Context, client *http.Client, viewer netip.Addr) 
 		} `json:"sessions"`
 	}
 	if json.NewDecoder(resp.Body).Decode(&st) != nil {
-		return sessionSample{}, false
+		return labSessionSample{}, false
 	}
 	for _, s := range st.Sessions {
 		for _, v := range s.Viewers {
 			if ap, err := netip.ParseAddrPort(v.Peer); err == nil && ap.Addr() == viewer {
-				return sessionSample{at: time.Now(), frames: s.Frames, keyframes: s.Keyframes, forced: s.Forced}, true
+				return labSessionSample{at: time.Now(), frames: s.Frames, keyframes: s.Keyframes, forced: s.Forced}, true
 			}
 		}
 	}
-	return sessionSample{}, false
+	return labSessionSample{}, false
 }
 
 // between returns the figures' growth from the last sample at or before from to the first
 // at or after to; ok is false without such samples.
-func (w *sessionWatch) between(from, to time.Time) (d sessionSample, ok bool) {
+func (w *labSessionWatch) between(from, to time.Time) (d labSessionSample, ok bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var a, b *sessionSample
+	var a, b *labSessionSample
 	for i := range w.samples {
 		s := &w.samples[i]
 		if !s.at.After(from) {
@@ -389,5 +389,5 @@ func (w *sessionWatch) between(from, to time.Time) (d sessionSample, ok bool) {
 	if a == nil || b == nil || b.frames < a.frames {
 		return d, false
 	}
-	return sessionSample{at: b.at, frames: b.frames - a.frames, keyframes: b.keyframes - a.keyframes, forced: b.forced - a.forced}, true
+	return labSessionSample{at: b.at, frames: b.frames - a.frames, keyframes: b.keyframes - a.keyframes, forced: b.forced - a.forced}, true
 }

@@ -52,8 +52,8 @@ func TestLinkLabWebRTC(t *testing.T) {
 	results := make([]labResult, len(lab.Links))
 	errs := make([]error, len(lab.Links))
 	pw := (&url.URL{Scheme: "file", Path: playwright}).String()
-	inRounds(lab.Links, labParallelWebRTC, func(i int, l linklab.Link) {
-		results[i], errs[i] = webrtcViewer(ctx, lab, l, node, script, chromium, pw)
+	labInRounds(lab.Links, labParallelWebRTC, func(i int, l linklab.Link) {
+		results[i], errs[i] = labWebRTCViewer(ctx, lab, l, node, script, chromium, pw)
 	})
 	t.Logf("WebRTC viewers (Chromium), %v after %v of warm-up:%s", labWindow, labWarmup, labTable(results))
 	if err := errors.Join(errs...); err != nil {
@@ -90,18 +90,18 @@ type linkViewerReport struct {
 	Logs []string `json:"logs"`
 }
 
-// webrtcViewer runs the viewer script inside l's namespace.
-func webrtcViewer(ctx context.Context, lab *linklab.Lab, l linklab.Link, node, script, chromium, playwright string) (labResult, error) {
+// labWebRTCViewer runs the viewer script inside l's namespace.
+func labWebRTCViewer(ctx context.Context, lab *linklab.Lab, l linklab.Link, node, script, chromium, playwright string) (labResult, error) {
 	res := labResult{Link: l, Transport: "WebRTC"}
 	page := fmt.Sprintf("http://%s:8080/?autosize=0#demo", l.ServerAddr)
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	cmd := lab.Command(rctx, l.Namespace, node, script, page, fmt.Sprint(labWarmup.Milliseconds()), fmt.Sprint(labWindow.Milliseconds()),
-		fmt.Sprint(latencyCalls), chromium, playwright)
+		fmt.Sprint(labLatencyCalls), chromium, playwright)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	wctx, stopWatch := context.WithCancel(ctx)
-	watch := watchSession(wctx, lab, l.ViewerAddr)
+	watch := labWatchSession(wctx, lab, l.ViewerAddr)
 	runErr := cmd.Run()
 	stopWatch()
 	<-watch.done
@@ -128,17 +128,17 @@ func webrtcViewer(ctx context.Context, lab *linklab.Lab, l linklab.Link, node, s
 	if len(r.KeyframeFrames) != len(r.KeyframeTimes) {
 		return res, fmt.Errorf("%s: viewer script: %d keyframe frames, %d times", l.Name, len(r.KeyframeFrames), len(r.KeyframeTimes))
 	}
-	var keys []keyframeAt
+	var keys []labKeyframeAt
 	for i := range r.KeyframeFrames {
-		keys = append(keys, keyframeAt{frame: r.KeyframeFrames[i], sec: r.KeyframeTimes[i]})
+		keys = append(keys, labKeyframeAt{frame: r.KeyframeFrames[i], sec: r.KeyframeTimes[i]})
 	}
-	res.ExtraKeyframes = extraKeyframes(keys, r.WindowFrom, 4, 0.35)
+	res.ExtraKeyframes = labExtraKeyframes(keys, r.WindowFrom, 4, 0.35)
 	if d, ok := watch.between(time.UnixMilli(int64(r.WindowStart)), time.UnixMilli(int64(r.WindowEnd))); ok {
 		res.ServerFrames, res.ServerKeyframes, res.ServerForced, res.ServerOK = d.frames, d.keyframes, d.forced, true
 	}
 	res.Note = fmt.Sprintf("PLI %d, NACK %d, dropped %d", r.PLI, r.NACK, r.FramesDropped)
 	if r.Latency != nil {
-		res.LatencyN, res.LatencyMissed, res.LatencyP50 = r.Latency.N, r.Latency.Missed, median(r.Latency.Samples)
+		res.LatencyN, res.LatencyMissed, res.LatencyP50 = r.Latency.N, r.Latency.Missed, labMedian(r.Latency.Samples)
 	}
 	return res, nil
 }
