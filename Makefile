@@ -5,7 +5,7 @@ GO ?= go
 GOFLAGS_EGL := -tags egl
 BIN := bin
 
-.PHONY: all setup build run test test-short vet fmt bench bench-spectators fuzz soak image gpu-bundle clean
+.PHONY: all setup build run test test-short vet fmt bench bench-spectators linklab fuzz soak image gpu-bundle clean
 
 all: build
 
@@ -39,6 +39,13 @@ bench: setup
 # minutes; docs/PERFORMANCE.md): writes out/spectators/.
 bench-spectators: setup
 	@BENCH_OUT=$${BENCH_OUT:-out/spectators} BENCH_ARGS="-suites spectators $${BENCH_ARGS:-}" GOBENCH=0 bash scripts/bench.sh
+
+# Viewers behind 1, 2 and 5 Mbit/s links and an unthrottled one, RTMP and WebRTC (network
+# namespaces and tc tbf; root; about 4 minutes): prints a table per transport
+# (docs/PERFORMANCE.md, "Link lab").
+linklab: setup
+	$(GO) test -count=1 ./internal/linklab
+	$(GO) test $(GOFLAGS_EGL) -count=1 -v -run LinkLab ./cmd/streamer
 
 fuzz: setup
 	@bash scripts/fuzz.sh

@@ -25,6 +25,8 @@ PACKAGES=(
   python3 python3-librtmp
   # an independent RTMP server to publish to (package publish, internal/nginxtest)
   nginx-light libnginx-mod-rtmp
+  # the link lab's network namespaces, veth pairs and tbf rate limits (ip, tc)
+  iproute2
   # glTF test models (good and broken)
   assimp-testmodels
   # headless browser for the browser viewer test (driven by playwright-core, see web/test)
