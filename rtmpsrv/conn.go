@@ -271,9 +271,11 @@ type ConnStats struct {
 	// network's queues; RTTMS the smoothed round-trip time (Linux); LinkBps the estimated
 	// throughput of the link to the client (0: not measured yet, the link has not been the
 	// limit). See LinkStats.
-	QueueDelayMS  float64 `json:"queue_delay_ms"`
-	RTTMS         float64 `json:"rtt_ms"`
-	LinkBps       int     `json:"link_bps"`
+	QueueDelayMS float64 `json:"queue_delay_ms"`
+	RTTMS        float64 `json:"rtt_ms"`
+	LinkBps      int     `json:"link_bps"`
+	// DeliveryBps is the kernel's latest delivery rate sample (TCP_INFO; 0 elsewhere).
+	DeliveryBps   int     `json:"delivery_bps"`
 	AcksIn        uint64  `json:"acks_in"`
 	HandlerPanics uint64  `json:"handler_panics"`
 	StreamsFailed uint64  `json:"streams_failed"`
