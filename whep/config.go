@@ -52,6 +52,8 @@ const (
 	DefaultMaxSessions    = 100
 	DefaultGatherTimeout  = 5 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
+	DefaultMinBitrate     = 300_000
+	DefaultMaxBitrate     = 10_000_000
 )
 
 // Config configures a Server. Viewers is required; every other zero value is a documented
@@ -99,6 +101,16 @@ type Config struct {
 	GatherTimeout time.Duration
 	// ConnectTimeout ends a session whose peer has not connected in time, default 10 s.
 	ConnectTimeout time.Duration
+	// MinBitrate and MaxBitrate (bits/s) bound the sender's bandwidth estimate of a peer
+	// that negotiated transport-wide congestion control (transport-cc), which goes to
+	// Viewer.Estimate; defaults 300 kbit/s and 10 Mbit/s. MaxBitrate is best the encoder's
+	// ceiling.
+	MinBitrate, MaxBitrate int
+	// StartBitrate is where that estimate starts, default MaxBitrate: a viewer starts at
+	// full quality, and on a slower link the estimate falls within about a second (the
+	// delay-based estimate falls fast but rises by only about 8 % a second, so a low start
+	// would hold a fast viewer down for tens of seconds).
+	StartBitrate int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -116,6 +128,21 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.MinBitrate < 0 || c.MaxBitrate < 0 || c.StartBitrate < 0 {
+		return c, fmt.Errorf("%w: negative bitrate (min %d, max %d, start %d)", ErrInvalidConfig, c.MinBitrate, c.MaxBitrate, c.StartBitrate)
+	}
+	if c.MinBitrate == 0 {
+		c.MinBitrate = DefaultMinBitrate
+	}
+	if c.MaxBitrate == 0 {
+		c.MaxBitrate = max(DefaultMaxBitrate, c.MinBitrate)
+	}
+	if c.StartBitrate == 0 {
+		c.StartBitrate = c.MaxBitrate
+	}
+	if c.MinBitrate > c.MaxBitrate || c.StartBitrate < c.MinBitrate || c.StartBitrate > c.MaxBitrate {
+		return c, fmt.Errorf("%w: bitrates: want min %d <= start %d <= max %d", ErrInvalidConfig, c.MinBitrate, c.StartBitrate, c.MaxBitrate)
 	}
 	if (c.PortMin == 0) != (c.PortMax == 0) || c.PortMin > c.PortMax {
 		return c, fmt.Errorf("%w: UDP port range %d-%d", ErrInvalidConfig, c.PortMin, c.PortMax)
