@@ -54,6 +54,7 @@ const (
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultMinBitrate     = 300_000
 	DefaultMaxBitrate     = 10_000_000
+	DefaultStartBitrate   = 1_000_000
 )
 
 // Config configures a Server. Viewers is required; every other zero value is a documented
@@ -106,10 +107,10 @@ type Config struct {
 	// Viewer.Estimate; defaults 300 kbit/s and 10 Mbit/s. MaxBitrate is best the encoder's
 	// ceiling.
 	MinBitrate, MaxBitrate int
-	// StartBitrate is where that estimate starts, default MaxBitrate: a viewer starts at
-	// full quality, and on a slower link the estimate falls within about a second (the
-	// delay-based estimate falls fast but rises by only about 8 % a second, so a low start
-	// would hold a fast viewer down for tens of seconds).
+	// StartBitrate is where that estimate starts, default 1 Mbit/s (within the bounds):
+	// the estimate rises by about 8 % a second while the link keeps up, and starting above
+	// a link loses packets until it falls, which the loss-based part of the estimate then
+	// punishes for seconds.
 	StartBitrate int
 }
 
@@ -139,7 +140,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxBitrate = max(DefaultMaxBitrate, c.MinBitrate)
 	}
 	if c.StartBitrate == 0 {
-		c.StartBitrate = c.MaxBitrate
+		c.StartBitrate = min(max(DefaultStartBitrate, c.MinBitrate), c.MaxBitrate)
 	}
 	if c.MinBitrate > c.MaxBitrate || c.StartBitrate < c.MinBitrate || c.StartBitrate > c.MaxBitrate {
 		return c, fmt.Errorf("%w: bitrates: want min %d <= start %d <= max %d", ErrInvalidConfig, c.MinBitrate, c.StartBitrate, c.MaxBitrate)

@@ -51,7 +51,7 @@ type congestionFactory struct {
 
 // NewInterceptor implements interceptor.Factory.
 func (f *congestionFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
-	p := newPacer(f.start)
+	p := newPacer(f.start, f.min)
 	bwe, err := gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(f.start), gcc.SendSideBWEMinBitrate(f.min),
 		gcc.SendSideBWEMaxBitrate(f.max), gcc.SendSideBWEPacer(p))
 	if err != nil {

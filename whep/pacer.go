@@ -22,21 +22,28 @@ const (
 	pacerStep = 5 * time.Millisecond
 )
 
-// pacer sends a session's RTP packets no faster than pacingFactor times the sender's
-// estimate (gcc.Pacer: the estimator sets the rate), so that a keyframe reaches the link
-// spread out instead of in one burst that a router's queue drops. Until pacing is turned
-// on (the peer negotiated transport-cc, so the estimate follows the link) it writes
-// packets through at once. Its queue is bounded by the session's writer, which stops
-// taking frames while backlog is over maxPacerBacklog.
+// pacer spreads a session's RTP packets out (gcc.Pacer: the estimator sets the rate), so
+// that a keyframe reaches the link as a stream instead of one burst that a router's queue
+// drops. It sends at pacingFactor times the higher of the sender's estimate and the rate
+// the media comes in at: it smooths bursts but never holds the average below what the
+// encoder makes (an encoder that does not follow the estimate, a shared session's, would
+// only see its frames dropped later). Until pacing is turned on (the peer negotiated
+// transport-cc, so the estimate follows the link) it writes packets through at once. Its
+// queue is bounded: the session's writer takes no frame while backlog is over
+// maxPacerBacklog, and retransmissions that would wait longer are dropped.
 type pacer struct {
 	mu      sync.Mutex
 	writers map[uint32]interceptor.RTPWriter
 	last    interceptor.RTPWriter // for packets of another SSRC (retransmissions)
 	on      bool
 	rate    int // the estimate, bits/s
+	floor   int // the lowest pacing base, bits/s
 	queue   []pacedPacket
 	queued  int // payload and header bytes in queue
 	closed  bool
+	highest map[uint32]uint16 // the highest sequence number queued per stream
+	input   rateMeter         // media (not retransmissions) coming in
+	dropped uint64            // retransmissions dropped at a full queue
 
 	// Figures: how long packets waited in the queue (smoothed, and the longest).
 	delay, maxDelay time.Duration
@@ -53,8 +60,8 @@ type pacedPacket struct {
 	queued  time.Time
 }
 
-func newPacer(bitsPerSecond int) *pacer {
-	p := &pacer{writers: map[uint32]interceptor.RTPWriter{}, rate: bitsPerSecond,
+func newPacer(bitsPerSecond, floor int) *pacer {
+	p := &pacer{writers: map[uint32]interceptor.RTPWriter{}, rate: bitsPerSecond, floor: floor, highest: map[uint32]uint16{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}), ran: make(chan struct{})}
 	go p.run()
 	return p
@@ -98,10 +105,20 @@ func (p *pacer) Write(h *rtp.Header, payload []byte, attrs interceptor.Attribute
 		}
 		return w.Write(h, payload, attrs)
 	}
-	// Copies: a retransmission's buffer goes back to its pool when Write returns.
-	pk := pacedPacket{header: h.Clone(), payload: append([]byte(nil), payload...), attrs: maps.Clone(attrs), queued: time.Now()}
-	p.queue = append(p.queue, pk)
+	now := time.Now()
 	n := h.MarshalSize() + len(payload)
+	if p.resendLocked(h) {
+		if p.backlogLocked() > maxPacerBacklog {
+			p.dropped++
+			p.mu.Unlock()
+			return n, nil // too late to help: the receiver asks again or for a keyframe
+		}
+	} else {
+		p.input.add(now, n)
+	}
+	// Copies: a retransmission's buffer goes back to its pool when Write returns.
+	pk := pacedPacket{header: h.Clone(), payload: append([]byte(nil), payload...), attrs: maps.Clone(attrs), queued: now}
+	p.queue = append(p.queue, pk)
 	p.queued += n
 	p.mu.Unlock()
 	select {
@@ -109,6 +126,24 @@ func (p *pacer) Write(h *rtp.Header, payload []byte, attrs interceptor.Attribute
 	default:
 	}
 	return n, nil
+}
+
+// resendLocked tells a retransmission (an RTX packet, or a sequence number queued before)
+// from new media, and records the media's sequence numbers.
+func (p *pacer) resendLocked(h *rtp.Header) bool {
+	if _, ok := p.writers[h.SSRC]; !ok {
+		return true
+	}
+	if last, ok := p.highest[h.SSRC]; ok && int16(h.SequenceNumber-last) <= 0 {
+		return true
+	}
+	p.highest[h.SSRC] = h.SequenceNumber
+	return false
+}
+
+// paceLocked is the rate the pacer sends at, bits/s.
+func (p *pacer) paceLocked() float64 {
+	return pacingFactor * float64(max(p.rate, p.floor, p.input.bps, 1))
 }
 
 func (p *pacer) writerLocked(ssrc uint32) interceptor.RTPWriter {
@@ -126,17 +161,47 @@ func (p *pacer) backlog() time.Duration {
 }
 
 func (p *pacer) backlogLocked() time.Duration {
-	if p.queued == 0 || p.rate <= 0 {
+	if p.queued == 0 {
 		return 0
 	}
-	return time.Duration(float64(p.queued*8) / (pacingFactor * float64(p.rate)) * float64(time.Second))
+	return time.Duration(float64(p.queued*8) / p.paceLocked() * float64(time.Second))
 }
 
-// delays returns how long packets waited in the queue: smoothed, and the longest.
-func (p *pacer) delays() (smoothed, longest time.Duration) {
+// pacerStats are a pacer's figures.
+type pacerStats struct {
+	delay, maxDelay time.Duration // packets' wait in the queue: smoothed, longest
+	inputBps        int           // media coming in
+	dropped         uint64        // retransmissions dropped
+}
+
+func (p *pacer) stats() pacerStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.delay, p.maxDelay
+	return pacerStats{p.delay, p.maxDelay, p.input.bps, p.dropped}
+}
+
+// rateMeter measures a byte rate over windows of a quarter second, smoothed over about a
+// second.
+type rateMeter struct {
+	bps   int
+	bytes int
+	since time.Time
+}
+
+func (m *rateMeter) add(now time.Time, n int) {
+	if m.since.IsZero() {
+		m.since = now
+	}
+	m.bytes += n
+	if d := now.Sub(m.since); d >= 250*time.Millisecond {
+		sample := int(float64(m.bytes*8) / d.Seconds())
+		if m.bps == 0 {
+			m.bps = sample
+		} else {
+			m.bps += (sample - m.bps) / 4
+		}
+		m.bytes, m.since = 0, now
+	}
 }
 
 // run sends queued packets as the rate allows until Close.
@@ -158,7 +223,7 @@ func (p *pacer) run() {
 			}
 		}
 		now := time.Now()
-		rate := pacingFactor * float64(max(p.rate, 1)) / 8 // bytes/s
+		rate := p.paceLocked() / 8 // bytes/s
 		credit = min(credit+now.Sub(last).Seconds()*rate, pacerBurst.Seconds()*rate)
 		last = now
 		if credit < 0 {

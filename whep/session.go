@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rendercast/rendercast/avc"
@@ -273,6 +275,11 @@ func (s *Session) startLoops() {
 	go s.writeLoop()
 	s.mu.Unlock()
 	s.pending.Promote()
+	if strings.Contains(s.answer, sdp.TransportCCURI) {
+		// The estimate's start, before the first frame: the viewer's encoder follows
+		// the estimate from now on.
+		s.senderEstimate()
+	}
 	safe("viewer connected", func() error { s.viewer.Connected(); return nil })
 	s.log.Info("webrtc session connected")
 }
@@ -297,6 +304,7 @@ func (s *Session) writeLoop() {
 			if packets == 0 {
 				continue // not bound yet: a keyframe follows the binding
 			}
+
 			s.srv.framesSent.Add(1)
 			s.srv.packetsSent.Add(uint64(packets))
 			s.srv.bytesSent.Add(uint64(bytes))
@@ -378,9 +386,10 @@ func (s *Session) keyframeWanted(now time.Time) {
 	safe("keyframe wanted", func() error { s.viewer.KeyframeWanted(); return nil })
 }
 
-// senderEstimate passes the congestion controller's new estimate on.
+// senderEstimate passes the congestion controller's new estimate on, no lower than
+// Config.MinBitrate (the loss-based part of the estimate is not bounded by it).
 func (s *Session) senderEstimate() {
-	s.tellEstimate(time.Now(), 0, s.cc.bwe.GetTargetBitrate())
+	s.tellEstimate(time.Now(), 0, max(s.cc.bwe.GetTargetBitrate(), s.srv.cfg.MinBitrate))
 }
 
 // tellEstimate records a receiver's (remb) or the sender's estimate, and tells the viewer
@@ -455,13 +464,17 @@ type Stats struct {
 	// TransportCC: the peer negotiated transport-wide congestion control, so EstimateBps
 	// (the sender's delay- and loss-based estimate) follows its link and paces the packets;
 	// without it EstimateBps is 0. The viewer is told the lower of it and REMBBps.
-	TransportCC bool `json:"transport_cc"`
+	TransportCC bool  `json:"transport_cc"`
 	EstimateBps int64 `json:"estimate_bps"`
 	// PacerDelayMs is how long packets waited in the pacer (smoothed), PacerDelayMaxMs the
 	// longest; PacerWaits counts frames held while its queue was over 500 ms.
 	PacerDelayMs    float64 `json:"pacer_delay_ms"`
 	PacerDelayMaxMs float64 `json:"pacer_delay_max_ms"`
 	PacerWaits      uint64  `json:"pacer_waits"`
+	// PacerInputBps is the media rate coming into the pacer (paced, 0 otherwise);
+	// PacerDropped counts retransmissions dropped because its queue was over 500 ms.
+	PacerInputBps int64  `json:"pacer_input_bps"`
+	PacerDropped  uint64 `json:"pacer_dropped"`
 	// RTTMs is the round trip from receiver reports (0 before one); Loss the fraction of
 	// packets the last one reported lost.
 	RTTMs float64 `json:"rtt_ms"`
@@ -473,11 +486,11 @@ type Stats struct {
 	RTX                  bool   `json:"rtx"`
 	// PLIIgnored counts keyframe requests (PLI, FIR) not passed on: they came within a
 	// round trip of the last one passed on.
-	PLIIgnored uint64 `json:"pli_ignored"`
-	Calls           uint64  `json:"calls"`
-	CallsLimited    uint64  `json:"calls_limited"`
-	CandidatePair   string  `json:"candidate_pair,omitempty"`
-	Transport       string  `json:"transport"`
+	PLIIgnored    uint64 `json:"pli_ignored"`
+	Calls         uint64 `json:"calls"`
+	CallsLimited  uint64 `json:"calls_limited"`
+	CandidatePair string `json:"candidate_pair,omitempty"`
+	Transport     string `json:"transport"`
 }
 
 // Stats returns the session's figures: connection state, frames, packets and bytes sent,
@@ -499,8 +512,8 @@ func (s *Session) Stats() Stats {
 	if ts.transportCC {
 		st.TransportCC, st.EstimateBps = true, int64(s.cc.bwe.GetTargetBitrate())
 	}
-	smoothed, longest := s.cc.pacer.delays()
-	st.PacerDelayMs, st.PacerDelayMaxMs = ms(smoothed), ms(longest)
+	ps := s.cc.pacer.stats()
+	st.PacerDelayMs, st.PacerDelayMaxMs, st.PacerInputBps, st.PacerDropped = ms(ps.delay), ms(ps.maxDelay), int64(ps.inputBps), ps.dropped
 	st.PacerWaits = s.pacerWaits.Load()
 	st.RTTMs, st.Loss = ms(time.Duration(s.rtt.rtt.Load())), float64(s.rtt.loss.Load())/256
 	st.NACKs, st.RetransmittedPackets, st.RTX = s.nacks.Load(), s.cc.sent.resent.Load(), ts.rtxSSRC != 0
