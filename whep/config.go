@@ -20,7 +20,9 @@ type Viewer interface {
 	Call(name string, args map[string]any) (any, error)
 	// KeyframeWanted passes on the receiver's request for a keyframe (RTCP PLI or FIR).
 	KeyframeWanted()
-	// Estimate passes on the receiver's bandwidth estimate (RTCP REMB), bits/s.
+	// Estimate passes on the bandwidth estimate of the viewer's link, bits/s: the lower of
+	// the receiver's (RTCP REMB) and the sender's own (from transport-wide congestion
+	// control feedback), told when it changes by more than 5 %, or after 500 ms.
 	Estimate(bitsPerSecond int)
 	// Close releases the viewer: the session has ended.
 	Close()

@@ -259,9 +259,10 @@ func (r *relay) droppedSeqs() []uint16 {
 // when nack, transport-cc feedback when twcc), offering RTX when rtx. It reads the video through
 // a relay and records what arrives.
 type ccClient struct {
-	pc    *webrtc.PeerConnection
-	relay *relay
-	ssrc  atomic.Uint32
+	pc     *webrtc.PeerConnection
+	relay  *relay
+	answer string
+	ssrc   atomic.Uint32
 
 	mu      sync.Mutex
 	seqs    map[uint16]bool
@@ -373,6 +374,7 @@ func (c *ccClient) connect(t *testing.T, fx *fixture, rate int, drop func(*rtp.H
 	port, _ := strconv.Atoi(found[0][2])
 	c.relay = newRelay(t, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}, rate, 100*time.Millisecond, drop)
 	answer = hostCandidate.ReplaceAllString(answer, "${1}"+strconv.Itoa(c.relay.down.LocalAddr().(*net.UDPAddr).Port)+"${3}")
+	c.answer = answer
 	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatal(err)
 	}
@@ -486,6 +488,12 @@ func TestTransportCCEstimateFollowsTheLink(t *testing.T) {
 			if st := sess.Stats(); !st.TransportCC || st.RTX {
 				t.Fatalf("transport-cc not negotiated, or RTX: %+v", st)
 			}
+			// What a browser needs to send transport-cc feedback.
+			for _, want := range []string{"a=rtcp-fb:102 transport-cc", "transport-wide-cc-extensions-01"} {
+				if !strings.Contains(c.answer, want) {
+					t.Fatalf("answer lacks %q:\n%s", want, c.answer)
+				}
+			}
 			if tc.link > 0 {
 				waitFor(t, "an estimate at the link", 30*time.Second, func() bool {
 					e := v.lastEst.Load()
@@ -545,6 +553,9 @@ func TestREMBWithoutTransportCC(t *testing.T) {
 		waitFor(t, fmt.Sprintf("estimate %.0f", bps), 10*time.Second, func() bool { return v.lastEst.Load() == int64(bps) })
 	}
 	time.Sleep(time.Second)
+	if strings.Contains(c.answer, "transport-cc") {
+		t.Errorf("answer to an offer without transport-cc has it:\n%s", c.answer)
+	}
 	st := fx.srv.Sessions()[0].Stats()
 	if st.TransportCC || st.EstimateBps != 0 || st.REMBBps != 1_500_000 || st.REMB != 2 {
 		t.Errorf("stats %+v: want REMB 1.5 Mbit/s, no transport-cc", st)

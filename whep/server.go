@@ -164,6 +164,9 @@ func (s *Server) newPeerConnection(c webrtc.Configuration) (*webrtc.PeerConnecti
 	s.cc.made = nil
 	pc, err := s.api.NewPeerConnection(c)
 	if err != nil {
+		if s.cc.made != nil {
+			s.cc.made.bwe.Close() // and its pacer
+		}
 		return nil, nil, err
 	}
 	if s.cc.made == nil {
