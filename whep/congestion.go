@@ -79,14 +79,10 @@ func (f *congestionFactory) NewInterceptor(id string) (interceptor.Interceptor, 
 type sendCounter struct {
 	interceptor.NoOp
 	packets, resent atomic.Uint64
-	rtx             atomic.Bool // the peer negotiated an RTX stream
 }
 
 // BindLocalStream implements interceptor.Interceptor.
 func (c *sendCounter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	if info.SSRCRetransmission != 0 && info.PayloadTypeRetransmission != 0 {
-		c.rtx.Store(true)
-	}
 	var mu sync.Mutex
 	var highest uint16
 	started := false

@@ -304,7 +304,6 @@ func (s *Session) writeLoop() {
 			if packets == 0 {
 				continue // not bound yet: a keyframe follows the binding
 			}
-
 			s.srv.framesSent.Add(1)
 			s.srv.packetsSent.Add(uint64(packets))
 			s.srv.bytesSent.Add(uint64(bytes))
