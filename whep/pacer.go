@@ -20,6 +20,8 @@ const (
 	// pacerStep is the shortest wait between two sends: the pacer wakes at most 200
 	// times a second, sending what the elapsed time allows.
 	pacerStep = 5 * time.Millisecond
+	// rateWindow is how long the pacer measures the incoming media rate over.
+	rateWindow = 250 * time.Millisecond
 )
 
 // pacer spreads a session's RTP packets out (gcc.Pacer: the estimator sets the rate), so
@@ -143,7 +145,7 @@ func (p *pacer) resendLocked(h *rtp.Header) bool {
 
 // paceLocked is the rate the pacer sends at, bits/s.
 func (p *pacer) paceLocked() float64 {
-	return pacingFactor * float64(max(p.rate, p.floor, p.input.bps, 1))
+	return pacingFactor * float64(max(p.rate, p.floor, p.input.rate(time.Now()), 1))
 }
 
 func (p *pacer) writerLocked(ssrc uint32) interceptor.RTPWriter {
@@ -183,9 +185,19 @@ func (p *pacer) stats() pacerStats {
 // rateMeter measures a byte rate over windows of a quarter second, smoothed over about a
 // second.
 type rateMeter struct {
-	bps   int
+	bps   int // 0 before the first window ended
 	bytes int
 	since time.Time
+}
+
+// rate is the smoothed rate, or before the first window ended the rate so far as if
+// over a whole window: a stream's first frames are not paced at the estimate alone, and
+// a first keyframe still is.
+func (m *rateMeter) rate(now time.Time) int {
+	if m.bps > 0 || m.since.IsZero() {
+		return m.bps
+	}
+	return int(float64(m.bytes*8) / max(now.Sub(m.since), rateWindow).Seconds())
 }
 
 func (m *rateMeter) add(now time.Time, n int) {
@@ -193,7 +205,7 @@ func (m *rateMeter) add(now time.Time, n int) {
 		m.since = now
 	}
 	m.bytes += n
-	if d := now.Sub(m.since); d >= 250*time.Millisecond {
+	if d := now.Sub(m.since); d >= rateWindow {
 		sample := int(float64(m.bytes*8) / d.Seconds())
 		if m.bps == 0 {
 			m.bps = sample

@@ -45,6 +45,7 @@ func TestPacerSpreadsABurst(t *testing.T) {
 		t.Fatalf("pacing off: %d written, %v; want it written at once", log.count(), err)
 	}
 	p.setPacing(true)
+	p.input.bps = 200_000 // the media's rate before the burst, under the estimate
 	start := time.Now()
 	const burst = 60 // 60 kB: 0.8 s at 75 kB/s
 	for i := range burst {
@@ -78,6 +79,7 @@ func TestPacerDropsLateRetransmissions(t *testing.T) {
 	defer p.Close()
 	p.AddStream(1, log.writer())
 	p.setPacing(true)
+	p.input.bps = 50_000 // the media's rate before the burst
 	payload := make([]byte, 1000)
 	for i := range 20 { // about a second of backlog
 		p.Write(&rtp.Header{SSRC: 1, SequenceNumber: uint16(100 + i)}, payload, nil)
@@ -150,4 +152,37 @@ func TestRoundTripAndKeyframeGate(t *testing.T) {
 	if !r.keyframeWanted(t2) || r.keyframeWanted(t2.Add(40*time.Millisecond)) || !r.keyframeWanted(t2.Add(55*time.Millisecond)) {
 		t.Fatal("a 1 ms round trip should count as the 50 ms floor")
 	}
+}
+
+// Media coming in faster than the estimate (an encoder that does not follow it, a shared
+// session's) is paced at 1.5 times its own rate, not held to the estimate: the queue stays
+// short and the writer never has to hold frames back.
+func TestPacerKeepsUpWithTheMedia(t *testing.T) {
+	var log sentLog
+	p := newPacer(100_000, 100_000) // an estimate far under the media's 2 Mbit/s
+	defer p.Close()
+	p.AddStream(1, log.writer())
+	p.setPacing(true)
+	payload := make([]byte, 1100)
+	seq := uint16(0)
+	var longest time.Duration
+	tick := time.NewTicker(time.Second / 30)
+	defer tick.Stop()
+	for range 60 { // 2 s of 2 Mbit/s at 30 fps: 8.3 kB frames
+		<-tick.C
+		for range 7 {
+			seq++
+			p.Write(&rtp.Header{SSRC: 1, SequenceNumber: seq}, payload, nil)
+		}
+		longest = max(longest, p.backlog())
+	}
+	st := p.stats()
+	t.Logf("input %d bit/s, longest backlog %v, packets waited up to %v", st.inputBps, longest, st.maxDelay)
+	if st.inputBps < 1_500_000 || st.inputBps > 2_500_000 {
+		t.Errorf("input measured at %d bit/s, want about 2 Mbit/s", st.inputBps)
+	}
+	if longest > maxPacerBacklog {
+		t.Errorf("backlog reached %v: the writer would hold frames of a stream the estimate does not steer", longest)
+	}
+	waitFor(t, "the queue drained", 10*time.Second, func() bool { return log.count() == int(seq) })
 }
