@@ -38,6 +38,7 @@ type rateViewer struct {
 	lastEst   atomic.Int64
 	keyWanted atomic.Int64 // KeyframeWanted calls
 	keyframes atomic.Int64 // keyframes written
+	frames    atomic.Int64 // frames written
 	forceKey  atomic.Bool
 
 	mu      sync.Mutex
@@ -100,6 +101,7 @@ func (v *rateViewer) feed() {
 		v.written[f.PTS] = time.Now()
 		v.mu.Unlock()
 		want = v.s.WriteFrame(f)
+		v.frames.Add(1)
 	}
 }
 
@@ -501,8 +503,9 @@ func TestTransportCCEstimateFollowsTheLink(t *testing.T) {
 				})
 			}
 			time.Sleep(4 * time.Second) // settling
-			keysBefore, from := v.keyframes.Load(), time.Now()
+			keysBefore, written, from := v.keyframes.Load(), v.frames.Load(), time.Now()
 			time.Sleep(8 * time.Second)
+			written = v.frames.Load() - written
 			st := sess.Stats()
 			got := len(c.frames(from))
 			lat := latencies(v, c, sess.track.tsBase, from)
@@ -510,8 +513,8 @@ func TestTransportCCEstimateFollowsTheLink(t *testing.T) {
 				t.Fatalf("latency of %d frames matched, of %d", len(lat), got)
 			}
 			p50, p95 := lat[len(lat)/2], lat[len(lat)*95/100]
-			t.Logf("link %d: estimate %d bit/s (told %d, %d times), encoder %d bit/s, %d frames in 8 s, write-to-arrival median %v p95 %v, pacer delay %.1f ms (max %.1f), relay overflow %d, rtt %.1f ms, nacks %d, resent %d",
-				tc.link, st.EstimateBps, v.lastEst.Load(), v.estimates.Load(), v.bitrate.Load(), got, p50, p95, st.PacerDelayMs, st.PacerDelayMaxMs, c.relay.overflow.Load(), st.RTTMs, st.NACKs, st.RetransmittedPackets)
+			t.Logf("link %d: estimate %d bit/s (told %d, %d times), encoder %d bit/s, %d frames in 8 s (%d written), write-to-arrival median %v p95 %v, pacer delay %.1f ms (max %.1f), relay overflow %d, rtt %.1f ms, nacks %d, resent %d",
+				tc.link, st.EstimateBps, v.lastEst.Load(), v.estimates.Load(), v.bitrate.Load(), got, written, p50, p95, st.PacerDelayMs, st.PacerDelayMaxMs, c.relay.overflow.Load(), st.RTTMs, st.NACKs, st.RetransmittedPackets)
 			told := v.lastEst.Load()
 			switch {
 			case tc.link > 0 && (told < DefaultMinBitrate || told > int64(tc.link)*3/2):
@@ -522,8 +525,9 @@ func TestTransportCCEstimateFollowsTheLink(t *testing.T) {
 			if n := v.estimates.Load(); n == 0 || uint64(n) > st.PacketsSent/20 {
 				t.Errorf("viewer told %d estimates for %d packets: want a throttled few", n, st.PacketsSent)
 			}
-			if got < 8*30*85/100 {
-				t.Errorf("%d frames arrived in 8 s, want about 240 (30 fps)", got)
+			// Frames written in the last few milliseconds may still be on their way.
+			if got < int(written)*9/10 || written < 8*30/2 {
+				t.Errorf("%d frames arrived in 8 s of %d written (30 fps: 240)", got, written)
 			}
 			if k := v.keyframes.Load() - keysBefore; k > 0 {
 				t.Errorf("%d keyframes in steady state, want none (session drops %d)", k, st.FramesDropped)
