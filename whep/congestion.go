@@ -47,6 +47,8 @@ type congestionFactory struct {
 
 	mu   sync.Mutex // held by newPeerConnection
 	made *congestion
+
+	resent atomic.Uint64 // every peer connection's retransmissions
 }
 
 // NewInterceptor implements interceptor.Factory.
@@ -68,7 +70,7 @@ func (f *congestionFactory) NewInterceptor(id string) (interceptor.Interceptor, 
 		bwe.Close()
 		return nil, err
 	}
-	counter := &sendCounter{}
+	counter := &sendCounter{total: &f.resent}
 	f.made = &congestion{bwe: bwe, pacer: p, sent: counter}
 	return interceptor.NewChain([]interceptor.Interceptor{counter, ci}), nil
 }
@@ -79,6 +81,7 @@ func (f *congestionFactory) NewInterceptor(id string) (interceptor.Interceptor, 
 type sendCounter struct {
 	interceptor.NoOp
 	packets, resent atomic.Uint64
+	total           *atomic.Uint64 // the server's count of retransmissions
 }
 
 // BindLocalStream implements interceptor.Interceptor.
@@ -94,11 +97,11 @@ func (c *sendCounter) BindLocalStream(info *interceptor.StreamInfo, w intercepto
 		c.packets.Add(1)
 		switch {
 		case h.SSRC == info.SSRCRetransmission && info.SSRCRetransmission != 0:
-			c.resent.Add(1)
+			c.resend()
 		case h.SSRC == info.SSRC:
 			mu.Lock()
 			if started && int16(h.SequenceNumber-highest) <= 0 {
-				c.resent.Add(1)
+				c.resend()
 			} else {
 				highest, started = h.SequenceNumber, true
 			}
@@ -106,6 +109,13 @@ func (c *sendCounter) BindLocalStream(info *interceptor.StreamInfo, w intercepto
 		}
 		return n, err
 	})
+}
+
+func (c *sendCounter) resend() {
+	c.resent.Add(1)
+	if c.total != nil {
+		c.total.Add(1)
+	}
 }
 
 // estimates combines the receiver's estimate (REMB) and the sender's (GCC) into what the

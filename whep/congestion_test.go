@@ -597,6 +597,9 @@ func TestNACKRetransmission(t *testing.T) {
 			if st.NACKs < 10 || st.RetransmittedPackets < 10 || st.RTX != rtx {
 				t.Errorf("stats %+v: want >= 10 NACKs and retransmissions, rtx %v", st, rtx)
 			}
+			if ss := fx.srv.Stats(); ss.NACKs < st.NACKs || ss.RetransmittedPackets < st.RetransmittedPackets {
+				t.Errorf("server stats %+v: want the session's NACKs and retransmissions counted", ss)
+			}
 			if got := c.relay.rtx.Load(); (got >= 10) != rtx {
 				t.Errorf("%d packets on the RTX stream, rtx negotiated %v", got, rtx)
 			}
@@ -633,5 +636,8 @@ func TestPLIStormOncePerRoundTrip(t *testing.T) {
 	// At most one per 50 ms of the storm, plus slack for its end, and at least a few.
 	if passed < 3 || passed > int64(lasted/rttFloor)+3 || uint64(passed)+st.PLIIgnored != storm {
 		t.Errorf("%d of %d PLIs passed on (%d ignored)", passed, storm, st.PLIIgnored)
+	}
+	if ss := fx.srv.Stats(); ss.PLIIgnored != st.PLIIgnored {
+		t.Errorf("server counts %d PLIs ignored, the session %d", ss.PLIIgnored, st.PLIIgnored)
 	}
 }

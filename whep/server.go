@@ -63,6 +63,7 @@ type Server struct {
 
 	started, refused                                 atomic.Uint64
 	framesSent, bytesSent, packetsSent, callsLimited atomic.Uint64
+	nacks, pliIgnored                                atomic.Uint64
 }
 
 // NewServer checks cfg and prepares the WebRTC engine (codecs, interceptors, ICE settings)
@@ -474,6 +475,11 @@ type ServerStats struct {
 	PacketsSent     uint64 `json:"packets_sent"`
 	PayloadBytesOut uint64 `json:"payload_bytes_out"`
 	CallsLimited    uint64 `json:"calls_limited"`
+	// NACKs counts packets receivers asked again for, RetransmittedPackets those resent,
+	// PLIIgnored keyframe requests not passed on (within a round trip of the last one).
+	NACKs                uint64 `json:"nacks"`
+	RetransmittedPackets uint64 `json:"retransmitted_packets"`
+	PLIIgnored           uint64 `json:"pli_ignored"`
 }
 
 // Stats returns the server's counters.
@@ -485,6 +491,7 @@ func (s *Server) Stats() ServerStats {
 		Sessions: open, SessionsStarted: s.started.Load(), RequestsRefused: s.refused.Load(),
 		FramesSent: s.framesSent.Load(), PacketsSent: s.packetsSent.Load(), PayloadBytesOut: s.bytesSent.Load(),
 		CallsLimited: s.callsLimited.Load(),
+		NACKs:        s.nacks.Load(), RetransmittedPackets: s.cc.resent.Load(), PLIIgnored: s.pliIgnored.Load(),
 	}
 }
 

@@ -360,6 +360,7 @@ func (s *Session) readRTCP(sender *webrtc.RTPSender) {
 			case *rtcp.TransportLayerNack:
 				for _, n := range p.Nacks {
 					s.nacks.Add(uint64(len(n.PacketList())))
+					s.srv.nacks.Add(uint64(len(n.PacketList())))
 				}
 			}
 		}
@@ -380,6 +381,7 @@ func (s *Session) receptionReports(now time.Time, reports []rtcp.ReceptionReport
 func (s *Session) keyframeWanted(now time.Time) {
 	if !s.rtt.keyframeWanted(now) {
 		s.pliIgnored.Add(1)
+		s.srv.pliIgnored.Add(1)
 		return
 	}
 	safe("keyframe wanted", func() error { s.viewer.KeyframeWanted(); return nil })
