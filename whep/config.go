@@ -20,7 +20,9 @@ type Viewer interface {
 	Call(name string, args map[string]any) (any, error)
 	// KeyframeWanted passes on the receiver's request for a keyframe (RTCP PLI or FIR).
 	KeyframeWanted()
-	// Estimate passes on the receiver's bandwidth estimate (RTCP REMB), bits/s.
+	// Estimate passes on the bandwidth estimate of the viewer's link, bits/s: the lower of
+	// the receiver's (RTCP REMB) and the sender's own (from transport-wide congestion
+	// control feedback), told when it changes by more than 5 %, or after 500 ms.
 	Estimate(bitsPerSecond int)
 	// Close releases the viewer: the session has ended.
 	Close()
@@ -52,6 +54,9 @@ const (
 	DefaultMaxSessions    = 100
 	DefaultGatherTimeout  = 5 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
+	DefaultMinBitrate     = 300_000
+	DefaultMaxBitrate     = 10_000_000
+	DefaultStartBitrate   = 1_000_000
 )
 
 // Config configures a Server. Viewers is required; every other zero value is a documented
@@ -99,6 +104,16 @@ type Config struct {
 	GatherTimeout time.Duration
 	// ConnectTimeout ends a session whose peer has not connected in time, default 10 s.
 	ConnectTimeout time.Duration
+	// MinBitrate and MaxBitrate (bits/s) bound the sender's bandwidth estimate of a peer
+	// that negotiated transport-wide congestion control (transport-cc), which goes to
+	// Viewer.Estimate; defaults 300 kbit/s and 10 Mbit/s. MaxBitrate is best the encoder's
+	// ceiling.
+	MinBitrate, MaxBitrate int
+	// StartBitrate is where that estimate starts, default 1 Mbit/s (within the bounds):
+	// the estimate rises by about 8 % a second while the link keeps up, and starting above
+	// a link loses packets until it falls, which the loss-based part of the estimate then
+	// punishes for seconds.
+	StartBitrate int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -116,6 +131,21 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.MinBitrate < 0 || c.MaxBitrate < 0 || c.StartBitrate < 0 {
+		return c, fmt.Errorf("%w: negative bitrate (min %d, max %d, start %d)", ErrInvalidConfig, c.MinBitrate, c.MaxBitrate, c.StartBitrate)
+	}
+	if c.MinBitrate == 0 {
+		c.MinBitrate = DefaultMinBitrate
+	}
+	if c.MaxBitrate == 0 {
+		c.MaxBitrate = max(DefaultMaxBitrate, c.MinBitrate)
+	}
+	if c.StartBitrate == 0 {
+		c.StartBitrate = min(max(DefaultStartBitrate, c.MinBitrate), c.MaxBitrate)
+	}
+	if c.MinBitrate > c.MaxBitrate || c.StartBitrate < c.MinBitrate || c.StartBitrate > c.MaxBitrate {
+		return c, fmt.Errorf("%w: bitrates: want min %d <= start %d <= max %d", ErrInvalidConfig, c.MinBitrate, c.StartBitrate, c.MaxBitrate)
 	}
 	if (c.PortMin == 0) != (c.PortMax == 0) || c.PortMin > c.PortMax {
 		return c, fmt.Errorf("%w: UDP port range %d-%d", ErrInvalidConfig, c.PortMin, c.PortMax)

@@ -9,7 +9,10 @@
 // The application supplies a ViewerFactory (how each session answers calls) and, once the
 // peer is connected, writes encoded frames to the session (Session.WriteFrame), typically
 // from a source shared by several viewers. Receiver feedback goes to the viewer: keyframe
-// requests (RTCP PLI/FIR) and bandwidth estimates (REMB).
+// requests (RTCP PLI/FIR, at most one per round trip) and bandwidth estimates (the
+// receiver's REMB, and the sender's own from transport-wide congestion control feedback,
+// whose rate also paces the packets). Lost packets are resent on NACK, on an RTX stream
+// when the peer negotiated one.
 package whep
 
 import (
@@ -45,6 +48,7 @@ const maxOfferSize = 64 << 10
 type Server struct {
 	cfg   Config
 	api   *webrtc.API
+	cc    *congestionFactory
 	log   *slog.Logger
 	token access.Secret // cfg.Token
 
@@ -59,6 +63,7 @@ type Server struct {
 
 	started, refused                                 atomic.Uint64
 	framesSent, bytesSent, packetsSent, callsLimited atomic.Uint64
+	nacks, pliIgnored                                atomic.Uint64
 }
 
 // NewServer checks cfg and prepares the WebRTC engine (codecs, interceptors, ICE settings)
@@ -72,35 +77,46 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := newAPI(cfg, mux)
+	api, ccf, err := newAPI(cfg, mux)
 	if err != nil {
 		if mux != nil {
 			mux.Close()
 		}
 		return nil, err
 	}
-	return &Server{cfg: cfg, api: api, mux: mux, log: cfg.Logger, token: access.NewSecret(cfg.Token), sessions: map[string]*Session{}}, nil
+	return &Server{cfg: cfg, api: api, cc: ccf, mux: mux, log: cfg.Logger, token: access.NewSecret(cfg.Token), sessions: map[string]*Session{}}, nil
 }
 
-func newAPI(cfg Config, mux ice.UDPMux) (*webrtc.API, error) {
+func newAPI(cfg Config, mux ice.UDPMux) (*webrtc.API, *congestionFactory, error) {
 	m := &webrtc.MediaEngine{}
-	if err := m.RegisterCodec(h264Codec, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, fmt.Errorf("whep: registering H.264: %w", err)
+	for _, c := range []webrtc.RTPCodecParameters{h264Codec, rtxCodec} {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, nil, fmt.Errorf("whep: registering %s: %w", c.MimeType, err)
+		}
 	}
 	for _, uri := range []string{sdp.ABSSendTimeURI, playoutDelayURI} {
 		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, fmt.Errorf("whep: header extension %s: %w", uri, err)
+			return nil, nil, fmt.Errorf("whep: header extension %s: %w", uri, err)
 		}
 	}
-	// NACK answers retransmission requests; RTCP reports give the receiver sender reports.
-	// No transport-cc: with goog-remb alone, browsers estimate the bandwidth themselves and
-	// send REMB, which sessions follow.
+	// Interceptors, the first nearest the wire: congestion control (the pacer, and the
+	// count of packets sent), transport-wide sequence numbers on every packet sent (so
+	// retransmissions are paced and acknowledged too), NACK answers (on the RTX stream when
+	// negotiated) and RTCP reports (sender reports, whose echo gives the round trip).
+	// Browsers that negotiate transport-cc stop sending REMB; others (and pion peers) keep
+	// sending it, and sessions follow the lower of the two estimates.
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, webrtc.RTPCodecTypeVideo)
+	ccf := &congestionFactory{start: cfg.StartBitrate, min: cfg.MinBitrate, max: cfg.MaxBitrate}
 	reg := &interceptor.Registry{}
+	reg.Add(ccf)
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
+		return nil, nil, fmt.Errorf("whep: transport-cc: %w", err)
+	}
 	if err := webrtc.ConfigureNack(m, reg); err != nil {
-		return nil, fmt.Errorf("whep: NACK: %w", err)
+		return nil, nil, fmt.Errorf("whep: NACK: %w", err)
 	}
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		return nil, fmt.Errorf("whep: RTCP reports: %w", err)
+		return nil, nil, fmt.Errorf("whep: RTCP reports: %w", err)
 	}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
@@ -124,7 +140,7 @@ func newAPI(cfg Config, mux ice.UDPMux) (*webrtc.API, error) {
 	}
 	if cfg.PortMin != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
-			return nil, fmt.Errorf("%w: UDP ports %d-%d: %w", ErrInvalidConfig, cfg.PortMin, cfg.PortMax, err)
+			return nil, nil, fmt.Errorf("%w: UDP ports %d-%d: %w", ErrInvalidConfig, cfg.PortMin, cfg.PortMax, err)
 		}
 	}
 	if len(cfg.PublicIPs) > 0 {
@@ -132,13 +148,33 @@ func newAPI(cfg Config, mux ice.UDPMux) (*webrtc.API, error) {
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External: cfg.PublicIPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteAppend,
 		}); err != nil {
-			return nil, fmt.Errorf("%w: public IPs %v: %w", ErrInvalidConfig, cfg.PublicIPs, err)
+			return nil, nil, fmt.Errorf("%w: public IPs %v: %w", ErrInvalidConfig, cfg.PublicIPs, err)
 		}
 	}
 	if mux != nil {
 		se.SetICEUDPMux(mux)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), ccf, nil
+}
+
+// newPeerConnection builds a session's peer connection and returns its congestion
+// control (built by the interceptor registry on the way).
+func (s *Server) newPeerConnection(c webrtc.Configuration) (*webrtc.PeerConnection, *congestion, error) {
+	s.cc.mu.Lock()
+	defer s.cc.mu.Unlock()
+	s.cc.made = nil
+	pc, err := s.api.NewPeerConnection(c)
+	if err != nil {
+		if s.cc.made != nil {
+			s.cc.made.bwe.Close() // and its pacer
+		}
+		return nil, nil, err
+	}
+	if s.cc.made == nil {
+		pc.Close()
+		return nil, nil, errors.New("whep: no congestion control was built for the peer connection")
+	}
+	return pc, s.cc.made, nil
 }
 
 // listenUDPMux opens Config.UDPPort on every local address host candidates may use
@@ -439,6 +475,11 @@ type ServerStats struct {
 	PacketsSent     uint64 `json:"packets_sent"`
 	PayloadBytesOut uint64 `json:"payload_bytes_out"`
 	CallsLimited    uint64 `json:"calls_limited"`
+	// NACKs counts packets receivers asked again for, RetransmittedPackets those resent,
+	// PLIIgnored keyframe requests not passed on (within a round trip of the last one).
+	NACKs                uint64 `json:"nacks"`
+	RetransmittedPackets uint64 `json:"retransmitted_packets"`
+	PLIIgnored           uint64 `json:"pli_ignored"`
 }
 
 // Stats returns the server's counters.
@@ -450,6 +491,7 @@ func (s *Server) Stats() ServerStats {
 		Sessions: open, SessionsStarted: s.started.Load(), RequestsRefused: s.refused.Load(),
 		FramesSent: s.framesSent.Load(), PacketsSent: s.packetsSent.Load(), PayloadBytesOut: s.bytesSent.Load(),
 		CallsLimited: s.callsLimited.Load(),
+		NACKs:        s.nacks.Load(), RetransmittedPackets: s.cc.resent.Load(), PLIIgnored: s.pliIgnored.Load(),
 	}
 }
 

@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rendercast/rendercast/avc"
@@ -41,6 +43,7 @@ type Session struct {
 	answer  string
 
 	pc     *webrtc.PeerConnection
+	cc     *congestion
 	track  *videoTrack
 	viewer Viewer
 	calls  *access.Limiter
@@ -62,7 +65,11 @@ type Session struct {
 	timer     *time.Timer
 	closeOnce sync.Once
 
+	est estimates // what Viewer.Estimate was told
+	rtt roundTrip
+
 	pli, fir, remb, callCount, callsLimited, queueDrops atomic.Uint64
+	nacks, pliIgnored, pacerWaits                       atomic.Uint64
 	rembBps                                             atomic.Int64
 }
 
@@ -148,7 +155,7 @@ func (srv *Server) newSession(r *http.Request, scene, offer string, pending *acc
 	header.Del("Authorization")
 	s := &Session{srv: srv, id: newID(), scene: scene, peer: r.RemoteAddr, query: query, header: header,
 		created: time.Now(), calls: access.NewLimiter(srv.cfg.CallRate, nil),
-		queue: make(chan *avc.Frame, queueFrames), done: make(chan struct{})}
+		queue: make(chan *avc.Frame, queueFrames), done: make(chan struct{}), est: estimates{throttle: estimateEvery}}
 	s.wantKey.Store(true)
 	s.log = srv.log.With("session", s.id[:8], "scene", scene, "peer", s.peer)
 	defer func() {
@@ -175,13 +182,19 @@ func (srv *Server) newSession(r *http.Request, scene, offer string, pending *acc
 	for _, is := range srv.cfg.ICEServers {
 		ice = append(ice, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
 	}
-	s.pc, err = srv.api.NewPeerConnection(webrtc.Configuration{ICEServers: ice})
+	s.pc, s.cc, err = srv.newPeerConnection(webrtc.Configuration{ICEServers: ice})
 	if err != nil {
 		return nil, fmt.Errorf("whep: peer connection: %w", err)
 	}
+	s.cc.bwe.OnTargetBitrateChange(func(int) { s.senderEstimate() })
 	var rnd [6]byte
 	rand.Read(rnd[:])
-	s.track = newVideoTrack("video", "rendercast", binary.BigEndian.Uint16(rnd[:2]), binary.BigEndian.Uint32(rnd[2:]), func() { s.wantKey.Store(true) })
+	s.track = newVideoTrack("video", "rendercast", binary.BigEndian.Uint16(rnd[:2]), binary.BigEndian.Uint32(rnd[2:]), func() {
+		s.wantKey.Store(true)
+		// With transport-cc the estimate follows the link, and the pacer its rate;
+		// without, nothing would move the estimate from its start.
+		s.cc.pacer.setPacing(s.track.stats().transportCC)
+	})
 	sender, err := s.pc.AddTrack(s.track)
 	if err != nil {
 		return nil, fmt.Errorf("whep: adding the video track: %w", err)
@@ -262,6 +275,11 @@ func (s *Session) startLoops() {
 	go s.writeLoop()
 	s.mu.Unlock()
 	s.pending.Promote()
+	if strings.Contains(s.answer, sdp.TransportCCURI) {
+		// The estimate's start, before the first frame: the viewer's encoder follows
+		// the estimate from now on.
+		s.senderEstimate()
+	}
 	safe("viewer connected", func() error { s.viewer.Connected(); return nil })
 	s.log.Info("webrtc session connected")
 }
@@ -274,6 +292,9 @@ func (s *Session) writeLoop() {
 		case <-s.done:
 			return
 		case f := <-s.queue:
+			if !s.waitPacer() {
+				return
+			}
 			packets, bytes, err := s.track.writeFrame(f)
 			if err != nil {
 				s.log.Debug("webrtc frame not sent", "err", err)
@@ -290,7 +311,28 @@ func (s *Session) writeLoop() {
 	}
 }
 
-// readRTCP acts on the receiver's feedback: keyframes on PLI and FIR, bitrate on REMB.
+// waitPacer holds the writer while the pacer's queue needs more than maxPacerBacklog to
+// drain; false when the session closed meanwhile.
+func (s *Session) waitPacer() bool {
+	if s.cc.pacer.backlog() <= maxPacerBacklog {
+		return true
+	}
+	s.pacerWaits.Add(1)
+	tick := time.NewTicker(pacerStep)
+	defer tick.Stop()
+	for s.cc.pacer.backlog() > maxPacerBacklog {
+		select {
+		case <-s.done:
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
+// readRTCP acts on the receiver's feedback: keyframes on PLI and FIR (once per round
+// trip), the estimate on REMB, the round trip and loss from receiver reports. NACKs are
+// answered by the interceptors, and only counted here.
 func (s *Session) readRTCP(sender *webrtc.RTPSender) {
 	defer s.wg.Done()
 	for {
@@ -298,21 +340,72 @@ func (s *Session) readRTCP(sender *webrtc.RTPSender) {
 		if err != nil {
 			return
 		}
+		now := time.Now()
 		for _, p := range pkts {
 			switch p := p.(type) {
 			case *rtcp.PictureLossIndication:
 				s.pli.Add(1)
-				safe("keyframe wanted", func() error { s.viewer.KeyframeWanted(); return nil })
+				s.keyframeWanted(now)
 			case *rtcp.FullIntraRequest:
 				s.fir.Add(1)
-				safe("keyframe wanted", func() error { s.viewer.KeyframeWanted(); return nil })
+				s.keyframeWanted(now)
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				s.remb.Add(1)
 				s.rembBps.Store(int64(p.Bitrate))
-				safe("estimate", func() error { s.viewer.Estimate(int(p.Bitrate)); return nil })
+				s.tellEstimate(now, int(min(p.Bitrate, float32(1<<31-1))), 0)
+			case *rtcp.ReceiverReport:
+				s.receptionReports(now, p.Reports)
+			case *rtcp.SenderReport:
+				s.receptionReports(now, p.Reports)
+			case *rtcp.TransportLayerNack:
+				for _, n := range p.Nacks {
+					s.nacks.Add(uint64(len(n.PacketList())))
+					s.srv.nacks.Add(uint64(len(n.PacketList())))
+				}
 			}
 		}
 	}
+}
+
+func (s *Session) receptionReports(now time.Time, reports []rtcp.ReceptionReport) {
+	ssrc := s.track.stats().ssrc
+	for _, r := range reports {
+		if r.SSRC == ssrc {
+			s.rtt.report(now, r)
+		}
+	}
+}
+
+// keyframeWanted passes a keyframe request on, unless one was passed on within a round
+// trip (the receiver could not have seen the keyframe yet).
+func (s *Session) keyframeWanted(now time.Time) {
+	if !s.rtt.keyframeWanted(now) {
+		s.pliIgnored.Add(1)
+		s.srv.pliIgnored.Add(1)
+		return
+	}
+	safe("keyframe wanted", func() error { s.viewer.KeyframeWanted(); return nil })
+}
+
+// senderEstimate passes the congestion controller's new estimate on, no lower than
+// Config.MinBitrate (the loss-based part of the estimate is not bounded by it).
+func (s *Session) senderEstimate() {
+	s.tellEstimate(time.Now(), 0, max(s.cc.bwe.GetTargetBitrate(), s.srv.cfg.MinBitrate))
+}
+
+// tellEstimate records a receiver's (remb) or the sender's estimate, and tells the viewer
+// the lower of the two when it changed enough.
+func (s *Session) tellEstimate(now time.Time, remb, sender int) {
+	bps, tell := s.est.update(now, remb, sender)
+	if !tell {
+		return
+	}
+	select {
+	case <-s.done:
+		return // the viewer is closed, or about to be
+	default:
+	}
+	safe("estimate", func() error { s.viewer.Estimate(bps); return nil })
 }
 
 func (s *Session) onDataChannel(dc *webrtc.DataChannel) {
@@ -369,10 +462,36 @@ type Stats struct {
 	FIR             uint64  `json:"fir"`
 	REMB            uint64  `json:"remb"`
 	REMBBps         int64   `json:"remb_bps"`
-	Calls           uint64  `json:"calls"`
-	CallsLimited    uint64  `json:"calls_limited"`
-	CandidatePair   string  `json:"candidate_pair,omitempty"`
-	Transport       string  `json:"transport"`
+	// TransportCC: the peer negotiated transport-wide congestion control, so EstimateBps
+	// (the sender's delay- and loss-based estimate) follows its link and paces the packets;
+	// without it EstimateBps is 0. The viewer is told the lower of it and REMBBps.
+	TransportCC bool  `json:"transport_cc"`
+	EstimateBps int64 `json:"estimate_bps"`
+	// PacerDelayMs is how long packets waited in the pacer (smoothed), PacerDelayMaxMs the
+	// longest; PacerWaits counts frames held while its queue was over 500 ms.
+	PacerDelayMs    float64 `json:"pacer_delay_ms"`
+	PacerDelayMaxMs float64 `json:"pacer_delay_max_ms"`
+	PacerWaits      uint64  `json:"pacer_waits"`
+	// PacerInputBps is the media rate coming into the pacer (paced, 0 otherwise);
+	// PacerDropped counts retransmissions dropped because its queue was over 500 ms.
+	PacerInputBps int64  `json:"pacer_input_bps"`
+	PacerDropped  uint64 `json:"pacer_dropped"`
+	// RTTMs is the round trip from receiver reports (0 before one); Loss the fraction of
+	// packets the last one reported lost.
+	RTTMs float64 `json:"rtt_ms"`
+	Loss  float64 `json:"loss"`
+	// NACKs counts packets the receiver asked again for; RetransmittedPackets those resent
+	// (on the RTX stream when RTX is true).
+	NACKs                uint64 `json:"nacks"`
+	RetransmittedPackets uint64 `json:"retransmitted_packets"`
+	RTX                  bool   `json:"rtx"`
+	// PLIIgnored counts keyframe requests (PLI, FIR) not passed on: they came within a
+	// round trip of the last one passed on.
+	PLIIgnored    uint64 `json:"pli_ignored"`
+	Calls         uint64 `json:"calls"`
+	CallsLimited  uint64 `json:"calls_limited"`
+	CandidatePair string `json:"candidate_pair,omitempty"`
+	Transport     string `json:"transport"`
 }
 
 // Stats returns the session's figures: connection state, frames, packets and bytes sent,
@@ -391,6 +510,15 @@ func (s *Session) Stats() Stats {
 		PLI: s.pli.Load(), FIR: s.fir.Load(), REMB: s.remb.Load(), REMBBps: s.rembBps.Load(),
 		Calls: s.callCount.Load(), CallsLimited: s.callsLimited.Load(),
 	}
+	if ts.transportCC {
+		st.TransportCC, st.EstimateBps = true, int64(s.cc.bwe.GetTargetBitrate())
+	}
+	ps := s.cc.pacer.stats()
+	st.PacerDelayMs, st.PacerDelayMaxMs, st.PacerInputBps, st.PacerDropped = ms(ps.delay), ms(ps.maxDelay), int64(ps.inputBps), ps.dropped
+	st.PacerWaits = s.pacerWaits.Load()
+	st.RTTMs, st.Loss = ms(time.Duration(s.rtt.rtt.Load())), float64(s.rtt.loss.Load())/256
+	st.NACKs, st.RetransmittedPackets, st.RTX = s.nacks.Load(), s.cc.sent.resent.Load(), ts.rtxSSRC != 0
+	st.PLIIgnored = s.pliIgnored.Load()
 	if !start.IsZero() {
 		st.StreamSeconds = time.Since(start).Seconds()
 	}
@@ -401,6 +529,8 @@ func (s *Session) Stats() Stats {
 	}
 	return st
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Close ends the session: peer connection closed, viewer released. It returns at once
 // when already closed.

@@ -41,6 +41,16 @@ var h264Codec = webrtc.RTPCodecParameters{
 	PayloadType: 102,
 }
 
+// rtxCodec carries retransmissions of h264Codec's packets on a stream of their own (RFC
+// 4588), so that the receiver's loss and jitter figures for the media stream stay clean;
+// used when the peer offers it (browsers do), plain resends otherwise.
+var rtxCodec = webrtc.RTPCodecParameters{
+	RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeRTX, ClockRate: h264ClockRate, SDPFmtpLine: "apt=102",
+	},
+	PayloadType: 103,
+}
+
 // videoTrack is a webrtc.TrackLocal that sends encoder output: it converts each access
 // unit from AVCC to Annex-B (with SPS and PPS before every IDR), packetises it with pion's
 // H.264 payloader and stamps RTP time from the frame's pts, so the receiver sees the
@@ -56,6 +66,8 @@ type videoTrack struct {
 	writer       webrtc.TrackLocalWriter
 	absSendID    uint8
 	playoutID    uint8
+	transportCC  bool   // the peer negotiated transport-wide congestion control
+	rtxSSRC      uint32 // of the retransmission stream; 0 without
 	payloader    codecs.H264Payloader
 	seq          uint16
 	tsBase       uint32
@@ -89,13 +101,16 @@ func (t *videoTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 	t.ssrc = uint32(ctx.SSRC())
 	t.pt = uint8(codec.PayloadType)
 	t.writer = ctx.WriteStream()
-	t.absSendID, t.playoutID = 0, 0
+	t.rtxSSRC = uint32(ctx.SSRCRetransmission())
+	t.absSendID, t.playoutID, t.transportCC = 0, 0, false
 	for _, e := range ctx.HeaderExtensions() {
 		switch e.URI {
 		case sdp.ABSSendTimeURI:
 			t.absSendID = uint8(e.ID)
 		case playoutDelayURI:
 			t.playoutID = uint8(e.ID)
+		case sdp.TransportCCURI:
+			t.transportCC = true
 		}
 	}
 	t.mu.Unlock()
@@ -181,15 +196,17 @@ func (t *videoTrack) writeFrame(f *avc.Frame) (packets, bytes int, err error) {
 	return packets, bytes, nil
 }
 
-// trackStats are a track's counters.
+// trackStats are a track's counters and what was negotiated.
 type trackStats struct {
 	packets, bytes, frames, keyframes, unboundDrops uint64
+	ssrc, rtxSSRC                                   uint32
+	transportCC                                     bool
 }
 
 func (t *videoTrack) stats() trackStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return trackStats{t.packets, t.bytes, t.frames, t.keyframes, t.unboundDrops}
+	return trackStats{t.packets, t.bytes, t.frames, t.keyframes, t.unboundDrops, t.ssrc, t.rtxSSRC, t.transportCC}
 }
 
 var startCode = []byte{0, 0, 0, 1}

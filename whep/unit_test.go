@@ -122,8 +122,13 @@ func TestConfigDefaultsAndChecks(t *testing.T) {
 	ok := Config{Viewers: ViewerFactoryFunc(nil)}
 	c, err := ok.withDefaults()
 	if err != nil || c.Logger == nil || c.MaxSessions != DefaultMaxSessions || c.GatherTimeout != DefaultGatherTimeout ||
-		c.ConnectTimeout != DefaultConnectTimeout || c.CallRate != 0 {
+		c.ConnectTimeout != DefaultConnectTimeout || c.CallRate != 0 ||
+		c.MinBitrate != DefaultMinBitrate || c.MaxBitrate != DefaultMaxBitrate || c.StartBitrate != DefaultStartBitrate {
 		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	// The start stays within the bounds set.
+	if c, err := (Config{Viewers: ok.Viewers, MinBitrate: 100_000, MaxBitrate: 800_000}).withDefaults(); err != nil || c.StartBitrate != 800_000 {
+		t.Fatalf("start under a low ceiling: %d %v, want 800000", c.StartBitrate, err)
 	}
 	set := Config{Viewers: ok.Viewers, MaxSessions: 3, GatherTimeout: time.Second, ConnectTimeout: 2 * time.Second, CallRate: 5}
 	if c, err := set.withDefaults(); err != nil || c.MaxSessions != 3 || c.GatherTimeout != time.Second || c.ConnectTimeout != 2*time.Second || c.CallRate != 5 {
@@ -135,6 +140,9 @@ func TestConfigDefaultsAndChecks(t *testing.T) {
 		"reversed range":    {Viewers: ok.Viewers, PortMin: 6000, PortMax: 5000},
 		"bad public IP":     {Viewers: ok.Viewers, PublicIPs: []string{"example.org"}},
 		"ICE no URLs":       {Viewers: ok.Viewers, ICEServers: []ICEServer{{}}},
+		"min over max":      {Viewers: ok.Viewers, MinBitrate: 2_000_000, MaxBitrate: 1_000_000},
+		"start over max":    {Viewers: ok.Viewers, MaxBitrate: 1_000_000, StartBitrate: 2_000_000},
+		"negative bitrate":  {Viewers: ok.Viewers, MinBitrate: -1},
 	} {
 		if _, err := NewServer(bad); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)
