@@ -29,7 +29,7 @@ func (a *App) setupWebRTC() error {
 		// The sender's congestion-control estimate (peers that negotiate transport-cc)
 		// moves between the floor a browser's estimate may push a private session to and
 		// the encoder's ceiling.
-		MinBitrate: min(minWebRTCBitrate, a.cfg.BitrateKbps*1000),
+		MinBitrate: minBitrate(a.cfg),
 		MaxBitrate: a.cfg.BitrateKbps * 1000,
 	}
 	// An HTTP address on one IP (e.g. 127.0.0.1:8080) keeps ICE host candidates on it too.
