@@ -48,6 +48,7 @@ import (
 	"github.com/go-gl/gl/v3.3-core/gl"
 
 	"github.com/rendercast/rendercast/render/internal/glload"
+	"github.com/rendercast/rendercast/scenes"
 	"github.com/rendercast/rendercast/shaders"
 )
 
@@ -205,10 +206,16 @@ type Renderer struct {
 	unlitP   *sceneProgram // pbr.frag with UNLIT
 	fastP    *sceneProgram // gouraud.vert + gouraud.frag; ShadingFast only
 	fastTexP *sceneProgram // the same with TEXTURED; ShadingFast only
-	yuvP     *yuvProgram   // ConvertGPU only
-	scaleP   *scaleProgram // the upscale of scaled frames
-	emptyVAO uint32        // bound for the fullscreen passes (I420, upscale)
-	cache    gpuCache
+	// fastMaskP and fastTexMaskP are fastP and fastTexP with ALPHA_MASK (alpha-tested
+	// materials); ShadingFast only.
+	fastMaskP, fastTexMaskP *sceneProgram
+	// maxTexture is the largest texture side the context takes (GL_MAX_TEXTURE_SIZE,
+	// at most scenes.MaxTextureSide); larger images are drawn without.
+	maxTexture int
+	yuvP       *yuvProgram   // ConvertGPU only
+	scaleP     *scaleProgram // the upscale of scaled frames
+	emptyVAO   uint32        // bound for the fullscreen passes (I420, upscale)
+	cache      gpuCache
 	// refinedSamples is Info.RefinedSamples and bandRows refinedBandRows; benchmarks
 	// change them on the GL goroutine to compare the alternatives.
 	refinedSamples, bandRows int
@@ -588,6 +595,16 @@ func (r *Renderer) setup() error {
 		if r.fastTexP, err = newSceneProgram(r, gouraudVert, gouraudFrag, "TEXTURED"); err != nil {
 			return err
 		}
+		if r.fastMaskP, err = newSceneProgram(r, gouraudVert, gouraudFrag, "ALPHA_MASK"); err != nil {
+			return err
+		}
+		if r.fastTexMaskP, err = newSceneProgram(r, gouraudVert, gouraudFrag, "TEXTURED", "ALPHA_MASK"); err != nil {
+			return err
+		}
+	}
+	r.maxTexture = min(int(maxTex), scenes.MaxTextureSide)
+	if r.maxTexture <= 0 {
+		r.maxTexture = scenes.MaxTextureSide
 	}
 	if info.Convert == ConvertGPU {
 		if r.yuvP, err = newYUVProgram(r); err != nil {
@@ -653,7 +670,7 @@ func (r *Renderer) teardown() {
 
 // scenePrograms lists the scene pass's programs; those not built are nil.
 func (r *Renderer) scenePrograms() []*sceneProgram {
-	return []*sceneProgram{r.litP, r.unlitP, r.fastP, r.fastTexP}
+	return []*sceneProgram{r.litP, r.unlitP, r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP}
 }
 
 // Info describes the context (platform, GL strings, MSAA, read-back, conversion and
