@@ -9,8 +9,9 @@ import (
 // GenerateTangents returns per-vertex tangents for p's triangles from the texture
 // coordinates uvs (one per position), in the MikkTSpace convention glTF uses: xyz is the
 // unit direction of increasing u in the surface's plane, orthogonal to the vertex normal,
-// and w is +1 or -1 so that bitangent = w * cross(normal, tangent) points along increasing
-// v. Each triangle corner contributes its tangent and bitangent weighted by the corner's
+// and w is +1 or -1 so that bitangent = w * cross(normal, tangent) points along decreasing
+// v, up the image (glTF's v runs down the image; normal maps' green channel points up), so
+// unmirrored coordinates give w = +1 and mirrored ones -1. Each triangle corner contributes its tangent and bitangent weighted by the corner's
 // angle; the sums are orthogonalised against the vertex normal (Gram-Schmidt) and the
 // handedness is the sign of the bitangent sum against cross(normal, tangent). Vertices
 // with no usable coordinates (degenerate or missing UVs) get a unit vector orthogonal to
@@ -43,7 +44,7 @@ func GenerateTangents(p *Primitive, uvs []mgl32.Vec2) []mgl32.Vec4 {
 		}
 		r := 1 / det
 		ft := e1.Mul(dv2).Sub(e2.Mul(dv1)).Mul(r)
-		fb := e2.Mul(du1).Sub(e1.Mul(du2)).Mul(r)
+		fb := e1.Mul(du2).Sub(e2.Mul(du1)).Mul(r) // -dP/dv: up the image
 		if !finiteVec3(ft) || !finiteVec3(fb) {
 			continue
 		}
