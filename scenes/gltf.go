@@ -320,17 +320,17 @@ type gltfLoader struct {
 	glb    bool
 	bin    []byte
 
-	buffers   map[int][]byte
-	images    map[int]image.Image
+	buffers map[int][]byte
+	images  map[int]image.Image
 	// imageSkips says why an image in images is nil.
 	imageSkips map[int]string
-	texBytes  int64 // decoded texture pixels so far
+	texBytes   int64 // decoded texture pixels so far
 	// rawSamplers are the samplers with their enums checked (checkSamplers).
 	rawSamplers []Sampler
-	warned    map[string]bool
-	meshes    map[int]int // glTF mesh -> Scene.Meshes index
-	materials map[int]int // glTF material -> Scene.Materials index
-	s         *Scene
+	warned      map[string]bool
+	meshes      map[int]int // glTF mesh -> Scene.Meshes index
+	materials   map[int]int // glTF material -> Scene.Materials index
+	s           *Scene
 }
 
 // spend reserves n bytes of the memory budget.
