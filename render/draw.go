@@ -136,7 +136,7 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions
 		gl.UniformMatrix4fv(p.viewProj, 1, false, &viewProj[0])
 		gl.Uniform3fv(p.camera, 1, &cam.Eye[0])
 		gl.Uniform3fv(p.ambient, 1, &s.Ambient[0])
-		if p != r.unlitP {
+		if p != r.unlitP && p != r.unlitMaskP {
 			r.setLights(p, s.Lights)
 		}
 	}
@@ -221,10 +221,18 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 	mask := m.AlphaMode == scenes.AlphaMask
 	p := r.litP
 	switch {
+	case m.Unlit && mask:
+		p = r.unlitMaskP
 	case m.Unlit:
 		p = r.unlitP
 	case o.pbr || r.fastP == nil || !g.hasNormals:
 		// Flat normals need per-pixel derivatives: pbr.frag has them.
+		switch {
+		case mask:
+			p = r.litMaskP
+		case needsMaps(m):
+			p = r.litMapsP
+		}
 	case slots[texBase] != 0 && mask:
 		p = r.fastTexMaskP
 	case slots[texBase] != 0:
@@ -235,8 +243,8 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		p = r.fastP
 	}
 	fast := p == r.fastP || p == r.fastTexP || p == r.fastMaskP || p == r.fastTexMaskP
-	if !fast && !m.Unlit {
-		// The fast shading keeps the base colour texture alone.
+	if p == r.litMapsP || p == r.litMaskP {
+		// The other programs read the base colour texture alone.
 		tex := func(slot int, t *scenes.Texture, srgb bool) {
 			if t != nil {
 				use(slot, t.Image, t.TextureInfo, srgb)
@@ -302,7 +310,7 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		gl.FrontFace(gl.CCW)
 	}
 	units := 1
-	if !fast {
+	if p == r.litMapsP || p == r.litMaskP {
 		units = texSlots
 	}
 	for unit := units - 1; unit >= 0; unit-- {
@@ -315,6 +323,12 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		r.objs.deleteTextures(&uncached[i])
 	}
 	return p
+}
+
+// needsMaps reports whether m uses what only pbr.frag's MATERIAL_MAPS variant draws.
+func needsMaps(m *scenes.Material) bool {
+	return m.MetallicRoughnessTexture != nil || m.NormalTexture != nil || m.OcclusionTexture != nil ||
+		m.EmissiveTexture != nil || m.Clearcoat > 0 || m.Transmission > 0
 }
 
 // dielectricF0 returns the reflectance at normal incidence of m's dielectric part (from

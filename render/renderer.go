@@ -204,6 +204,9 @@ type Renderer struct {
 	objs     glObjects
 	litP     *sceneProgram // pbr.frag
 	unlitP   *sceneProgram // pbr.frag with UNLIT
+	// litMapsP is pbr.frag with MATERIAL_MAPS (extra textures, clearcoat, transmission);
+	// litMaskP and unlitMaskP add ALPHA_MASK to it and to unlitP.
+	litMapsP, litMaskP, unlitMaskP *sceneProgram
 	fastP    *sceneProgram // gouraud.vert + gouraud.frag; ShadingFast only
 	fastTexP *sceneProgram // the same with TEXTURED; ShadingFast only
 	// fastMaskP and fastTexMaskP are fastP and fastTexP with ALPHA_MASK (alpha-tested
@@ -588,6 +591,15 @@ func (r *Renderer) setup() error {
 	if r.unlitP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT"); err != nil {
 		return err
 	}
+	if r.litMapsP, err = newSceneProgram(r, sceneVert, pbrFrag, "MATERIAL_MAPS"); err != nil {
+		return err
+	}
+	if r.litMaskP, err = newSceneProgram(r, sceneVert, pbrFrag, "MATERIAL_MAPS", "ALPHA_MASK"); err != nil {
+		return err
+	}
+	if r.unlitMaskP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT", "ALPHA_MASK"); err != nil {
+		return err
+	}
 	if info.Shading == ShadingFast {
 		if r.fastP, err = newSceneProgram(r, gouraudVert, gouraudFrag); err != nil {
 			return err
@@ -670,7 +682,7 @@ func (r *Renderer) teardown() {
 
 // scenePrograms lists the scene pass's programs; those not built are nil.
 func (r *Renderer) scenePrograms() []*sceneProgram {
-	return []*sceneProgram{r.litP, r.unlitP, r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP}
+	return []*sceneProgram{r.litP, r.unlitP, r.litMapsP, r.litMaskP, r.unlitMaskP, r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP}
 }
 
 // Info describes the context (platform, GL strings, MSAA, read-back, conversion and

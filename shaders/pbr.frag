@@ -21,8 +21,14 @@
 // The light is the sum of directLight (the punctual lights, each times lightShadow) and
 // indirectLight (the ambient colour today): an environment and shadows plug in there.
 //
-// The renderer compiles this file twice: as is for lit materials and with UNLIT defined for
-// unlit ones (a run-time branch costs every lit pixel on software rasterisers).
+// The renderer compiles variants (run-time branches cost every pixel on software
+// rasterisers, and a shader that may discard keeps them from testing depth early):
+//   - as is: lit materials with at most a base colour texture, vertex colours, alpha BLEND,
+//     ior and specular (the common case, as cheap as the shading before the full model);
+//   - MATERIAL_MAPS: the metallic-roughness, normal, occlusion and emissive textures,
+//     clearcoat and transmission as well;
+//   - ALPHA_MASK (with MATERIAL_MAPS, or with UNLIT): alpha-tested materials;
+//   - UNLIT: unlit materials.
 
 const int MAX_LIGHTS = 8; // equals scenes.MaxLights (checked by a render test)
 const float PI = 3.14159265359;
@@ -171,6 +177,7 @@ vec3 directLight(Surface s, out vec3 spec) {
         vec3 diffuse = (1.0 - F) * s.diffuseColor;
         vec3 lit = (diffuse + specular) * radiance * NdotL;
         vec3 litSpec = specular * radiance * NdotL;
+#ifdef MATERIAL_MAPS
         if (uClearcoat > 0.0) {
             float ccNdotL = max(dot(s.Ng, L), 0.0);
             float ccNdotH = max(dot(s.Ng, H), 0.0);
@@ -180,6 +187,7 @@ vec3 directLight(Surface s, out vec3 spec) {
             lit = lit * (1.0 - Fc) + cc;
             litSpec = litSpec * (1.0 - Fc) + cc;
         }
+#endif
         color += lit;
         spec += litSpec;
     }
@@ -191,6 +199,7 @@ vec3 directLight(Surface s, out vec3 spec) {
 vec3 indirectLight(Surface s, out vec3 spec) {
     spec = uAmbient * envBRDFApprox(s.f0, s.f90, s.roughness, s.NdotV) * s.occlusion;
     vec3 color = uAmbient * s.diffuseColor * s.occlusion + spec;
+#ifdef MATERIAL_MAPS
     if (uClearcoat > 0.0) {
         float NgdotV = max(dot(s.Ng, s.V), 1e-4);
         float Fc = fresnelSchlick(NgdotV, vec3(0.04), 1.0).x * uClearcoat;
@@ -198,6 +207,7 @@ vec3 indirectLight(Surface s, out vec3 spec) {
         color = color * (1.0 - Fc) + cc;
         spec = spec * (1.0 - Fc) + cc;
     }
+#endif
     return color;
 }
 
@@ -206,13 +216,14 @@ void main() {
     if (uHasTexture) {
         base *= texture(uBaseColorTex, texUV(TEX_BASE));
     }
-    float alpha = uAlphaMode == 0 ? 1.0 : base.a;
-    if (uAlphaMode == 1) {
-        if (alpha < uAlphaCutoff) {
-            discard;
-        }
-        alpha = 1.0;
+#ifdef ALPHA_MASK
+    if (base.a < uAlphaCutoff) {
+        discard;
     }
+    float alpha = 1.0;
+#else
+    float alpha = uAlphaMode == 2 ? base.a : 1.0;
+#endif
 #ifdef UNLIT
     fragColor = vec4(linearToSRGB(base.rgb + uEmissive) * alpha, alpha);
 #else
@@ -223,6 +234,7 @@ void main() {
     vec3 Ng = uHasNormals ? vNormal : cross(dFdx(vWorldPos), dFdy(vWorldPos));
     Ng = length(Ng) > 1e-12 ? normalize(Ng) : s.V;
     vec3 N = Ng;
+#ifdef MATERIAL_MAPS
     if (uHasTex[TEX_NORMAL] && uHasTangents) {
         vec3 T = vTangent.xyz - Ng * dot(Ng, vTangent.xyz);
         if (length(T) > 1e-12) {
@@ -234,6 +246,7 @@ void main() {
             N = length(bent) > 1e-12 ? normalize(bent) : Ng;
         }
     }
+#endif
     if (uHasNormals && !gl_FrontFacing) {
         N = -N;
         Ng = -Ng;
@@ -244,28 +257,33 @@ void main() {
 
     float metallic = clamp(uMetallic, 0.0, 1.0);
     float roughness = uRoughness;
+#ifdef MATERIAL_MAPS
     if (uHasTex[TEX_MR]) {
         vec4 mr = texture(uMetalRoughTex, texUV(TEX_MR));
         metallic *= mr.b;
         roughness *= mr.g;
     }
+#endif
     s.roughness = clamp(roughness, 0.045, 1.0);
     s.alpha = s.roughness * s.roughness;
     s.f0 = mix(uDielectricF0, base.rgb, metallic);
     s.f90 = mix(uSpecularWeight, 1.0, metallic);
     s.diffuseColor = base.rgb * (1.0 - metallic);
     s.occlusion = 1.0;
+    vec3 emissive = uEmissive;
+#ifdef MATERIAL_MAPS
     if (uHasTex[TEX_OCCLUSION]) {
         s.occlusion = 1.0 + uOcclusionStrength * (texture(uOcclusionTex, texUV(TEX_OCCLUSION)).r - 1.0);
     }
-    vec3 emissive = uEmissive;
     if (uHasTex[TEX_EMISSIVE]) {
         emissive *= texture(uEmissiveTex, texUV(TEX_EMISSIVE)).rgb;
     }
+#endif
 
     vec3 directSpec, indirectSpec;
     vec3 color = directLight(s, directSpec) + indirectLight(s, indirectSpec) + emissive;
     vec3 shaded = linearToSRGB(toneMapACES(color * uExposure));
+#ifdef MATERIAL_MAPS
     // Transmission (approximated): the surface lets the background through in proportion
     // to the transmission factor (dielectric part only) and keeps its specular highlights.
     float opacity = alpha * (1.0 - uTransmission * (1.0 - metallic));
@@ -275,5 +293,8 @@ void main() {
     } else {
         fragColor = vec4(shaded, 1.0);
     }
+#else
+    fragColor = vec4(shaded * alpha, alpha);
+#endif
 #endif
 }
