@@ -200,15 +200,15 @@ type Renderer struct {
 	closing sync.Once
 
 	// Everything below belongs to the GL goroutine.
-	egl      *eglContext
-	objs     glObjects
-	litP     *sceneProgram // pbr.frag
-	unlitP   *sceneProgram // pbr.frag with UNLIT
+	egl    *eglContext
+	objs   glObjects
+	litP   *sceneProgram // pbr.frag
+	unlitP *sceneProgram // pbr.frag with UNLIT
 	// litMapsP is pbr.frag with MATERIAL_MAPS (extra textures, clearcoat, transmission);
 	// litMaskP and unlitMaskP add ALPHA_MASK to it and to unlitP.
 	litMapsP, litMaskP, unlitMaskP *sceneProgram
-	fastP    *sceneProgram // gouraud.vert + gouraud.frag; ShadingFast only
-	fastTexP *sceneProgram // the same with TEXTURED; ShadingFast only
+	fastP                          *sceneProgram // gouraud.vert + gouraud.frag; ShadingFast only
+	fastTexP                       *sceneProgram // the same with TEXTURED; ShadingFast only
 	// fastMaskP and fastTexMaskP are fastP and fastTexP with ALPHA_MASK (alpha-tested
 	// materials); ShadingFast only.
 	fastMaskP, fastTexMaskP *sceneProgram
