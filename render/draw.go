@@ -41,6 +41,8 @@ type passOptions struct {
 	band struct{ y, h int }
 	// timed times the pass with the view's draw timer query (ended by frameDone).
 	timed bool
+	// spots is set by drawScene when the scene has spot lights.
+	spots bool
 }
 
 // scenePass clears framebuffer fb, w x h pixels, to s's background and draws s into it
@@ -145,6 +147,8 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions
 	gl.VertexAttrib4f(attribTangent, 1, 0, 0, 1)
 	gl.VertexAttrib4f(attribColor, 1, 1, 1, 1)
 
+	// Spot cones are in pbr.frag's MATERIAL_MAPS variant only.
+	o.spots = slices.ContainsFunc(s.Lights, func(l scenes.Light) bool { return l.Type == scenes.Spot })
 	var blended []drawItem
 	var current *sceneProgram
 	for _, it := range items {
@@ -230,7 +234,7 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		switch {
 		case mask:
 			p = r.litMaskP
-		case needsMaps(m):
+		case needsMaps(m) || o.spots:
 			p = r.litMapsP
 		}
 	case slots[texBase] != 0 && mask:
@@ -328,7 +332,7 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 // needsMaps reports whether m uses what only pbr.frag's MATERIAL_MAPS variant draws.
 func needsMaps(m *scenes.Material) bool {
 	return m.MetallicRoughnessTexture != nil || m.NormalTexture != nil || m.OcclusionTexture != nil ||
-		m.EmissiveTexture != nil || m.Clearcoat > 0 || m.Transmission > 0
+		m.EmissiveTexture != nil || m.Clearcoat > 0 || m.Transmission > 0 || m.BaseColorInfo.TexCoord == 1
 }
 
 // dielectricF0 returns the reflectance at normal incidence of m's dielectric part (from
@@ -395,13 +399,28 @@ func (r *Renderer) drawItems(s *scenes.Scene, full bool) []drawItem {
 // in use; lights with non-finite values or no direction are skipped. Directional lights are
 // passed as the unit vector toward the light with w = 0, point and spot lights as their
 // position with w = 1; spot lights add their direction and cone (the attenuation's scale
-// and offset, KHR_lights_punctual), other lights a cone that never attenuates.
+// and offset, KHR_lights_punctual), other lights a cone that never attenuates. Spot lights
+// go after the others (uSpotStart says where they begin): pbr.frag applies cones to those
+// alone.
 func (r *Renderer) setLights(p *sceneProgram, lights []scenes.Light) {
 	var colors, spotDirs [scenes.MaxLights]mgl32.Vec3
 	var vectors [scenes.MaxLights]mgl32.Vec4
 	var cones [scenes.MaxLights]mgl32.Vec2
 	n := 0
+	// The first scenes.MaxLights usable lights, in the scene's order, spot lights moved last.
+	ordered := make([]scenes.Light, 0, len(lights))
 	for _, l := range lights {
+		if l.Type != scenes.Spot {
+			ordered = append(ordered, l)
+		}
+	}
+	spotStart := int32(-1)
+	for _, l := range lights {
+		if l.Type == scenes.Spot {
+			ordered = append(ordered, l)
+		}
+	}
+	for _, l := range ordered {
 		if n == scenes.MaxLights {
 			break
 		}
@@ -430,10 +449,17 @@ func (r *Renderer) setLights(p *sceneProgram, lights []scenes.Light) {
 		if !finiteVec3(c) || !finiteVec3(vec.Vec3()) {
 			continue
 		}
+		if l.Type == scenes.Spot && spotStart < 0 {
+			spotStart = int32(n)
+		}
 		colors[n], vectors[n], spotDirs[n], cones[n] = c, vec, dir, cone
 		n++
 	}
+	if spotStart < 0 {
+		spotStart = int32(n)
+	}
 	gl.Uniform1i(p.lightCount, int32(n))
+	gl.Uniform1i(p.spotStart, spotStart)
 	gl.Uniform3fv(p.lightColor, scenes.MaxLights, &colors[0][0])
 	gl.Uniform4fv(p.lightVector, scenes.MaxLights, &vectors[0][0])
 	gl.Uniform3fv(p.lightSpotDir, scenes.MaxLights, &spotDirs[0][0])

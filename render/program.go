@@ -138,7 +138,7 @@ type sceneProgram struct {
 	doubleSided                           int32
 	ambient, exposure, lightCount         int32
 	lightColor, lightVector               int32
-	lightSpotDir, lightCone               int32
+	lightSpotDir, lightCone, spotStart    int32
 	// material model (pbr.frag; gouraud uses the alpha ones and slot 0 of the arrays)
 	hasTangents, hasTex, texSet, texTransform int32
 	normalScale, occlusionStrength            int32
@@ -185,6 +185,7 @@ func newSceneProgram(r *Renderer, vert, frag string, defines ...string) (*sceneP
 		lightVector:        uniform(id, "uLightVector"),
 		lightSpotDir:       uniform(id, "uLightSpotDir"),
 		lightCone:          uniform(id, "uLightCone"),
+		spotStart:          uniform(id, "uSpotStart"),
 		hasTangents:        uniform(id, "uHasTangents"),
 		hasTex:             uniform(id, "uHasTex"),
 		texSet:             uniform(id, "uTexSet"),

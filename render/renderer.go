@@ -588,7 +588,7 @@ func (r *Renderer) setup() error {
 	if r.litP, err = newSceneProgram(r, sceneVert, pbrFrag); err != nil {
 		return err
 	}
-	if r.unlitP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT"); err != nil {
+	if r.unlitP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT", "MATERIAL_MAPS"); err != nil {
 		return err
 	}
 	if r.litMapsP, err = newSceneProgram(r, sceneVert, pbrFrag, "MATERIAL_MAPS"); err != nil {
@@ -597,7 +597,7 @@ func (r *Renderer) setup() error {
 	if r.litMaskP, err = newSceneProgram(r, sceneVert, pbrFrag, "MATERIAL_MAPS", "ALPHA_MASK"); err != nil {
 		return err
 	}
-	if r.unlitMaskP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT", "ALPHA_MASK"); err != nil {
+	if r.unlitMaskP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT", "MATERIAL_MAPS", "ALPHA_MASK"); err != nil {
 		return err
 	}
 	if info.Shading == ShadingFast {

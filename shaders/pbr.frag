@@ -23,12 +23,13 @@
 //
 // The renderer compiles variants (run-time branches cost every pixel on software
 // rasterisers, and a shader that may discard keeps them from testing depth early):
-//   - as is: lit materials with at most a base colour texture, vertex colours, alpha BLEND,
-//     ior and specular (the common case, as cheap as the shading before the full model);
+//   - as is: lit materials with at most a base colour texture (on coordinate set 0), vertex
+//     colours, alpha BLEND, ior and specular (the common case, kept cheap);
 //   - MATERIAL_MAPS: the metallic-roughness, normal, occlusion and emissive textures,
-//     clearcoat and transmission as well;
+//     texture coordinate set 1, clearcoat and transmission as well, and spot cones (the
+//     renderer uses it for every lit material of a scene with spot lights);
 //   - ALPHA_MASK (with MATERIAL_MAPS, or with UNLIT): alpha-tested materials;
-//   - UNLIT: unlit materials.
+//   - UNLIT: unlit materials (both coordinate sets, like MATERIAL_MAPS).
 
 const int MAX_LIGHTS = 8; // equals scenes.MaxLights (checked by a render test)
 const float PI = 3.14159265359;
@@ -44,8 +45,10 @@ const int TEX_COUNT = 5;
 in vec3 vWorldPos;
 in vec3 vNormal;
 in vec2 vUV;
+#ifdef MATERIAL_MAPS
 in vec2 vUV1;
 in vec4 vTangent;
+#endif
 in vec4 vColor;
 
 uniform vec3 uCameraPos;
@@ -85,6 +88,7 @@ uniform vec4 uLightVector[MAX_LIGHTS];
 // the attenuation is clamp(dot(dir, -L) * scale + offset, 0, 1)^2; other lights (0, 1).
 uniform vec3 uLightSpotDir[MAX_LIGHTS];
 uniform vec2 uLightCone[MAX_LIGHTS];
+uniform int uSpotStart; // lights from this index on are spot lights
 
 out vec4 fragColor;
 
@@ -131,7 +135,11 @@ vec3 linearToSRGB(vec3 c) {
 
 // texUV returns the coordinates texture slot i reads.
 vec2 texUV(int i) {
+#ifdef MATERIAL_MAPS
     vec2 uv = uTexSet[i] == 1 ? vUV1 : vUV;
+#else
+    vec2 uv = vUV; // a base colour texture on set 1 takes the MATERIAL_MAPS variant
+#endif
     return (uTexTransform[i] * vec3(uv, 1.0)).xy;
 }
 
@@ -154,43 +162,66 @@ float lightShadow(int i, vec3 P) {
     return 1.0;
 }
 
-// directLight sums the punctual lights; spec receives the specular part alone.
+// lightContribution is light i's reflected light at the pixel (spot: apply its cone); spec
+// accumulates the specular part alone.
+vec3 lightContribution(Surface s, int i, bool spot, inout vec3 spec) {
+    vec4 lv = uLightVector[i];
+    vec3 toLight = lv.xyz - vWorldPos * lv.w;
+    float d2 = max(dot(toLight, toLight), 1e-4);
+    vec3 L = toLight * inversesqrt(d2);
+    vec3 radiance = uLightColor[i] / mix(1.0, d2, lv.w) * lightShadow(i, vWorldPos);
+    if (spot) {
+        float cone = clamp(dot(uLightSpotDir[i], -L) * uLightCone[i].x + uLightCone[i].y, 0.0, 1.0);
+        radiance *= cone * cone;
+    }
+    float NdotL = max(dot(s.N, L), 0.0);
+    vec3 H = normalize(L + s.V);
+    float NdotH = max(dot(s.N, H), 0.0);
+    float VdotH = max(dot(s.V, H), 0.0);
+    vec3 F = fresnelSchlick(VdotH, s.f0, s.f90);
+    vec3 specular = PI * distributionGGX(NdotH, s.alpha) * visibilitySmithGGX(s.NdotV, NdotL, s.alpha) * F;
+    vec3 diffuse = (1.0 - F) * s.diffuseColor;
+    vec3 lit = (diffuse + specular) * radiance * NdotL;
+    vec3 litSpec = specular * radiance * NdotL;
+#ifdef MATERIAL_MAPS
+    if (uClearcoat > 0.0) {
+        float ccAlpha = max(uClearcoatRoughness, 0.045);
+        ccAlpha *= ccAlpha;
+        float NgdotV = max(dot(s.Ng, s.V), 1e-4);
+        float ccNdotL = max(dot(s.Ng, L), 0.0);
+        float ccNdotH = max(dot(s.Ng, H), 0.0);
+        float Fc = fresnelSchlick(VdotH, vec3(0.04), 1.0).x * uClearcoat;
+        vec3 cc = vec3(PI * distributionGGX(ccNdotH, ccAlpha) * visibilitySmithGGX(NgdotV, ccNdotL, ccAlpha) * Fc)
+                  * radiance * ccNdotL;
+        lit = lit * (1.0 - Fc) + cc;
+        litSpec = litSpec * (1.0 - Fc) + cc;
+    }
+#endif
+    spec += litSpec;
+    return lit;
+}
+
+// directLight sums the punctual lights; spec receives the specular part alone. The renderer
+// puts spot lights last (from uSpotStart); only MATERIAL_MAPS applies cones (one loop with
+// no cones is measurably cheaper on llvmpipe than two loops).
 vec3 directLight(Surface s, out vec3 spec) {
     vec3 color = vec3(0.0);
     spec = vec3(0.0);
-    float ccAlpha = max(uClearcoatRoughness, 0.045);
-    ccAlpha *= ccAlpha;
-    float NgdotV = max(dot(s.Ng, s.V), 1e-4);
-    for (int i = 0; i < uLightCount && i < MAX_LIGHTS; i++) {
-        vec4 lv = uLightVector[i];
-        vec3 toLight = lv.xyz - vWorldPos * lv.w;
-        float d2 = max(dot(toLight, toLight), 1e-4);
-        vec3 L = toLight * inversesqrt(d2);
-        float cone = clamp(dot(uLightSpotDir[i], -L) * uLightCone[i].x + uLightCone[i].y, 0.0, 1.0);
-        vec3 radiance = uLightColor[i] / mix(1.0, d2, lv.w) * (cone * cone) * lightShadow(i, vWorldPos);
-        float NdotL = max(dot(s.N, L), 0.0);
-        vec3 H = normalize(L + s.V);
-        float NdotH = max(dot(s.N, H), 0.0);
-        float VdotH = max(dot(s.V, H), 0.0);
-        vec3 F = fresnelSchlick(VdotH, s.f0, s.f90);
-        vec3 specular = PI * distributionGGX(NdotH, s.alpha) * visibilitySmithGGX(s.NdotV, NdotL, s.alpha) * F;
-        vec3 diffuse = (1.0 - F) * s.diffuseColor;
-        vec3 lit = (diffuse + specular) * radiance * NdotL;
-        vec3 litSpec = specular * radiance * NdotL;
 #ifdef MATERIAL_MAPS
-        if (uClearcoat > 0.0) {
-            float ccNdotL = max(dot(s.Ng, L), 0.0);
-            float ccNdotH = max(dot(s.Ng, H), 0.0);
-            float Fc = fresnelSchlick(VdotH, vec3(0.04), 1.0).x * uClearcoat;
-            vec3 cc = vec3(PI * distributionGGX(ccNdotH, ccAlpha) * visibilitySmithGGX(NgdotV, ccNdotL, ccAlpha) * Fc)
-                      * radiance * ccNdotL;
-            lit = lit * (1.0 - Fc) + cc;
-            litSpec = litSpec * (1.0 - Fc) + cc;
-        }
-#endif
-        color += lit;
-        spec += litSpec;
+    int n = min(uLightCount, MAX_LIGHTS);
+    int spots = clamp(uSpotStart, 0, n);
+    for (int i = 0; i < spots; i++) {
+        color += lightContribution(s, i, false, spec);
     }
+    for (int i = spots; i < n; i++) {
+        color += lightContribution(s, i, true, spec);
+    }
+#else
+    // No spot lights here: the renderer draws scenes that have some with MATERIAL_MAPS.
+    for (int i = 0; i < uLightCount && i < MAX_LIGHTS; i++) {
+        color += lightContribution(s, i, false, spec);
+    }
+#endif
     return color;
 }
 

@@ -3,7 +3,9 @@
 // Vertex layout (render/gpucache.go): position, normal, texture coordinate set 0 in one
 // buffer; set 1, tangent and colour in a second one when the primitive has any of them.
 // Attributes a primitive lacks are disabled arrays: they read the generic values the
-// renderer sets (set 1 = 0, tangent = (1, 0, 0, 1), colour = white).
+// renderer sets (set 1 = 0, tangent = (1, 0, 0, 1), colour = white). Set 1 and the tangent
+// reach the fragment stage only in the MATERIAL_MAPS variant: interpolating them costs every
+// pixel on software rasterisers.
 
 layout(location = 0) in vec3 aPosition;
 layout(location = 1) in vec3 aNormal;
@@ -19,8 +21,10 @@ uniform mat4 uViewProj;     // world to clip
 out vec3 vWorldPos;
 out vec3 vNormal;
 out vec2 vUV;
+#ifdef MATERIAL_MAPS
 out vec2 vUV1;
 out vec4 vTangent; // world-space tangent, handedness in w
+#endif
 out vec4 vColor;
 
 void main() {
@@ -28,8 +32,10 @@ void main() {
     vWorldPos = world.xyz;
     vNormal = uNormalMatrix * aNormal;
     vUV = aUV;
+#ifdef MATERIAL_MAPS
     vUV1 = aUV1;
     vTangent = vec4(mat3(uModel) * aTangent.xyz, aTangent.w);
+#endif
     vColor = aColor;
     gl_Position = uViewProj * world;
 }
