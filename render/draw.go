@@ -159,21 +159,14 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions
 		current = r.drawOne(s, it, o, current)
 	}
 	if len(blended) > 0 {
-		dist := make(map[*drawItem]float32, len(blended))
-		for i := range blended {
-			it := &blended[i]
-			c := it.draw.World.Mul4x1(it.gpu.centre.Vec4(1)).Vec3()
-			dist[it] = c.Sub(cam.Eye).Len()
-		}
-		keys := make([]float32, len(blended))
-		for i := range blended {
-			keys[i] = dist[&blended[i]]
-		}
+		// Farthest first, by the distance of each primitive's bounding box centre.
+		dist := make([]float32, len(blended))
 		order := make([]int, len(blended))
-		for i := range order {
-			order[i] = i
+		for i, it := range blended {
+			c := it.draw.World.Mul4x1(it.gpu.centre.Vec4(1)).Vec3()
+			dist[i], order[i] = c.Sub(cam.Eye).Len(), i
 		}
-		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(keys[b], keys[a]) })
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(dist[b], dist[a]) })
 		gl.Enable(gl.BLEND)
 		gl.BlendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA)
 		gl.DepthMask(false)

@@ -277,8 +277,9 @@ func (c *gpuCache) texture(objs *glObjects, img image.Image, srgb bool, sampler 
 	return t.id, comparable
 }
 
-// setSampler sets s's modes on the texture, which must be bound to the active unit... it
-// binds it itself, so the caller only has to bind it again for drawing.
+// setSampler sets s's wrap and filter modes on the texture if they differ from the last
+// ones, generating mipmaps the first time a mipmap filter asks for them. It binds the
+// texture to the active unit to do so: callers bind what they draw with afterwards.
 func (t *gpuTexture) setSampler(s scenes.Sampler) {
 	if t.sampler == s {
 		return

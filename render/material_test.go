@@ -5,7 +5,9 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"log/slog"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/go-gl/mathgl/mgl32"
@@ -669,5 +671,32 @@ func TestMaterialTextureShared(t *testing.T) {
 	// Each view adds its own render targets; count the cached textures instead.
 	if got := after.CachedTextures - before.CachedTextures; got != 1 {
 		t.Errorf("%d textures cached for one image drawn by 3 materials in 2 views, want 1 (%+v)", got, after)
+	}
+}
+
+// TestMaterialTextureTooBig: a texture larger than the context takes (GL_MAX_TEXTURE_SIZE,
+// lowered here to 4) is drawn without, its material's factor alone, with one warning
+// however many frames draw it.
+func TestMaterialTextureTooBig(t *testing.T) {
+	var logs syncBuffer
+	r := newRenderer(t, Config{Shading: ShadingPBR, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err := r.do(func() error { r.maxTexture = 4; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	m := newModel(t)
+	tex := m.texture(halves(color.NRGBA{0, 0, 0, 255}, color.NRGBA{255, 255, 255, 255}, false), nil)
+	m.quad(quadSpec{half: 1.5, material: m.material(&gltf.Material{Extensions: unlitExt,
+		PBRMetallicRoughness: &gltf.PBRMetallicRoughness{BaseColorFactor: &[4]float64{1, 0, 0, 1}, BaseColorTexture: &gltf.TextureInfo{Index: tex}}})})
+	s := m.scene()
+	v := newView(t, r, matSize, matSize)
+	for range 2 {
+		img := drawRGBA(t, v, s)
+		x, y := quadPoint(1.5, 0.25, 0.5)
+		if c := pixelAt(img, x, y); !near(c, color.RGBA{255, 0, 0, 255}, 2) {
+			t.Fatalf("left half %v, want the red factor alone (texture skipped)", c)
+		}
+	}
+	if n := strings.Count(logs.String(), "texture larger than the GPU takes"); n != 1 {
+		t.Errorf("%d warnings, want 1: %s", n, logs.String())
 	}
 }
