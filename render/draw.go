@@ -138,7 +138,7 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions
 		gl.UniformMatrix4fv(p.viewProj, 1, false, &viewProj[0])
 		gl.Uniform3fv(p.camera, 1, &cam.Eye[0])
 		gl.Uniform3fv(p.ambient, 1, &s.Ambient[0])
-		if p != r.unlitP && p != r.unlitMaskP {
+		if p != r.unlitP && p != r.unlitMapsP && p != r.unlitMaskP {
 			r.setLights(p, s.Lights)
 		}
 	}
@@ -220,6 +220,8 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 	switch {
 	case m.Unlit && mask:
 		p = r.unlitMaskP
+	case m.Unlit && m.BaseColorInfo.TexCoord == 1:
+		p = r.unlitMapsP
 	case m.Unlit:
 		p = r.unlitP
 	case o.pbr || r.fastP == nil || !g.hasNormals:

@@ -204,11 +204,12 @@ type Renderer struct {
 	objs   glObjects
 	litP   *sceneProgram // pbr.frag
 	unlitP *sceneProgram // pbr.frag with UNLIT
-	// litMapsP is pbr.frag with MATERIAL_MAPS (extra textures, clearcoat, transmission);
-	// litMaskP and unlitMaskP add ALPHA_MASK to it and to unlitP.
-	litMapsP, litMaskP, unlitMaskP *sceneProgram
-	fastP                          *sceneProgram // gouraud.vert + gouraud.frag; ShadingFast only
-	fastTexP                       *sceneProgram // the same with TEXTURED; ShadingFast only
+	// litMapsP is pbr.frag with MATERIAL_MAPS (extra textures, set 1, clearcoat,
+	// transmission, spot cones), unlitMapsP the unlit one reading set 1; litMaskP and
+	// unlitMaskP add ALPHA_MASK to them.
+	litMapsP, litMaskP, unlitMapsP, unlitMaskP *sceneProgram
+	fastP                                      *sceneProgram // gouraud.vert + gouraud.frag; ShadingFast only
+	fastTexP                                   *sceneProgram // the same with TEXTURED; ShadingFast only
 	// fastMaskP and fastTexMaskP are fastP and fastTexP with ALPHA_MASK (alpha-tested
 	// materials); ShadingFast only.
 	fastMaskP, fastTexMaskP *sceneProgram
@@ -588,7 +589,10 @@ func (r *Renderer) setup() error {
 	if r.litP, err = newSceneProgram(r, sceneVert, pbrFrag); err != nil {
 		return err
 	}
-	if r.unlitP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT", "MATERIAL_MAPS"); err != nil {
+	if r.unlitP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT"); err != nil {
+		return err
+	}
+	if r.unlitMapsP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT", "MATERIAL_MAPS"); err != nil {
 		return err
 	}
 	if r.litMapsP, err = newSceneProgram(r, sceneVert, pbrFrag, "MATERIAL_MAPS"); err != nil {
@@ -682,7 +686,7 @@ func (r *Renderer) teardown() {
 
 // scenePrograms lists the scene pass's programs; those not built are nil.
 func (r *Renderer) scenePrograms() []*sceneProgram {
-	return []*sceneProgram{r.litP, r.unlitP, r.litMapsP, r.litMaskP, r.unlitMaskP, r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP}
+	return []*sceneProgram{r.litP, r.unlitP, r.litMapsP, r.litMaskP, r.unlitMapsP, r.unlitMaskP, r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP}
 }
 
 // Info describes the context (platform, GL strings, MSAA, read-back, conversion and

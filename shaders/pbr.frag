@@ -29,7 +29,7 @@
 //     texture coordinate set 1, clearcoat and transmission as well, and spot cones (the
 //     renderer uses it for every lit material of a scene with spot lights);
 //   - ALPHA_MASK (with MATERIAL_MAPS, or with UNLIT): alpha-tested materials;
-//   - UNLIT: unlit materials (both coordinate sets, like MATERIAL_MAPS).
+//   - UNLIT: unlit materials; with MATERIAL_MAPS, whose base colour texture reads set 1.
 
 const int MAX_LIGHTS = 8; // equals scenes.MaxLights (checked by a render test)
 const float PI = 3.14159265359;
@@ -47,7 +47,9 @@ in vec3 vNormal;
 in vec2 vUV;
 #ifdef MATERIAL_MAPS
 in vec2 vUV1;
+#ifndef UNLIT
 in vec4 vTangent;
+#endif
 #endif
 in vec4 vColor;
 

@@ -23,7 +23,9 @@ out vec3 vNormal;
 out vec2 vUV;
 #ifdef MATERIAL_MAPS
 out vec2 vUV1;
+#ifndef UNLIT
 out vec4 vTangent; // world-space tangent, handedness in w
+#endif
 #endif
 out vec4 vColor;
 
@@ -34,7 +36,9 @@ void main() {
     vUV = aUV;
 #ifdef MATERIAL_MAPS
     vUV1 = aUV1;
+#ifndef UNLIT
     vTangent = vec4(mat3(uModel) * aTangent.xyz, aTangent.w);
+#endif
 #endif
     vColor = aColor;
     gl_Position = uViewProj * world;
