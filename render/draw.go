@@ -253,6 +253,9 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		tex(texNormal, m.NormalTexture, false)
 		tex(texOcclusion, m.OcclusionTexture, false)
 		tex(texEmissive, m.EmissiveTexture, true)
+		tex(texClearcoat, m.ClearcoatTexture, false)
+		tex(texClearcoatRough, m.ClearcoatRoughnessTexture, false)
+		tex(texTransmission, m.TransmissionTexture, false)
 	}
 	if p != current {
 		gl.UseProgram(p.id)

@@ -617,6 +617,15 @@ func TestMaterialClearcoat(t *testing.T) {
 	if with, without := draw(true), draw(false); with < without+60 {
 		t.Errorf("centre with clearcoat %d, without %d: want a highlight", with, without)
 	}
+	// clearcoatTexture's red channel scales the factor: 0 removes the coat.
+	m := newModel(t)
+	mat := rough(func(g *gltf.Material) { g.PBRMetallicRoughness.BaseColorFactor = &[4]float64{0.05, 0.05, 0.05, 1} })
+	mat.Extensions = gltf.Extensions{"KHR_materials_clearcoat": map[string]any{"clearcoatFactor": 1, "clearcoatRoughnessFactor": 0.1,
+		"clearcoatTexture": map[string]any{"index": m.texture(solid(4, 4, color.NRGBA{0, 255, 255, 255}), nil)}}}
+	m.quad(quadSpec{half: 1.5, n: 4, material: m.material(mat)})
+	if got, without := luma(pixelAt(drawModel(t, r, m.scene(dirLight(0, 0, -1, 2))), 0, 0)), draw(false); got > without+10 {
+		t.Errorf("clearcoat texture red 0: centre %d, without clearcoat %d: the texture does not scale the coat", got, without)
+	}
 }
 
 // TestMaterialTransmission: a white quad with KHR_materials_transmission 1 in front of a
@@ -643,6 +652,19 @@ func TestMaterialTransmission(t *testing.T) {
 				t.Errorf("%s, transmission 1: %v, want the red quad behind", sh, c)
 			}
 		}
+	}
+	// transmissionTexture's red channel scales the factor (PBR): 0 makes the quad opaque.
+	r := newRenderer(t, Config{Shading: ShadingPBR})
+	m := newModel(t)
+	glass := rough(nil)
+	glass.Extensions = gltf.Extensions{"KHR_materials_transmission": map[string]any{"transmissionFactor": 1,
+		"transmissionTexture": map[string]any{"index": m.texture(solid(4, 4, color.NRGBA{0, 0, 0, 255}), nil)}}}
+	m.quad(quadSpec{half: 0.75, z: 0.5, n: 2, material: m.material(glass)})
+	m.quad(quadSpec{half: 1.5, n: 2, material: m.material(rough(func(g *gltf.Material) {
+		g.PBRMetallicRoughness.BaseColorFactor = &[4]float64{1, 0, 0, 1}
+	}))})
+	if c := pixelAt(drawModel(t, r, m.scene(dirLight(0, 0, -1, 1))), 0, 0); c.G < 120 || c.B < 120 {
+		t.Errorf("transmission texture red 0: %v, want the white quad (opaque)", c)
 	}
 }
 

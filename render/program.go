@@ -156,6 +156,9 @@ const (
 	texNormal
 	texOcclusion
 	texEmissive
+	texClearcoat
+	texClearcoatRough
+	texTransmission
 	texSlots
 )
 
@@ -214,6 +217,9 @@ func newSceneProgram(r *Renderer, vert, frag string, defines ...string) (*sceneP
 	gl.Uniform1i(uniform(id, "uNormalTex"), texNormal)
 	gl.Uniform1i(uniform(id, "uOcclusionTex"), texOcclusion)
 	gl.Uniform1i(uniform(id, "uEmissiveTex"), texEmissive)
+	gl.Uniform1i(uniform(id, "uClearcoatTex"), texClearcoat)
+	gl.Uniform1i(uniform(id, "uClearcoatRoughTex"), texClearcoatRough)
+	gl.Uniform1i(uniform(id, "uTransmissionTex"), texTransmission)
 	gl.Uniform1f(p.exposure, 1)
 	gl.UseProgram(0)
 	return p, nil

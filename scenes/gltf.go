@@ -885,12 +885,15 @@ func (l *gltfLoader) material(gi int) (int, error) {
 // materialExtensions reads the KHR_materials_* extensions the renderer draws into m.
 func (l *gltfLoader) materialExtensions(gm *gltf.Material, m *Material, what string) error {
 	var es struct {
-		EmissiveStrength *float64 `json:"emissiveStrength"`
-		IOR              *float64 `json:"ior"`
-		SpecularFactor   *float64 `json:"specularFactor"`
-		Clearcoat        *float64 `json:"clearcoatFactor"`
-		ClearcoatRough   *float64 `json:"clearcoatRoughnessFactor"`
-		Transmission     *float64 `json:"transmissionFactor"`
+		EmissiveStrength *float64     `json:"emissiveStrength"`
+		IOR              *float64     `json:"ior"`
+		SpecularFactor   *float64     `json:"specularFactor"`
+		Clearcoat        *float64     `json:"clearcoatFactor"`
+		ClearcoatRough   *float64     `json:"clearcoatRoughnessFactor"`
+		Transmission     *float64     `json:"transmissionFactor"`
+		ClearcoatTex     *textureJSON `json:"clearcoatTexture"`
+		ClearcoatRoughTx *textureJSON `json:"clearcoatRoughnessTexture"`
+		TransmissionTex  *textureJSON `json:"transmissionTexture"`
 	}
 	for _, name := range []string{extEmissiveStr, extIOR, extSpecular, extClearcoat, extTransmission} {
 		v, ok := gm.Extensions[name]
@@ -950,6 +953,22 @@ func (l *gltfLoader) materialExtensions(gm *gltf.Material, m *Material, what str
 	if m.Transmission, err = num(es.Transmission, 0, 0, 1, "transmissionFactor"); err != nil {
 		return err
 	}
+	for _, t := range []struct {
+		ref  *textureJSON
+		dst  **Texture
+		name string
+	}{
+		{es.ClearcoatTex, &m.ClearcoatTexture, "clearcoat texture"},
+		{es.ClearcoatRoughTx, &m.ClearcoatRoughnessTexture, "clearcoat roughness texture"},
+		{es.TransmissionTex, &m.TransmissionTexture, "transmission texture"},
+	} {
+		if t.ref == nil {
+			continue
+		}
+		if *t.dst, err = l.textureRef(t.ref.Index, t.ref.TexCoord, t.ref.Extensions, what+" "+t.name); err != nil {
+			return err
+		}
+	}
 	if sp := m.Specular; sp != nil {
 		if !finite32(sp.Factor) || !finiteVec3(sp.Color) {
 			return bad("%s: specular factor or colour is not finite", what)
@@ -960,6 +979,14 @@ func (l *gltfLoader) materialExtensions(gm *gltf.Material, m *Material, what str
 		}
 	}
 	return nil
+}
+
+// textureJSON is a textureInfo inside a material extension (which the gltf package keeps
+// as raw JSON).
+type textureJSON struct {
+	Index      int             `json:"index"`
+	TexCoord   int             `json:"texCoord"`
+	Extensions gltf.Extensions `json:"extensions"`
 }
 
 // warn records a problem the loader works around, once per distinct text.

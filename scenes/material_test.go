@@ -70,8 +70,9 @@ func TestLoadMaterialModel(t *testing.T) {
 			"KHR_materials_emissive_strength": map[string]any{"emissiveStrength": 4},
 			"KHR_materials_ior":               map[string]any{"ior": 1.33},
 			"KHR_materials_specular":          map[string]any{"specularFactor": 0.5, "specularColorFactor": []any{1, 0.5, 0.25}},
-			"KHR_materials_clearcoat":         map[string]any{"clearcoatFactor": 0.75, "clearcoatRoughnessFactor": 0.125},
-			"KHR_materials_transmission":      map[string]any{"transmissionFactor": 0.5},
+			"KHR_materials_clearcoat": map[string]any{"clearcoatFactor": 0.75, "clearcoatRoughnessFactor": 0.125,
+				"clearcoatTexture": map[string]any{"index": 0}, "clearcoatRoughnessTexture": map[string]any{"index": 1, "texCoord": 1}},
+			"KHR_materials_transmission": map[string]any{"transmissionFactor": 0.5, "transmissionTexture": map[string]any{"index": 2}},
 		},
 	})
 	d.add("samplers", map[string]any{"wrapS": 33071, "wrapT": 33648, "magFilter": 9728, "minFilter": 9729})
@@ -105,6 +106,9 @@ func TestLoadMaterialModel(t *testing.T) {
 	if m.IOR != float32(1.33) || m.Specular == nil || *m.Specular != (Specular{Factor: 0.5, Color: mgl32.Vec3{1, 0.5, 0.25}}) ||
 		m.Clearcoat != 0.75 || m.ClearcoatRoughness != 0.125 || m.Transmission != 0.5 {
 		t.Errorf("extensions: ior %v specular %+v clearcoat %v/%v transmission %v", m.IOR, m.Specular, m.Clearcoat, m.ClearcoatRoughness, m.Transmission)
+	}
+	if m.ClearcoatTexture == nil || m.ClearcoatRoughnessTexture == nil || m.ClearcoatRoughnessTexture.TexCoord != 1 || m.TransmissionTexture == nil {
+		t.Errorf("extension textures: clearcoat %v, clearcoat roughness %v, transmission %v", m.ClearcoatTexture, m.ClearcoatRoughnessTexture, m.TransmissionTexture)
 	}
 	p := s.Meshes[0].Primitives[0]
 	if len(p.UVs) != 3 || len(p.UVs1) != 3 || p.UVs1[0] != (mgl32.Vec2{0.5, 0.5}) {

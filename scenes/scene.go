@@ -132,13 +132,19 @@ type Material struct {
 	// reflection, Color (linear) tints its F0.
 	Specular *Specular
 	// Clearcoat (0..1) adds a second, dielectric specular layer (KHR_materials_clearcoat)
-	// with its own ClearcoatRoughness; 0 means none.
-	Clearcoat          float32
-	ClearcoatRoughness float32
+	// with its own ClearcoatRoughness; 0 means none. ClearcoatTexture's red channel scales
+	// Clearcoat, ClearcoatRoughnessTexture's green ClearcoatRoughness (linear). The
+	// clearcoat's own normal map is not read: the layer follows the geometric normal.
+	Clearcoat                 float32
+	ClearcoatRoughness        float32
+	ClearcoatTexture          *Texture
+	ClearcoatRoughnessTexture *Texture
 	// Transmission (0..1) lets light through the surface (KHR_materials_transmission). The
 	// renderer approximates it: the surface is blended over what lies behind it with an
 	// opacity of 1 - Transmission (times 1 - metallic), keeping its specular highlights.
-	Transmission float32
+	// TransmissionTexture's red channel scales it (linear).
+	Transmission        float32
+	TransmissionTexture *Texture
 }
 
 // AlphaMode is glTF's material alphaMode.

@@ -36,8 +36,8 @@ uniform vec3 uEmissive;    // linear RGB
 uniform bool uDoubleSided;
 uniform int uAlphaMode;          // 0 opaque, 1 mask, 2 blend
 uniform float uTransmitOpacity;  // 1 - transmission * (1 - metallic)
-uniform int uTexSet[5];          // [0]: the base colour texture's coordinate set
-uniform mat3 uTexTransform[5];   // [0]: its KHR_texture_transform
+uniform int uTexSet[1];          // the base colour texture's coordinate set
+uniform mat3 uTexTransform[1];   // its KHR_texture_transform
 
 uniform vec3 uAmbient;     // linear RGB
 uniform float uExposure;

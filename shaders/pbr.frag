@@ -15,7 +15,9 @@
 // below the cutoff; BLEND and transmission write premultiplied colour for the renderer's
 // blended pass), KHR_materials_ior and _specular (dielectric F0 and F90), _clearcoat (a
 // second GGX lobe on the geometric normal) and _transmission (approximated: the surface's
-// opacity drops by the transmission factor while its specular reflection stays). Each
+// opacity drops by the transmission factor while its specular reflection stays); clearcoat
+// and transmission factors may be scaled by their textures (the clearcoat normal map is not
+// read: the clearcoat uses the geometric normal). Each
 // texture reads coordinate set 0 or 1 through its KHR_texture_transform matrix.
 //
 // The light is the sum of directLight (the punctual lights, each times lightShadow) and
@@ -40,7 +42,10 @@ const int TEX_MR = 1;
 const int TEX_NORMAL = 2;
 const int TEX_OCCLUSION = 3;
 const int TEX_EMISSIVE = 4;
-const int TEX_COUNT = 5;
+const int TEX_CLEARCOAT = 5;       // red: clearcoat factor
+const int TEX_CLEARCOAT_ROUGH = 6; // green: clearcoat roughness
+const int TEX_TRANSMISSION = 7;    // red: transmission factor
+const int TEX_COUNT = 8;
 
 in vec3 vWorldPos;
 in vec3 vNormal;
@@ -70,6 +75,9 @@ uniform sampler2D uMetalRoughTex; // linear
 uniform sampler2D uNormalTex;     // linear
 uniform sampler2D uOcclusionTex;  // linear
 uniform sampler2D uEmissiveTex;   // sRGB
+uniform sampler2D uClearcoatTex;      // linear
+uniform sampler2D uClearcoatRoughTex; // linear
+uniform sampler2D uTransmissionTex;   // linear
 uniform float uNormalScale;
 uniform float uOcclusionStrength;
 uniform int uAlphaMode;            // 0 opaque, 1 mask, 2 blend
@@ -157,6 +165,8 @@ struct Surface {
     float roughness;
     float alpha;     // GGX alpha = roughness^2
     float occlusion;
+    float clearcoat;   // factor x texture
+    float ccRoughness; // clearcoat roughness, factor x texture
 };
 
 // lightShadow is the fraction of light i that reaches P (1: no shadows yet).
@@ -186,13 +196,13 @@ vec3 lightContribution(Surface s, int i, bool spot, inout vec3 spec) {
     vec3 lit = (diffuse + specular) * radiance * NdotL;
     vec3 litSpec = specular * radiance * NdotL;
 #ifdef MATERIAL_MAPS
-    if (uClearcoat > 0.0) {
-        float ccAlpha = max(uClearcoatRoughness, 0.045);
+    if (s.clearcoat > 0.0) {
+        float ccAlpha = max(s.ccRoughness, 0.045);
         ccAlpha *= ccAlpha;
         float NgdotV = max(dot(s.Ng, s.V), 1e-4);
         float ccNdotL = max(dot(s.Ng, L), 0.0);
         float ccNdotH = max(dot(s.Ng, H), 0.0);
-        float Fc = fresnelSchlick(VdotH, vec3(0.04), 1.0).x * uClearcoat;
+        float Fc = fresnelSchlick(VdotH, vec3(0.04), 1.0).x * s.clearcoat;
         vec3 cc = vec3(PI * distributionGGX(ccNdotH, ccAlpha) * visibilitySmithGGX(NgdotV, ccNdotL, ccAlpha) * Fc)
                   * radiance * ccNdotL;
         lit = lit * (1.0 - Fc) + cc;
@@ -233,10 +243,10 @@ vec3 indirectLight(Surface s, out vec3 spec) {
     spec = uAmbient * envBRDFApprox(s.f0, s.f90, s.roughness, s.NdotV) * s.occlusion;
     vec3 color = uAmbient * s.diffuseColor * s.occlusion + spec;
 #ifdef MATERIAL_MAPS
-    if (uClearcoat > 0.0) {
+    if (s.clearcoat > 0.0) {
         float NgdotV = max(dot(s.Ng, s.V), 1e-4);
-        float Fc = fresnelSchlick(NgdotV, vec3(0.04), 1.0).x * uClearcoat;
-        vec3 cc = uAmbient * envBRDFApprox(vec3(0.04), 1.0, max(uClearcoatRoughness, 0.045), NgdotV) * uClearcoat * s.occlusion;
+        float Fc = fresnelSchlick(NgdotV, vec3(0.04), 1.0).x * s.clearcoat;
+        vec3 cc = uAmbient * envBRDFApprox(vec3(0.04), 1.0, max(s.ccRoughness, 0.045), NgdotV) * s.clearcoat * s.occlusion;
         color = color * (1.0 - Fc) + cc;
         spec = spec * (1.0 - Fc) + cc;
     }
@@ -311,6 +321,18 @@ void main() {
     if (uHasTex[TEX_EMISSIVE]) {
         emissive *= texture(uEmissiveTex, texUV(TEX_EMISSIVE)).rgb;
     }
+    s.clearcoat = uClearcoat;
+    s.ccRoughness = uClearcoatRoughness;
+    if (uHasTex[TEX_CLEARCOAT]) {
+        s.clearcoat *= texture(uClearcoatTex, texUV(TEX_CLEARCOAT)).r;
+    }
+    if (uHasTex[TEX_CLEARCOAT_ROUGH]) {
+        s.ccRoughness *= texture(uClearcoatRoughTex, texUV(TEX_CLEARCOAT_ROUGH)).g;
+    }
+    float transmission = uTransmission;
+    if (uHasTex[TEX_TRANSMISSION]) {
+        transmission *= texture(uTransmissionTex, texUV(TEX_TRANSMISSION)).r;
+    }
 #endif
 
     vec3 directSpec, indirectSpec;
@@ -319,10 +341,10 @@ void main() {
 #ifdef MATERIAL_MAPS
     // Transmission (approximated): the surface lets the background through in proportion
     // to the transmission factor (dielectric part only) and keeps its specular highlights.
-    float opacity = alpha * (1.0 - uTransmission * (1.0 - metallic));
+    float opacity = alpha * (1.0 - transmission * (1.0 - metallic));
     if (opacity < 1.0) {
         vec3 highlight = linearToSRGB(toneMapACES((directSpec + indirectSpec) * uExposure));
-        fragColor = vec4(shaded * opacity + highlight * (1.0 - opacity) * float(uTransmission > 0.0), opacity);
+        fragColor = vec4(shaded * opacity + highlight * (1.0 - opacity) * float(transmission > 0.0), opacity);
     } else {
         fragColor = vec4(shaded, 1.0);
     }
