@@ -98,8 +98,8 @@ type ModelOptions struct {
 	// render untextured. 0 means DefaultMaxTextureBytes.
 	MaxTextureBytes int64
 	// Logger receives one warning per problem the loader works around (a texture skipped,
-	// a sampler enum replaced); nil means slog.Default(). The same texts are kept in
-	// Scene.Warnings.
+	// a sampler enum replaced); nil discards them. The same texts are kept in
+	// Scene.Warnings either way.
 	Logger *slog.Logger
 }
 
@@ -158,7 +158,7 @@ func LoadReaderWith(r io.Reader, name string, fsys fs.FS, o ModelOptions) (*Scen
 
 func logWarnings(log *slog.Logger, path string, warnings []string) {
 	if log == nil {
-		log = slog.Default()
+		return
 	}
 	for _, w := range warnings {
 		log.Warn("scenes: model loaded with a problem worked around", "model", path, "problem", w)
