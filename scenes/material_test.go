@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"log/slog"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -249,5 +250,30 @@ func TestLoadTextureProblems(t *testing.T) {
 	_, err = LoadReader(bytes.NewReader(d.glb(t)), "transform.glb", nil)
 	if !errors.Is(err, ErrBadModel) || !strings.Contains(fmtErr(err), "KHR_texture_transform is not finite") {
 		t.Errorf("non-finite transform: %v", err)
+	}
+}
+
+// TestLibraryModelOptions: Library.Add loads with the options set by SetModelOptions: a
+// texture-side limit below the file's texture fails the load, the logger receives the
+// load's warnings; the defaults accept the file.
+func TestLibraryModelOptions(t *testing.T) {
+	d := texturedTriangle(t, 1, map[string]any{"pbrMetallicRoughness": map[string]any{
+		"baseColorTexture": map[string]any{"index": 0, "texCoord": 3}}})
+	path := t.TempDir() + "/tri.glb"
+	if err := os.WriteFile(path, d.glb(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lib := NewLibraryDetail(DetailLow)
+	var logs bytes.Buffer
+	lib.SetModelOptions(ModelOptions{MaxTextureSide: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err := lib.Add("tri", path); !errors.Is(err, ErrBadModel) || !strings.Contains(err.Error(), "limit 2 per side") {
+		t.Fatalf("Add with MaxTextureSide 2: %v", err)
+	}
+	lib.SetModelOptions(ModelOptions{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err := lib.Add("tri", path); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "coordinate set 3") || !strings.Contains(logs.String(), "tri.glb") {
+		t.Errorf("log lacks the load's warning: %s", logs.String())
 	}
 }
