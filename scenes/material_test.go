@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"log/slog"
 	"math"
@@ -185,7 +186,8 @@ func fmtErr(err error) string {
 // TestLoadTextureProblems: textures the renderer cannot use are skipped with one warning
 // each (in Scene.Warnings and the logger) and the model still loads: an unsupported image
 // format, images past the scene's texture memory limit, a coordinate set above 1, unknown
-// sampler enums; a texture transform with a non-finite value is an error.
+// sampler enums; a truncated PNG or JPEG and a texture transform with a non-finite value are
+// errors.
 func TestLoadTextureProblems(t *testing.T) {
 	d := texturedTriangle(t, 2, map[string]any{
 		"pbrMetallicRoughness": map[string]any{
@@ -243,6 +245,18 @@ func TestLoadTextureProblems(t *testing.T) {
 	_, err = LoadReader(bytes.NewReader(d.glb(t)), "truncated.glb", nil)
 	if !errors.Is(err, ErrBadModel) || !strings.Contains(fmtErr(err), "image 0") {
 		t.Errorf("truncated PNG: %v", err)
+	}
+	// Truncated JPEG: the same.
+	var jb bytes.Buffer
+	if err := jpeg.Encode(&jb, image.NewNRGBA(image.Rect(0, 0, 32, 32)), nil); err != nil {
+		t.Fatal(err)
+	}
+	d = texturedTriangle(t, 0, map[string]any{"pbrMetallicRoughness": map[string]any{"baseColorTexture": map[string]any{"index": 0}}})
+	d.add("images", map[string]any{"bufferView": d.view(jb.Bytes()[:jb.Len()/2], 0), "mimeType": "image/jpeg"})
+	d.add("textures", map[string]any{"source": 0})
+	_, err = LoadReader(bytes.NewReader(d.glb(t)), "truncated.glb", nil)
+	if !errors.Is(err, ErrBadModel) || !strings.Contains(fmtErr(err), "image 0") {
+		t.Errorf("truncated JPEG: %v", err)
 	}
 	// Non-finite transform (1e39 overflows float32).
 	d = texturedTriangle(t, 1, map[string]any{"pbrMetallicRoughness": map[string]any{"baseColorTexture": map[string]any{
