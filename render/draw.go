@@ -130,6 +130,11 @@ func (v *View) frameDone(s *scenes.Scene, start time.Time, timed bool) {
 func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions) {
 	items := r.drawItems(s, o.full)
 	cam := s.Camera
+	// Spot cones are in pbr.frag's MATERIAL_MAPS variant and gouraud's SPOT_LIGHTS one only.
+	o.spots = slices.ContainsFunc(s.Lights, func(l scenes.Light) bool { return l.Type == scenes.Spot })
+	if o.spots && !o.pbr {
+		r.buildFastSpot()
+	}
 	for _, p := range r.scenePrograms() {
 		if p == nil {
 			continue
@@ -147,8 +152,6 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions
 	gl.VertexAttrib4f(attribTangent, 1, 0, 0, 1)
 	gl.VertexAttrib4f(attribColor, 1, 1, 1, 1)
 
-	// Spot cones are in pbr.frag's MATERIAL_MAPS variant only.
-	o.spots = slices.ContainsFunc(s.Lights, func(l scenes.Light) bool { return l.Type == scenes.Spot })
 	var blended []drawItem
 	var current *sceneProgram
 	for _, it := range items {
@@ -242,6 +245,9 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		p = r.fastP
 	}
 	fast := p == r.fastP || p == r.fastTexP || p == r.fastMaskP || p == r.fastTexMaskP
+	if sp := r.fastSpot[p]; fast && o.spots && sp != nil {
+		p = sp
+	}
 	if p == r.litMapsP || p == r.litMaskP {
 		// The other programs read the base colour texture alone.
 		tex := func(slot int, t *scenes.Texture, srgb bool) {

@@ -597,7 +597,24 @@ func TestMaterialSpotLight(t *testing.T) {
 			case typ == "point" && outside < 60:
 				t.Errorf("%s point: at the same place %d, want lit", sh, outside)
 			}
+			// The fast shading's spot variants are built for scenes with spot lights only.
+			var built bool
+			if err := r.do(func() error { built = r.fastSpot != nil; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if typ == "spot" && built != (sh == ShadingFast) {
+				t.Errorf("%s: fast spot programs built %v after a spot scene, want %v", sh, built, sh == ShadingFast)
+			}
 		}
+	}
+	r := newRenderer(t, Config{Shading: ShadingFast})
+	drawModel(t, r, quadScene(dirLight(0, 0, -1, 1)))
+	var built bool
+	if err := r.do(func() error { built = r.fastSpot != nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if built {
+		t.Error("fast shading built its spot programs for a scene without spot lights")
 	}
 }
 

@@ -213,6 +213,10 @@ type Renderer struct {
 	// fastMaskP and fastTexMaskP are fastP and fastTexP with ALPHA_MASK (alpha-tested
 	// materials); ShadingFast only.
 	fastMaskP, fastTexMaskP *sceneProgram
+	// fastSpot holds the four fast programs with SPOT_LIGHTS, built on the first frame
+	// of a scene with spot lights (buildFastSpot); fastSpotErr is why they could not be.
+	fastSpot    map[*sceneProgram]*sceneProgram
+	fastSpotErr error
 	// maxTexture is the largest texture side the context takes (GL_MAX_TEXTURE_SIZE,
 	// at most scenes.MaxTextureSide); larger images are drawn without.
 	maxTexture int
@@ -686,7 +690,46 @@ func (r *Renderer) teardown() {
 
 // scenePrograms lists the scene pass's programs; those not built are nil.
 func (r *Renderer) scenePrograms() []*sceneProgram {
-	return []*sceneProgram{r.litP, r.unlitP, r.litMapsP, r.litMaskP, r.unlitMapsP, r.unlitMaskP, r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP}
+	ps := []*sceneProgram{r.litP, r.unlitP, r.litMapsP, r.litMaskP, r.unlitMapsP, r.unlitMaskP, r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP}
+	for _, p := range []*sceneProgram{r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP} {
+		if sp := r.fastSpot[p]; sp != nil {
+			ps = append(ps, sp)
+		}
+	}
+	return ps
+}
+
+// buildFastSpot builds the fast programs' SPOT_LIGHTS variants once (GL goroutine); it
+// reports whether they are there. A failure is logged once and the scene then draws its
+// spot lights without cones in the fast shading.
+func (r *Renderer) buildFastSpot() bool {
+	if r.fastP == nil || r.fastSpotErr != nil {
+		return false
+	}
+	if r.fastSpot != nil {
+		return true
+	}
+	spot := map[*sceneProgram]*sceneProgram{}
+	for _, v := range []struct {
+		p       *sceneProgram
+		defines []string
+	}{
+		{r.fastP, nil}, {r.fastTexP, []string{"TEXTURED"}},
+		{r.fastMaskP, []string{"ALPHA_MASK"}}, {r.fastTexMaskP, []string{"TEXTURED", "ALPHA_MASK"}},
+	} {
+		sp, err := newSceneProgram(r, gouraudVert, gouraudFrag, append(v.defines, "SPOT_LIGHTS")...)
+		if err != nil {
+			for _, built := range spot {
+				r.objs.deleteProgram(&built.id)
+			}
+			r.fastSpotErr = err
+			r.log.Warn("render: fast shading without spot cones", "err", err)
+			return false
+		}
+		spot[v.p] = sp
+	}
+	r.fastSpot = spot
+	return true
 }
 
 // Info describes the context (platform, GL strings, MSAA, read-back, conversion and
