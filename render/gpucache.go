@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
+	"github.com/go-gl/mathgl/mgl32"
 
 	"github.com/rendercast/rendercast/scenes"
 )
@@ -26,7 +27,9 @@ const sweepEvery = 120
 // uploaded again, but contents changed in place are not noticed. GL goroutine only.
 type gpuCache struct {
 	prims    map[*scenes.Primitive]*gpuPrimitive
-	textures map[image.Image]*gpuTexture
+	textures map[textureKey]*gpuTexture
+	// tooBig remembers images over the GPU's texture size (logged once each, drawn without).
+	tooBig map[image.Image]bool
 	// bad remembers primitives that failed to upload, so each is logged once, not per frame.
 	bad map[*scenes.Primitive]error
 }
@@ -37,7 +40,8 @@ const maxBad = 1024
 func newGPUCache() gpuCache {
 	return gpuCache{
 		prims:    map[*scenes.Primitive]*gpuPrimitive{},
-		textures: map[image.Image]*gpuTexture{},
+		textures: map[textureKey]*gpuTexture{},
+		tooBig:   map[image.Image]bool{},
 		bad:      map[*scenes.Primitive]error{},
 	}
 }
@@ -51,19 +55,38 @@ func (c *gpuCache) markBad(p *scenes.Primitive, err error) {
 
 type gpuPrimitive struct {
 	vao, vbo, ebo uint32
-	count         int32
-	hasNormals    bool
-	hasUVs        bool
-	lastUsed      uint64
+	// extra holds texture coordinate set 1, tangents and colours (0 when the primitive has
+	// none of them).
+	extra       uint32
+	count       int32
+	hasNormals  bool
+	hasUVs      bool
+	hasUVs1     bool
+	hasTangents bool
+	hasColors   bool
+	// centre is the middle of the primitive's bounding box (object space), for sorting
+	// blended primitives.
+	centre   mgl32.Vec3
+	lastUsed uint64
 	// identity of the uploaded data, to notice replaced slices
 	pos, idx unsafe.Pointer
 	nPos     int
 	nIdx     int
 }
 
+// textureKey identifies an uploaded texture: the image and whether its texels are sRGB
+// (colour) or linear (data) values.
+type textureKey struct {
+	img  image.Image
+	srgb bool
+}
+
 type gpuTexture struct {
 	id       uint32
 	lastUsed uint64
+	// the sampler state last set on the texture, and whether it has mipmaps
+	sampler scenes.Sampler
+	mipmaps bool
 }
 
 // primitive returns p's GPU geometry, uploading it if needed. mesh names errors.
@@ -90,7 +113,8 @@ func (g *gpuPrimitive) matches(p *scenes.Primitive) bool {
 	return len(p.Positions) == g.nPos && len(p.Indices) == g.nIdx &&
 		unsafe.Pointer(unsafe.SliceData(p.Positions)) == g.pos &&
 		unsafe.Pointer(unsafe.SliceData(p.Indices)) == g.idx &&
-		(p.Normals != nil) == g.hasNormals && (p.UVs != nil) == g.hasUVs
+		(p.Normals != nil) == g.hasNormals && (p.UVs != nil) == g.hasUVs &&
+		(p.UVs1 != nil) == g.hasUVs1 && (p.Tangents != nil) == g.hasTangents && (p.Colors != nil) == g.hasColors
 }
 
 func checkPrimitive(p *scenes.Primitive) error {
@@ -100,6 +124,15 @@ func checkPrimitive(p *scenes.Primitive) error {
 	}
 	if p.UVs != nil && len(p.UVs) != n {
 		return fmt.Errorf("%d texture coordinates for %d positions", len(p.UVs), n)
+	}
+	if p.UVs1 != nil && len(p.UVs1) != n {
+		return fmt.Errorf("%d texture coordinates (set 1) for %d positions", len(p.UVs1), n)
+	}
+	if p.Tangents != nil && len(p.Tangents) != n {
+		return fmt.Errorf("%d tangents for %d positions", len(p.Tangents), n)
+	}
+	if p.Colors != nil && len(p.Colors) != n {
+		return fmt.Errorf("%d vertex colours for %d positions", len(p.Colors), n)
 	}
 	if len(p.Indices)%3 != 0 {
 		return fmt.Errorf("%d indices is not a whole number of triangles", len(p.Indices))
@@ -115,11 +148,32 @@ func checkPrimitive(p *scenes.Primitive) error {
 // vertexFloats is the interleaved vertex layout: position (3), normal (3), uv (2).
 const vertexFloats = 8
 
+// extraFloats is the second buffer's layout: uv set 1 (2), tangent (4), colour (4).
+const extraFloats = 10
+
+// Attribute locations of the optional attributes (shaders/scene.vert) and the values they
+// read when a primitive lacks them (disabled arrays read the generic attribute value).
+const (
+	attribUV1     = 3
+	attribTangent = 4
+	attribColor   = 5
+)
+
 func uploadPrimitive(objs *glObjects, p *scenes.Primitive) *gpuPrimitive {
 	g := &gpuPrimitive{
 		count: int32(len(p.Indices)), hasNormals: p.Normals != nil, hasUVs: p.UVs != nil,
 		pos: unsafe.Pointer(unsafe.SliceData(p.Positions)), idx: unsafe.Pointer(unsafe.SliceData(p.Indices)),
 		nPos: len(p.Positions), nIdx: len(p.Indices),
+		hasUVs1: p.UVs1 != nil, hasTangents: p.Tangents != nil, hasColors: p.Colors != nil,
+	}
+	if len(p.Positions) > 0 {
+		lo, hi := p.Positions[0], p.Positions[0]
+		for _, q := range p.Positions {
+			for k := range 3 {
+				lo[k], hi[k] = min(lo[k], q[k]), max(hi[k], q[k])
+			}
+		}
+		g.centre = lo.Add(hi).Mul(0.5)
 	}
 	verts := make([]float32, len(p.Positions)*vertexFloats)
 	for i, pos := range p.Positions {
@@ -151,6 +205,35 @@ func uploadPrimitive(objs *glObjects, p *scenes.Primitive) *gpuPrimitive {
 	gl.VertexAttribPointerWithOffset(1, 3, gl.FLOAT, false, stride, 3*4)
 	gl.EnableVertexAttribArray(2)
 	gl.VertexAttribPointerWithOffset(2, 2, gl.FLOAT, false, stride, 6*4)
+	if g.hasUVs1 || g.hasTangents || g.hasColors {
+		extra := make([]float32, len(p.Positions)*extraFloats)
+		for i := range p.Positions {
+			v := extra[i*extraFloats : (i+1)*extraFloats]
+			if g.hasUVs1 {
+				copy(v[0:2], p.UVs1[i][:])
+			}
+			if g.hasTangents {
+				copy(v[2:6], p.Tangents[i][:])
+			} else {
+				v[2], v[5] = 1, 1
+			}
+			if g.hasColors {
+				copy(v[6:10], p.Colors[i][:])
+			} else {
+				v[6], v[7], v[8], v[9] = 1, 1, 1, 1
+			}
+		}
+		g.extra = objs.genBuffer()
+		gl.BindBuffer(gl.ARRAY_BUFFER, g.extra)
+		gl.BufferData(gl.ARRAY_BUFFER, len(extra)*4, gl.Ptr(extra), gl.STATIC_DRAW)
+		const es = extraFloats * 4
+		gl.EnableVertexAttribArray(attribUV1)
+		gl.VertexAttribPointerWithOffset(attribUV1, 2, gl.FLOAT, false, es, 0)
+		gl.EnableVertexAttribArray(attribTangent)
+		gl.VertexAttribPointerWithOffset(attribTangent, 4, gl.FLOAT, false, es, 2*4)
+		gl.EnableVertexAttribArray(attribColor)
+		gl.VertexAttribPointerWithOffset(attribColor, 4, gl.FLOAT, false, es, 6*4)
+	}
 	gl.BindVertexArray(0)
 	gl.BindBuffer(gl.ARRAY_BUFFER, 0)
 	return g
@@ -158,35 +241,80 @@ func uploadPrimitive(objs *glObjects, p *scenes.Primitive) *gpuPrimitive {
 
 func (g *gpuPrimitive) free(objs *glObjects) {
 	objs.deleteVertexArrays(&g.vao)
-	objs.deleteBuffers(&g.vbo, &g.ebo)
+	objs.deleteBuffers(&g.vbo, &g.ebo, &g.extra)
 }
 
-// texture returns img's GPU texture (sRGB, mipmapped), uploading it if needed. Images
-// whose type cannot be a map key are uploaded into a texture the caller must free
-// (cached == false).
-func (c *gpuCache) texture(objs *glObjects, img image.Image, frame uint64) (id uint32, cached bool) {
+// texture returns img's GPU texture (sRGB texels when srgb, else linear), uploading it if
+// needed, with sampler's wrap and filter modes set on it (mipmaps generated the first time
+// a mipmap filter asks for them). Images whose type cannot be a map key are uploaded into
+// a texture the caller must free (cached == false). id is 0 for an image larger than
+// maxSide (the GPU's limit): the caller draws without it.
+func (c *gpuCache) texture(objs *glObjects, img image.Image, srgb bool, sampler scenes.Sampler, maxSide int, frame uint64) (id uint32, cached bool) {
+	key := textureKey{img: img, srgb: srgb}
 	comparable := reflect.TypeOf(img).Comparable()
 	if comparable {
-		if t := c.textures[img]; t != nil {
+		if t := c.textures[key]; t != nil {
 			t.lastUsed = frame
+			t.setSampler(sampler)
 			return t.id, true
 		}
+		if c.tooBig[img] {
+			return 0, true
+		}
 	}
-	id = uploadTexture(objs, img)
+	if b := img.Bounds(); maxSide > 0 && (b.Dx() > maxSide || b.Dy() > maxSide) {
+		if comparable {
+			c.tooBig[img] = true
+		}
+		return 0, true
+	}
+	t := &gpuTexture{id: uploadTexture(objs, img, srgb), lastUsed: frame}
+	t.sampler = scenes.Sampler{WrapS: -1} // differs from every real sampler: set below
+	t.setSampler(sampler)
 	if comparable {
-		c.textures[img] = &gpuTexture{id: id, lastUsed: frame}
+		c.textures[key] = t
 	}
-	return id, comparable
+	return t.id, comparable
 }
 
-func uploadTexture(objs *glObjects, img image.Image) uint32 {
+// setSampler sets s's wrap and filter modes on the texture if they differ from the last
+// ones, generating mipmaps the first time a mipmap filter asks for them. It binds the
+// texture to the active unit to do so: callers bind what they draw with afterwards.
+func (t *gpuTexture) setSampler(s scenes.Sampler) {
+	if t.sampler == s {
+		return
+	}
+	gl.BindTexture(gl.TEXTURE_2D, t.id)
+	if s.MinFilter.Mipmapped() && !t.mipmaps {
+		gl.GenerateMipmap(gl.TEXTURE_2D)
+		t.mipmaps = true
+	}
+	minF, magF := int32(s.MinFilter), int32(s.MagFilter)
+	if minF == 0 {
+		minF = gl.LINEAR_MIPMAP_LINEAR
+	}
+	if magF == 0 {
+		magF = gl.LINEAR
+	}
+	wrap := func(w scenes.Wrap) int32 {
+		if w == 0 {
+			return gl.REPEAT
+		}
+		return int32(w)
+	}
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, minF)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, magF)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, wrap(s.WrapS))
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, wrap(s.WrapT))
+	t.sampler = s
+}
+
+func uploadTexture(objs *glObjects, img image.Image, srgb bool) uint32 {
 	b := img.Bounds()
 	var pix []byte
 	stride := 0
 	switch m := img.(type) {
 	case *image.NRGBA:
-		pix, stride = m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride
-	case *image.RGBA: // premultiplied, but alpha is ignored (opaque rendering)
 		pix, stride = m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride
 	default:
 		n := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
@@ -197,17 +325,16 @@ func uploadTexture(objs *glObjects, img image.Image) uint32 {
 	gl.BindTexture(gl.TEXTURE_2D, id)
 	gl.PixelStorei(gl.UNPACK_ROW_LENGTH, int32(stride/4))
 	w, h := b.Dx(), b.Dy()
+	internal := int32(gl.RGBA8)
+	if srgb {
+		internal = gl.SRGB8_ALPHA8
+	}
 	if w > 0 && h > 0 {
 		// glTF texture coordinates put v = 0 at the image's first row, which is also
 		// where OpenGL puts t = 0 when rows are uploaded in order: no flip.
-		gl.TexImage2D(gl.TEXTURE_2D, 0, gl.SRGB8_ALPHA8, int32(w), int32(h), 0, gl.RGBA, gl.UNSIGNED_BYTE, gl.Ptr(pix))
-		gl.GenerateMipmap(gl.TEXTURE_2D)
+		gl.TexImage2D(gl.TEXTURE_2D, 0, internal, int32(w), int32(h), 0, gl.RGBA, gl.UNSIGNED_BYTE, gl.Ptr(pix))
 	}
 	gl.PixelStorei(gl.UNPACK_ROW_LENGTH, 0)
-	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR_MIPMAP_LINEAR)
-	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR)
-	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.REPEAT)
-	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.REPEAT)
 	gl.BindTexture(gl.TEXTURE_2D, 0)
 	return id
 }
@@ -233,6 +360,7 @@ func (c *gpuCache) sweep(objs *glObjects, frame uint64) {
 
 func (c *gpuCache) releaseAll(objs *glObjects) {
 	clear(c.bad)
+	clear(c.tooBig)
 	for k, g := range c.prims {
 		g.free(objs)
 		delete(c.prims, k)

@@ -138,7 +138,29 @@ type sceneProgram struct {
 	doubleSided                           int32
 	ambient, exposure, lightCount         int32
 	lightColor, lightVector               int32
+	lightSpotDir, lightCone, spotStart    int32
+	// material model (pbr.frag; gouraud uses the alpha ones and slot 0 of the arrays)
+	hasTangents, hasTex, texSet, texTransform int32
+	normalScale, occlusionStrength            int32
+	alphaMode, alphaCutoff, transmitOpacity   int32
+	dielectricF0, specularWeight              int32
+	clearcoat, clearcoatRoughness             int32
+	transmission                              int32
 }
+
+// Texture slots of the scene programs: index into uHasTex/uTexSet/uTexTransform and texture
+// unit (shaders/pbr.frag).
+const (
+	texBase = iota
+	texMetalRough
+	texNormal
+	texOcclusion
+	texEmissive
+	texClearcoat
+	texClearcoatRough
+	texTransmission
+	texSlots
+)
 
 func newSceneProgram(r *Renderer, vert, frag string, defines ...string) (*sceneProgram, error) {
 	id, err := buildProgram(&r.objs, r.cfg.Shaders, vert, frag, defines...)
@@ -146,24 +168,41 @@ func newSceneProgram(r *Renderer, vert, frag string, defines ...string) (*sceneP
 		return nil, err
 	}
 	p := &sceneProgram{
-		id:           id,
-		model:        uniform(id, "uModel"),
-		normalMatrix: uniform(id, "uNormalMatrix"),
-		viewProj:     uniform(id, "uViewProj"),
-		camera:       uniform(id, "uCameraPos"),
-		baseColor:    uniform(id, "uBaseColor"),
-		metallic:     uniform(id, "uMetallic"),
-		roughness:    uniform(id, "uRoughness"),
-		emit:         uniform(id, "uEmissive"),
-		hasTexture:   uniform(id, "uHasTexture"),
-		hasNormals:   uniform(id, "uHasNormals"),
-		doubleSided:  uniform(id, "uDoubleSided"),
-		texture:      uniform(id, "uBaseColorTex"),
-		ambient:      uniform(id, "uAmbient"),
-		exposure:     uniform(id, "uExposure"),
-		lightCount:   uniform(id, "uLightCount"),
-		lightColor:   uniform(id, "uLightColor"),
-		lightVector:  uniform(id, "uLightVector"),
+		id:                 id,
+		model:              uniform(id, "uModel"),
+		normalMatrix:       uniform(id, "uNormalMatrix"),
+		viewProj:           uniform(id, "uViewProj"),
+		camera:             uniform(id, "uCameraPos"),
+		baseColor:          uniform(id, "uBaseColor"),
+		metallic:           uniform(id, "uMetallic"),
+		roughness:          uniform(id, "uRoughness"),
+		emit:               uniform(id, "uEmissive"),
+		hasTexture:         uniform(id, "uHasTexture"),
+		hasNormals:         uniform(id, "uHasNormals"),
+		doubleSided:        uniform(id, "uDoubleSided"),
+		texture:            uniform(id, "uBaseColorTex"),
+		ambient:            uniform(id, "uAmbient"),
+		exposure:           uniform(id, "uExposure"),
+		lightCount:         uniform(id, "uLightCount"),
+		lightColor:         uniform(id, "uLightColor"),
+		lightVector:        uniform(id, "uLightVector"),
+		lightSpotDir:       uniform(id, "uLightSpotDir"),
+		lightCone:          uniform(id, "uLightCone"),
+		spotStart:          uniform(id, "uSpotStart"),
+		hasTangents:        uniform(id, "uHasTangents"),
+		hasTex:             uniform(id, "uHasTex"),
+		texSet:             uniform(id, "uTexSet"),
+		texTransform:       uniform(id, "uTexTransform"),
+		normalScale:        uniform(id, "uNormalScale"),
+		occlusionStrength:  uniform(id, "uOcclusionStrength"),
+		alphaMode:          uniform(id, "uAlphaMode"),
+		alphaCutoff:        uniform(id, "uAlphaCutoff"),
+		transmitOpacity:    uniform(id, "uTransmitOpacity"),
+		dielectricF0:       uniform(id, "uDielectricF0"),
+		specularWeight:     uniform(id, "uSpecularWeight"),
+		clearcoat:          uniform(id, "uClearcoat"),
+		clearcoatRoughness: uniform(id, "uClearcoatRoughness"),
+		transmission:       uniform(id, "uTransmission"),
 	}
 	// A lit program's light arrays must hold scenes.MaxLights entries.
 	lit := !slices.Contains(defines, "UNLIT")
@@ -173,7 +212,14 @@ func newSceneProgram(r *Renderer, vert, frag string, defines ...string) (*sceneP
 			Log: fmt.Sprintf("uLightColor has fewer than scenes.MaxLights (%d) entries", scenes.MaxLights)}
 	}
 	gl.UseProgram(id)
-	gl.Uniform1i(p.texture, 0)
+	gl.Uniform1i(p.texture, texBase)
+	gl.Uniform1i(uniform(id, "uMetalRoughTex"), texMetalRough)
+	gl.Uniform1i(uniform(id, "uNormalTex"), texNormal)
+	gl.Uniform1i(uniform(id, "uOcclusionTex"), texOcclusion)
+	gl.Uniform1i(uniform(id, "uEmissiveTex"), texEmissive)
+	gl.Uniform1i(uniform(id, "uClearcoatTex"), texClearcoat)
+	gl.Uniform1i(uniform(id, "uClearcoatRoughTex"), texClearcoatRough)
+	gl.Uniform1i(uniform(id, "uTransmissionTex"), texTransmission)
 	gl.Uniform1f(p.exposure, 1)
 	gl.UseProgram(0)
 	return p, nil

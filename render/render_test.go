@@ -464,12 +464,12 @@ func testViewsNoLeak(t *testing.T, m mode) {
 		t.Fatal(err)
 	}
 	empty, _ := r.Stats()
-	// What remains: the lit and unlit programs, the fast shading's two (the default on
+	// What remains: pbr.frag's six programs, the fast shading's four (the default on
 	// software rasterisers), the upscale's program, the vertex array of the fullscreen
 	// passes, plus for the GPU conversion its program.
-	programs, vaos := 3, 1
+	programs, vaos := 7, 1
 	if r.Info().Shading == ShadingFast {
-		programs += 2
+		programs += 4
 	}
 	if m.convert == ConvertGPU {
 		programs++

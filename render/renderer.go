@@ -48,6 +48,7 @@ import (
 	"github.com/go-gl/gl/v3.3-core/gl"
 
 	"github.com/rendercast/rendercast/render/internal/glload"
+	"github.com/rendercast/rendercast/scenes"
 	"github.com/rendercast/rendercast/shaders"
 )
 
@@ -199,16 +200,30 @@ type Renderer struct {
 	closing sync.Once
 
 	// Everything below belongs to the GL goroutine.
-	egl      *eglContext
-	objs     glObjects
-	litP     *sceneProgram // pbr.frag
-	unlitP   *sceneProgram // pbr.frag with UNLIT
-	fastP    *sceneProgram // gouraud.vert + gouraud.frag; ShadingFast only
-	fastTexP *sceneProgram // the same with TEXTURED; ShadingFast only
-	yuvP     *yuvProgram   // ConvertGPU only
-	scaleP   *scaleProgram // the upscale of scaled frames
-	emptyVAO uint32        // bound for the fullscreen passes (I420, upscale)
-	cache    gpuCache
+	egl    *eglContext
+	objs   glObjects
+	litP   *sceneProgram // pbr.frag
+	unlitP *sceneProgram // pbr.frag with UNLIT
+	// litMapsP is pbr.frag with MATERIAL_MAPS (extra textures, set 1, clearcoat,
+	// transmission, spot cones), unlitMapsP the unlit one reading set 1; litMaskP and
+	// unlitMaskP add ALPHA_MASK to them.
+	litMapsP, litMaskP, unlitMapsP, unlitMaskP *sceneProgram
+	fastP                                      *sceneProgram // gouraud.vert + gouraud.frag; ShadingFast only
+	fastTexP                                   *sceneProgram // the same with TEXTURED; ShadingFast only
+	// fastMaskP and fastTexMaskP are fastP and fastTexP with ALPHA_MASK (alpha-tested
+	// materials); ShadingFast only.
+	fastMaskP, fastTexMaskP *sceneProgram
+	// fastSpot holds the four fast programs with SPOT_LIGHTS, built on the first frame
+	// of a scene with spot lights (buildFastSpot); fastSpotErr is why they could not be.
+	fastSpot    map[*sceneProgram]*sceneProgram
+	fastSpotErr error
+	// maxTexture is the largest texture side the context takes (GL_MAX_TEXTURE_SIZE,
+	// at most scenes.MaxTextureSide); larger images are drawn without.
+	maxTexture int
+	yuvP       *yuvProgram   // ConvertGPU only
+	scaleP     *scaleProgram // the upscale of scaled frames
+	emptyVAO   uint32        // bound for the fullscreen passes (I420, upscale)
+	cache      gpuCache
 	// refinedSamples is Info.RefinedSamples and bandRows refinedBandRows; benchmarks
 	// change them on the GL goroutine to compare the alternatives.
 	refinedSamples, bandRows int
@@ -581,6 +596,18 @@ func (r *Renderer) setup() error {
 	if r.unlitP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT"); err != nil {
 		return err
 	}
+	if r.unlitMapsP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT", "MATERIAL_MAPS"); err != nil {
+		return err
+	}
+	if r.litMapsP, err = newSceneProgram(r, sceneVert, pbrFrag, "MATERIAL_MAPS"); err != nil {
+		return err
+	}
+	if r.litMaskP, err = newSceneProgram(r, sceneVert, pbrFrag, "MATERIAL_MAPS", "ALPHA_MASK"); err != nil {
+		return err
+	}
+	if r.unlitMaskP, err = newSceneProgram(r, sceneVert, pbrFrag, "UNLIT", "MATERIAL_MAPS", "ALPHA_MASK"); err != nil {
+		return err
+	}
 	if info.Shading == ShadingFast {
 		if r.fastP, err = newSceneProgram(r, gouraudVert, gouraudFrag); err != nil {
 			return err
@@ -588,6 +615,16 @@ func (r *Renderer) setup() error {
 		if r.fastTexP, err = newSceneProgram(r, gouraudVert, gouraudFrag, "TEXTURED"); err != nil {
 			return err
 		}
+		if r.fastMaskP, err = newSceneProgram(r, gouraudVert, gouraudFrag, "ALPHA_MASK"); err != nil {
+			return err
+		}
+		if r.fastTexMaskP, err = newSceneProgram(r, gouraudVert, gouraudFrag, "TEXTURED", "ALPHA_MASK"); err != nil {
+			return err
+		}
+	}
+	r.maxTexture = min(int(maxTex), scenes.MaxTextureSide)
+	if r.maxTexture <= 0 {
+		r.maxTexture = scenes.MaxTextureSide
 	}
 	if info.Convert == ConvertGPU {
 		if r.yuvP, err = newYUVProgram(r); err != nil {
@@ -653,7 +690,46 @@ func (r *Renderer) teardown() {
 
 // scenePrograms lists the scene pass's programs; those not built are nil.
 func (r *Renderer) scenePrograms() []*sceneProgram {
-	return []*sceneProgram{r.litP, r.unlitP, r.fastP, r.fastTexP}
+	ps := []*sceneProgram{r.litP, r.unlitP, r.litMapsP, r.litMaskP, r.unlitMapsP, r.unlitMaskP, r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP}
+	for _, p := range []*sceneProgram{r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP} {
+		if sp := r.fastSpot[p]; sp != nil {
+			ps = append(ps, sp)
+		}
+	}
+	return ps
+}
+
+// buildFastSpot builds the fast programs' SPOT_LIGHTS variants once (GL goroutine); it
+// reports whether they are there. A failure is logged once and the scene then draws its
+// spot lights without cones in the fast shading.
+func (r *Renderer) buildFastSpot() bool {
+	if r.fastP == nil || r.fastSpotErr != nil {
+		return false
+	}
+	if r.fastSpot != nil {
+		return true
+	}
+	spot := map[*sceneProgram]*sceneProgram{}
+	for _, v := range []struct {
+		p       *sceneProgram
+		defines []string
+	}{
+		{r.fastP, nil}, {r.fastTexP, []string{"TEXTURED"}},
+		{r.fastMaskP, []string{"ALPHA_MASK"}}, {r.fastTexMaskP, []string{"TEXTURED", "ALPHA_MASK"}},
+	} {
+		sp, err := newSceneProgram(r, gouraudVert, gouraudFrag, append(v.defines, "SPOT_LIGHTS")...)
+		if err != nil {
+			for _, built := range spot {
+				r.objs.deleteProgram(&built.id)
+			}
+			r.fastSpotErr = err
+			r.log.Warn("render: fast shading without spot cones", "err", err)
+			return false
+		}
+		spot[v.p] = sp
+	}
+	r.fastSpot = spot
+	return true
 }
 
 // Info describes the context (platform, GL strings, MSAA, read-back, conversion and

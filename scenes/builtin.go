@@ -140,6 +140,15 @@ func demoScene(d Detail) *Scene {
 	green := b.material(Material{Name: "green", BaseColor: srgb(0.30, 0.72, 0.32), Roughness: 0.5})
 	teal := b.material(Material{Name: "teal", BaseColor: srgb(0.10, 0.62, 0.62), Roughness: 0.4})
 	ivory := b.material(Material{Name: "ivory", BaseColor: srgb(0.90, 0.88, 0.82), Roughness: 0.45})
+	// The material model's showpieces: a brick block with a normal map (textures made here),
+	// a glass ball (transmission, clearcoat) and a clear-coated blue.
+	brickInfo := TextureInfo{Sampler: Sampler{WrapS: WrapRepeat, WrapT: WrapRepeat}}
+	brick := b.material(Material{Name: "brick", BaseColor: mgl32.Vec4{1, 1, 1, 1}, Roughness: 0.85,
+		BaseColorTexture: BrickTexture(128), BaseColorInfo: brickInfo,
+		NormalTexture: &Texture{Image: BrickNormalTexture(128), TextureInfo: brickInfo}, NormalScale: 1, OcclusionStrength: 1})
+	glass := b.material(Material{Name: "glass", BaseColor: srgb(0.92, 0.97, 1.0), Roughness: 0.05,
+		Transmission: 0.9, Clearcoat: 1, ClearcoatRoughness: 0.03})
+	s.Materials[blue].Clearcoat, s.Materials[blue].ClearcoatRoughness = 1, 0.05
 
 	// Curved shapes are tessellated at d; below full detail their meshes also carry the
 	// full-detail geometry (Mesh.Full) for refined still pictures.
@@ -153,6 +162,11 @@ func demoScene(d Detail) *Scene {
 	s.Nodes[cube].Rotation = mgl32.QuatRotate(mgl32.DegToRad(28), mgl32.Vec3{0, 1, 0})
 	b.shape("copper-cylinder", d, func(d Detail) Primitive { return Cylinder(0.42, 1.3, d.around(64)) }, copper, mgl32.Vec3{-2.0, 0.65, -1.5})
 	b.shape("teal-cone", d, func(d Detail) Primitive { return Cone(0.5, 1.1, d.around(64)) }, teal, mgl32.Vec3{0.5, 0.55, -2.4})
+	bricks := Box(0.9, 0.7, 0.9)
+	bricks.Tangents = GenerateTangents(&bricks, bricks.UVs)
+	block := b.object("brick-block", bricks, brick, mgl32.Vec3{-3.3, 0.35, -0.75})
+	s.Nodes[block].Rotation = mgl32.QuatRotate(mgl32.DegToRad(-20), mgl32.Vec3{0, 1, 0})
+	b.shape("glass-sphere", d, func(d Detail) Primitive { return Sphere(0.5, d.around(64), d.along(32)) }, glass, mgl32.Vec3{3.25, 0.5, 0.55})
 
 	upright := mgl32.QuatRotate(mgl32.DegToRad(90), mgl32.Vec3{1, 0, 0})
 	s.Nodes[torus].Rotation = upright

@@ -254,6 +254,20 @@ func TestDemoScene(t *testing.T) {
 	if metals < 2 || dielectrics < 3 || glossy < 2 || rough < 2 || len(hues) < 6 {
 		t.Errorf("materials not varied: %d metals, %d dielectrics, %d glossy, %d rough, %d colours", metals, dielectrics, glossy, rough, len(hues))
 	}
+	// The material model: a normal-mapped, textured object with tangents, a transmissive
+	// (glass) and a clear-coated material.
+	var normalMapped, glass, coated bool
+	for _, d := range s.Draws() {
+		m := d.Material
+		if m.NormalTexture != nil && m.BaseColorTexture != nil && len(d.Primitive.Tangents) == len(d.Primitive.Positions) {
+			normalMapped = true
+		}
+		glass = glass || m.Transmission > 0
+		coated = coated || m.Clearcoat > 0
+	}
+	if !normalMapped || !glass || !coated {
+		t.Errorf("demo shows normal-mapped %v, glass %v, clearcoat %v: want all", normalMapped, glass, coated)
+	}
 	// Warm key, cool fill, a point light.
 	var kinds [2]int
 	for _, l := range s.Lights {
@@ -440,8 +454,8 @@ func TestFullDetailDraws(t *testing.T) {
 					}
 				}
 			}
-			if name == DemoScene && withFull != 8 {
-				t.Errorf("demo at low detail: %d meshes carry full detail, want the 8 curved ones", withFull)
+			if name == DemoScene && withFull != 9 {
+				t.Errorf("demo at low detail: %d meshes carry full detail, want the 9 curved ones", withFull)
 			}
 			got, want := low.FullDetailDraws(), full.Draws()
 			if len(got) != len(want) {

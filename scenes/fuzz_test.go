@@ -3,6 +3,7 @@ package scenes
 import (
 	"bytes"
 	"errors"
+	"image/color"
 	"os"
 	"testing"
 	"testing/fstest"
@@ -15,6 +16,27 @@ import (
 func FuzzLoadGLB(f *testing.F) {
 	f.Add(triangleDoc().glb(f))
 	f.Add(triangleDoc().gltf(f))
+	// The material model: every texture slot, samplers, transforms, extensions, vertex
+	// colours, a spot light; and broken textures (truncated PNG, a GIF, a huge header).
+	full := texturedTriangle(f, 5, map[string]any{
+		"pbrMetallicRoughness": map[string]any{
+			"baseColorTexture":         map[string]any{"index": 0, "extensions": map[string]any{"KHR_texture_transform": map[string]any{"offset": []any{0.5, 0}, "rotation": 1, "texCoord": 1}}},
+			"metallicRoughnessTexture": map[string]any{"index": 1},
+		},
+		"normalTexture": map[string]any{"index": 2}, "occlusionTexture": map[string]any{"index": 3}, "emissiveTexture": map[string]any{"index": 4},
+		"alphaMode": "BLEND", "extensions": map[string]any{"KHR_materials_clearcoat": map[string]any{"clearcoatFactor": 1}, "KHR_materials_transmission": map[string]any{"transmissionFactor": 1}},
+	})
+	full.add("samplers", map[string]any{"wrapS": 33648, "minFilter": 9987})
+	full.list("textures")[0].(map[string]any)["sampler"] = 0
+	full.json["extensions"] = map[string]any{"KHR_lights_punctual": map[string]any{"lights": []any{map[string]any{"type": "spot", "spot": map[string]any{"outerConeAngle": 0.5}}}}}
+	full.list("nodes")[0].(map[string]any)["extensions"] = map[string]any{"KHR_lights_punctual": map[string]any{"light": 0}}
+	f.Add(full.glb(f))
+	for _, img := range [][]byte{pngBytes(f, 8, 8, color.NRGBA{1, 2, 3, 4})[:40], []byte("GIF89a\x01\x00\x01\x00"), hugePNGHeader(1<<20, 4)} {
+		d := texturedTriangle(f, 0, map[string]any{"pbrMetallicRoughness": map[string]any{"baseColorTexture": map[string]any{"index": 0}}})
+		d.add("images", map[string]any{"bufferView": d.view(img, 0), "mimeType": "image/png"})
+		d.add("textures", map[string]any{"source": 0})
+		f.Add(d.glb(f))
+	}
 	for _, rel := range []string{
 		"BoxTextured-glTF-Binary/BoxTextured.glb",
 		"BoxBadNormals-glTF-Binary/BoxBadNormals.glb",

@@ -13,6 +13,7 @@ import (
 	"image/png"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"net/url"
 	"os"
@@ -40,15 +41,30 @@ const (
 	extUnlit        = "KHR_materials_unlit"
 	extLights       = "KHR_lights_punctual"
 	extQuantization = "KHR_mesh_quantization"
+	extTexTransform = "KHR_texture_transform"
+	extEmissiveStr  = "KHR_materials_emissive_strength"
+	extIOR          = "KHR_materials_ior"
+	extSpecular     = "KHR_materials_specular"
+	extClearcoat    = "KHR_materials_clearcoat"
+	extTransmission = "KHR_materials_transmission"
 )
+
+// knownExtensions may be listed in extensionsRequired.
+var knownExtensions = []string{extUnlit, extLights, extQuantization, extTexTransform, extEmissiveStr,
+	extIOR, extSpecular, extClearcoat, extTransmission}
 
 // Load reads a glTF 2.0 model: a .gltf file (JSON) with its buffers and images embedded as
 // data URIs or stored next to it, or a binary .glb file. It keeps the default scene (or
-// scene 0): triangle meshes (positions, normals, TEXCOORD_0 or the texture's set, indices of
-// any type; non-indexed primitives get generated indices; strips and fans are converted),
-// the node hierarchy (TRS or matrix), PBR metallic-roughness materials with PNG or JPEG base
-// colour textures, emission and KHR_materials_unlit, KHR_lights_punctual lights, and the
-// first perspective camera. A model without lights gets a three-light studio set-up; one
+// scene 0): triangle meshes (positions, normals, TEXCOORD_0 and TEXCOORD_1, tangents
+// (generated for normal-mapped materials when absent), COLOR_0, indices of any type;
+// non-indexed primitives get generated indices; strips and fans are converted), the node
+// hierarchy (TRS or matrix), PBR metallic-roughness materials (base colour, metallic-
+// roughness, normal, occlusion and emissive textures in PNG or JPEG with their samplers and
+// coordinate sets, alpha modes, double-sided) with KHR_texture_transform,
+// KHR_materials_unlit, _emissive_strength, _ior, _specular, _clearcoat and _transmission,
+// KHR_lights_punctual lights (directional, point, spot), and the first perspective camera.
+// Textures in other formats, or past the texture memory limit (ModelOptions), are skipped
+// with a warning (Scene.Warnings). A model without lights gets a three-light studio set-up; one
 // without a camera is framed from the front right, slightly above. Animations, skins and
 // morph targets are ignored (the model shows its rest pose).
 //
@@ -57,7 +73,58 @@ const (
 // GLB, indices or references out of range, missing buffers, non-finite numbers, cyclic node
 // graphs, no scene, no triangle meshes, or a required extension the loader lacks (also
 // ErrUnsupportedModel). Load never panics on bad input.
-func Load(path string) (*Scene, error) {
+func Load(path string) (*Scene, error) { return LoadWith(path, ModelOptions{}) }
+
+// LoadReader decodes a glTF 2.0 model (JSON or GLB) from r, like Load. name labels the
+// scene and errors. fsys resolves relative URIs of external buffers and images (nil: only
+// embedded data is allowed); URIs never leave it, and network URLs are refused.
+func LoadReader(r io.Reader, name string, fsys fs.FS) (*Scene, error) {
+	return LoadReaderWith(r, name, fsys, ModelOptions{})
+}
+
+// DefaultMaxTextureBytes is ModelOptions.MaxTextureBytes's default: 512 MiB of decoded
+// texture pixels (4 bytes each) per scene.
+const DefaultMaxTextureBytes = 512 << 20
+
+// ModelOptions tune how LoadWith treats a model's textures. The zero value gives the
+// defaults.
+type ModelOptions struct {
+	// MaxTextureSide is the largest texture width or height accepted; a larger image makes
+	// the load fail (its header is checked before decoding). 0 or more than MaxTextureSide
+	// means MaxTextureSide. The renderer further skips textures over its GPU's limit.
+	MaxTextureSide int
+	// MaxTextureBytes bounds the decoded texture memory of one scene (width x height x 4
+	// bytes per image); images past it are skipped with a warning and their materials
+	// render untextured. 0 means DefaultMaxTextureBytes.
+	MaxTextureBytes int64
+	// Logger receives one warning per problem the loader works around (a texture skipped,
+	// a sampler enum replaced); nil discards them. The same texts are kept in
+	// Scene.Warnings either way.
+	Logger *slog.Logger
+}
+
+// modelLimits bounds the memory one decode may use.
+type modelLimits struct {
+	bytes        int64 // input, buffers, images and decoded arrays together
+	textureSide  int
+	textureBytes int64 // decoded texture pixels
+}
+
+func defaultModelLimits() modelLimits { return ModelOptions{}.limits() }
+
+func (o ModelOptions) limits() modelLimits {
+	lim := modelLimits{bytes: MaxModelBytes, textureSide: MaxTextureSide, textureBytes: DefaultMaxTextureBytes}
+	if o.MaxTextureSide > 0 && o.MaxTextureSide < MaxTextureSide {
+		lim.textureSide = o.MaxTextureSide
+	}
+	if o.MaxTextureBytes > 0 {
+		lim.textureBytes = o.MaxTextureBytes
+	}
+	return lim
+}
+
+// LoadWith is Load with options: texture limits and where warnings go.
+func LoadWith(path string, o ModelOptions) (*Scene, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &ModelError{Path: path, Err: fmt.Errorf("%w: %w", ErrBadModel, err)}
@@ -69,34 +136,33 @@ func Load(path string) (*Scene, error) {
 	}
 	defer root.Close()
 	base := filepath.Base(path)
-	s, err := decodeModel(f, root.FS(), defaultModelLimits())
+	s, err := decodeModel(f, root.FS(), o.limits())
 	if err != nil {
 		return nil, &ModelError{Path: path, Err: err}
 	}
 	s.Name = strings.TrimSuffix(base, filepath.Ext(base))
+	logWarnings(o.Logger, path, s.Warnings)
 	return s, nil
 }
 
-// LoadReader decodes a glTF 2.0 model (JSON or GLB) from r, like Load. name labels the
-// scene and errors. fsys resolves relative URIs of external buffers and images (nil: only
-// embedded data is allowed); URIs never leave it, and network URLs are refused.
-func LoadReader(r io.Reader, name string, fsys fs.FS) (*Scene, error) {
-	s, err := decodeModel(r, fsys, defaultModelLimits())
+// LoadReaderWith is LoadReader with options.
+func LoadReaderWith(r io.Reader, name string, fsys fs.FS, o ModelOptions) (*Scene, error) {
+	s, err := decodeModel(r, fsys, o.limits())
 	if err != nil {
 		return nil, &ModelError{Path: name, Err: err}
 	}
 	s.Name = strings.TrimSuffix(name, filepath.Ext(name))
+	logWarnings(o.Logger, name, s.Warnings)
 	return s, nil
 }
 
-// modelLimits bounds the memory one decode may use.
-type modelLimits struct {
-	bytes       int64 // input, buffers, images and decoded arrays together
-	textureSide int
-}
-
-func defaultModelLimits() modelLimits {
-	return modelLimits{bytes: MaxModelBytes, textureSide: MaxTextureSide}
+func logWarnings(log *slog.Logger, path string, warnings []string) {
+	if log == nil {
+		return
+	}
+	for _, w := range warnings {
+		log.Warn("scenes: model loaded with a problem worked around", "model", path, "problem", w)
+	}
 }
 
 // bad formats a problem found in a model; decodeModel wraps it in ErrBadModel.
@@ -154,6 +220,9 @@ func decodeModelBytes(r io.Reader, fsys fs.FS, lim modelLimits) (*Scene, error) 
 		return nil, bad("invalid glTF JSON: %v", err)
 	}
 	l.doc = doc
+	l.warned = map[string]bool{}
+	l.s = &Scene{}
+	l.checkSamplers(jsonData)
 	return l.scene()
 }
 
@@ -251,11 +320,17 @@ type gltfLoader struct {
 	glb    bool
 	bin    []byte
 
-	buffers   map[int][]byte
-	images    map[int]image.Image
-	meshes    map[int]int // glTF mesh -> Scene.Meshes index
-	materials map[int]int // glTF material -> Scene.Materials index
-	s         *Scene
+	buffers map[int][]byte
+	images  map[int]image.Image
+	// imageSkips says why an image in images is nil.
+	imageSkips map[int]string
+	texBytes   int64 // decoded texture pixels so far
+	// rawSamplers are the samplers with their enums checked (checkSamplers).
+	rawSamplers []Sampler
+	warned      map[string]bool
+	meshes      map[int]int // glTF mesh -> Scene.Meshes index
+	materials   map[int]int // glTF material -> Scene.Materials index
+	s           *Scene
 }
 
 // spend reserves n bytes of the memory budget.
@@ -273,7 +348,7 @@ func (l *gltfLoader) scene() (*Scene, error) {
 		return nil, unsupported("glTF version %q (only 2.x is supported)", v)
 	}
 	for _, e := range doc.ExtensionsRequired {
-		if e != extUnlit && e != extLights && e != extQuantization {
+		if !slices.Contains(knownExtensions, e) {
 			return nil, unsupported("requires extension %s", e)
 		}
 	}
@@ -296,9 +371,10 @@ func (l *gltfLoader) scene() (*Scene, error) {
 	}
 	l.buffers = map[int][]byte{}
 	l.images = map[int]image.Image{}
+	l.imageSkips = map[int]string{}
 	l.meshes = map[int]int{}
 	l.materials = map[int]int{}
-	l.s = &Scene{Background: demoBackground(), Ambient: studioAmbient()}
+	l.s = &Scene{Background: demoBackground(), Ambient: studioAmbient(), Warnings: l.s.Warnings}
 
 	// The walk from the roots visits each node once: the graph is a forest.
 	var cams, lightNodes []nodeAt
@@ -540,13 +616,13 @@ func (l *gltfLoader) primitive(gp *gltf.Primitive) (p Primitive, ok bool, err er
 	nv := len(pos) / 3
 	p.Positions = toVec3(pos)
 	p.Material = -1
-	texCoord := 0
+	var mat *Material
 	if gp.Material != nil {
-		mi, tc, err := l.material(*gp.Material)
+		mi, err := l.material(*gp.Material)
 		if err != nil {
 			return p, false, err
 		}
-		p.Material, texCoord = mi, tc
+		p.Material, mat = mi, l.s.Materials[mi]
 	}
 	if na, has := gp.Attributes[gltf.NORMAL]; has {
 		nrm, err := l.readVec(na, gltf.AccessorVec3, "NORMAL")
@@ -558,17 +634,50 @@ func (l *gltfLoader) primitive(gp *gltf.Primitive) (p Primitive, ok bool, err er
 		}
 		p.Normals = toVec3(nrm)
 	}
-	if ta, has := gp.Attributes[fmt.Sprintf("TEXCOORD_%d", texCoord)]; has {
-		uv, err := l.readVec(ta, gltf.AccessorVec2, fmt.Sprintf("TEXCOORD_%d", texCoord))
+	for set, dst := range []*[]mgl32.Vec2{&p.UVs, &p.UVs1} {
+		name := fmt.Sprintf("TEXCOORD_%d", set)
+		ta, has := gp.Attributes[name]
+		if !has {
+			continue
+		}
+		uv, err := l.readVec(ta, gltf.AccessorVec2, name)
 		if err != nil {
 			return p, false, err
 		}
 		if len(uv)/2 != nv {
-			return p, false, bad("TEXCOORD_%d has %d elements, POSITION %d", texCoord, len(uv)/2, nv)
+			return p, false, bad("%s has %d elements, POSITION %d", name, len(uv)/2, nv)
 		}
-		p.UVs = make([]mgl32.Vec2, nv)
-		for i := range p.UVs {
-			p.UVs[i] = mgl32.Vec2{uv[2*i], uv[2*i+1]}
+		*dst = make([]mgl32.Vec2, nv)
+		for i := range *dst {
+			(*dst)[i] = mgl32.Vec2{uv[2*i], uv[2*i+1]}
+		}
+	}
+	if ca, has := gp.Attributes["COLOR_0"]; has {
+		if p.Colors, err = l.readColors(ca, nv); err != nil {
+			return p, false, err
+		}
+	}
+	if ta, has := gp.Attributes[gltf.TANGENT]; has && mat != nil && mat.NormalTexture != nil {
+		tan, err := l.readVec(ta, gltf.AccessorVec4, "TANGENT")
+		if err != nil {
+			return p, false, err
+		}
+		if len(tan)/4 != nv {
+			return p, false, bad("TANGENT has %d elements, POSITION %d", len(tan)/4, nv)
+		}
+		p.Tangents = make([]mgl32.Vec4, nv)
+		for i := range p.Tangents {
+			t := mgl32.Vec3{tan[4*i], tan[4*i+1], tan[4*i+2]}
+			w := float32(1)
+			if tan[4*i+3] < 0 {
+				w = -1
+			}
+			if l := t.Len(); l > 1e-12 {
+				t = t.Mul(1 / l)
+			} else {
+				t = mgl32.Vec3{1, 0, 0}
+			}
+			p.Tangents[i] = t.Vec4(w)
 		}
 	}
 	var idx []uint32
@@ -595,6 +704,18 @@ func (l *gltfLoader) primitive(gp *gltf.Primitive) (p Primitive, ok bool, err er
 	}
 	if p.Normals != nil {
 		repairNormals(&p)
+	}
+	if mat != nil && mat.NormalTexture != nil && p.Tangents == nil {
+		uvs := p.UVs
+		if mat.NormalTexture.TexCoord == 1 {
+			uvs = p.UVs1
+		}
+		if uvs != nil {
+			if err := l.spend(int64(nv)*16*3, "generated tangents"); err != nil {
+				return p, false, err
+			}
+			p.Tangents = GenerateTangents(&p, uvs)
+		}
 	}
 	return p, len(p.Indices) > 0, nil
 }
@@ -674,72 +795,372 @@ func toVec3(f []float32) []mgl32.Vec3 {
 	return out
 }
 
-// material converts glTF material gi once; it also returns the TEXCOORD set of its base
-// colour texture.
-func (l *gltfLoader) material(gi int) (int, int, error) {
+// material converts glTF material gi once and returns its Scene.Materials index.
+func (l *gltfLoader) material(gi int) (int, error) {
 	if gi < 0 || gi >= len(l.doc.Materials) || l.doc.Materials[gi] == nil {
-		return 0, 0, bad("material %d does not exist (%d materials)", gi, len(l.doc.Materials))
-	}
-	gm := l.doc.Materials[gi]
-	texCoord := 0
-	if pbr := gm.PBRMetallicRoughness; pbr != nil && pbr.BaseColorTexture != nil {
-		texCoord = pbr.BaseColorTexture.TexCoord
+		return 0, bad("material %d does not exist (%d materials)", gi, len(l.doc.Materials))
 	}
 	if i, ok := l.materials[gi]; ok {
-		return i, texCoord, nil
+		return i, nil
 	}
-	m := &Material{Name: gm.Name, BaseColor: mgl32.Vec4{1, 1, 1, 1}, Metallic: 1, Roughness: 1, DoubleSided: gm.DoubleSided}
+	gm := l.doc.Materials[gi]
+	m := &Material{Name: gm.Name, BaseColor: mgl32.Vec4{1, 1, 1, 1}, Metallic: 1, Roughness: 1,
+		DoubleSided: gm.DoubleSided, NormalScale: 1, OcclusionStrength: 1, AlphaCutoff: 0.5}
 	if m.Name == "" {
 		m.Name = fmt.Sprintf("material%d", gi)
 	}
+	what := fmt.Sprintf("material %d", gi)
 	if pbr := gm.PBRMetallicRoughness; pbr != nil {
 		c := pbr.BaseColorFactorOrDefault()
 		m.BaseColor = mgl32.Vec4{float32(c[0]), float32(c[1]), float32(c[2]), float32(c[3])}
 		m.Metallic = float32(pbr.MetallicFactorOrDefault())
 		m.Roughness = float32(pbr.RoughnessFactorOrDefault())
 		if t := pbr.BaseColorTexture; t != nil {
-			img, err := l.texture(t.Index)
+			tex, err := l.textureRef(t.Index, t.TexCoord, t.Extensions, what+" base colour texture")
 			if err != nil {
-				return 0, 0, fmt.Errorf("material %d base colour texture: %w", gi, err)
+				return 0, err
 			}
-			m.BaseColorTexture = img
+			if tex != nil {
+				m.BaseColorTexture, m.BaseColorInfo = tex.Image, tex.TextureInfo
+			}
+		}
+		if t := pbr.MetallicRoughnessTexture; t != nil {
+			var err error
+			if m.MetallicRoughnessTexture, err = l.textureRef(t.Index, t.TexCoord, t.Extensions, what+" metallic-roughness texture"); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if t := gm.NormalTexture; t != nil && t.Index != nil {
+		var err error
+		if m.NormalTexture, err = l.textureRef(*t.Index, t.TexCoord, t.Extensions, what+" normal texture"); err != nil {
+			return 0, err
+		}
+		m.NormalScale = float32(t.ScaleOrDefault())
+	}
+	if t := gm.OcclusionTexture; t != nil && t.Index != nil {
+		var err error
+		if m.OcclusionTexture, err = l.textureRef(*t.Index, t.TexCoord, t.Extensions, what+" occlusion texture"); err != nil {
+			return 0, err
+		}
+		m.OcclusionStrength = float32(t.StrengthOrDefault())
+	}
+	if t := gm.EmissiveTexture; t != nil {
+		var err error
+		if m.EmissiveTexture, err = l.textureRef(t.Index, t.TexCoord, t.Extensions, what+" emissive texture"); err != nil {
+			return 0, err
 		}
 	}
 	e := gm.EmissiveFactor
 	m.Emissive = mgl32.Vec3{float32(e[0]), float32(e[1]), float32(e[2])}
 	_, m.Unlit = gm.Extensions[extUnlit]
+	switch gm.AlphaMode {
+	case gltf.AlphaMask:
+		m.AlphaMode = AlphaMask
+		m.AlphaCutoff = float32(gm.AlphaCutoffOrDefault())
+	case gltf.AlphaBlend:
+		m.AlphaMode = AlphaBlend
+	}
+	if err := l.materialExtensions(gm, m, what); err != nil {
+		return 0, err
+	}
 	if !finiteVec3(m.BaseColor.Vec3()) || !finite32(m.BaseColor[3]) || !finite32(m.Metallic) ||
-		!finite32(m.Roughness) || !finiteVec3(m.Emissive) {
-		return 0, 0, bad("material %d: a factor is not finite", gi)
+		!finite32(m.Roughness) || !finiteVec3(m.Emissive) || !finite32(m.NormalScale) ||
+		!finite32(m.OcclusionStrength) || !finite32(m.AlphaCutoff) {
+		return 0, bad("material %d: a factor is not finite", gi)
 	}
 	for i := range 4 {
 		m.BaseColor[i] = mgl32.Clamp(m.BaseColor[i], 0, 1)
 	}
 	m.Metallic, m.Roughness = mgl32.Clamp(m.Metallic, 0, 1), mgl32.Clamp(m.Roughness, 0, 1)
+	m.OcclusionStrength = mgl32.Clamp(m.OcclusionStrength, 0, 1)
 	for i := range 3 {
 		m.Emissive[i] = max(m.Emissive[i], 0)
 	}
 	l.s.Materials = append(l.s.Materials, m)
 	l.materials[gi] = len(l.s.Materials) - 1
-	return len(l.s.Materials) - 1, texCoord, nil
+	return len(l.s.Materials) - 1, nil
 }
 
-// texture returns the decoded image of texture ti, or nil when its format is not PNG or
-// JPEG (the material then renders untextured).
-func (l *gltfLoader) texture(ti int) (image.Image, error) {
+// materialExtensions reads the KHR_materials_* extensions the renderer draws into m.
+func (l *gltfLoader) materialExtensions(gm *gltf.Material, m *Material, what string) error {
+	var es struct {
+		EmissiveStrength *float64     `json:"emissiveStrength"`
+		IOR              *float64     `json:"ior"`
+		SpecularFactor   *float64     `json:"specularFactor"`
+		Clearcoat        *float64     `json:"clearcoatFactor"`
+		ClearcoatRough   *float64     `json:"clearcoatRoughnessFactor"`
+		Transmission     *float64     `json:"transmissionFactor"`
+		ClearcoatTex     *textureJSON `json:"clearcoatTexture"`
+		ClearcoatRoughTx *textureJSON `json:"clearcoatRoughnessTexture"`
+		TransmissionTex  *textureJSON `json:"transmissionTexture"`
+	}
+	for _, name := range []string{extEmissiveStr, extIOR, extSpecular, extClearcoat, extTransmission} {
+		v, ok := gm.Extensions[name]
+		if !ok {
+			continue
+		}
+		if err := extensionJSON(v, &es); err != nil {
+			l.warn("%s: malformed %s ignored: %v", what, name, err)
+			continue
+		}
+		if name == extSpecular {
+			var sc struct {
+				Color *[3]float64 `json:"specularColorFactor"`
+			}
+			if err := extensionJSON(v, &sc); err != nil {
+				l.warn("%s: malformed %s ignored: %v", what, name, err)
+				continue
+			}
+			m.Specular = &Specular{Factor: 1, Color: mgl32.Vec3{1, 1, 1}}
+			if es.SpecularFactor != nil {
+				m.Specular.Factor = float32(*es.SpecularFactor)
+			}
+			if sc.Color != nil {
+				m.Specular.Color = mgl32.Vec3{float32(sc.Color[0]), float32(sc.Color[1]), float32(sc.Color[2])}
+			}
+		}
+	}
+	num := func(p *float64, def float64, lo, hi float32, name string) (float32, error) {
+		if p == nil {
+			return float32(def), nil
+		}
+		v := float32(*p)
+		if !finite32(v) {
+			return 0, bad("%s: %s is not finite", what, name)
+		}
+		return mgl32.Clamp(v, lo, hi), nil
+	}
+	var err error
+	if es.EmissiveStrength != nil {
+		var k float32
+		if k, err = num(es.EmissiveStrength, 1, 0, 1e6, "emissiveStrength"); err != nil {
+			return err
+		}
+		m.Emissive = m.Emissive.Mul(k)
+	}
+	if es.IOR != nil {
+		if m.IOR, err = num(es.IOR, 1.5, 1, 10, "ior"); err != nil {
+			return err
+		}
+	}
+	if m.Clearcoat, err = num(es.Clearcoat, 0, 0, 1, "clearcoatFactor"); err != nil {
+		return err
+	}
+	if m.ClearcoatRoughness, err = num(es.ClearcoatRough, 0, 0, 1, "clearcoatRoughnessFactor"); err != nil {
+		return err
+	}
+	if m.Transmission, err = num(es.Transmission, 0, 0, 1, "transmissionFactor"); err != nil {
+		return err
+	}
+	for _, t := range []struct {
+		ref  *textureJSON
+		dst  **Texture
+		name string
+	}{
+		{es.ClearcoatTex, &m.ClearcoatTexture, "clearcoat texture"},
+		{es.ClearcoatRoughTx, &m.ClearcoatRoughnessTexture, "clearcoat roughness texture"},
+		{es.TransmissionTex, &m.TransmissionTexture, "transmission texture"},
+	} {
+		if t.ref == nil {
+			continue
+		}
+		if *t.dst, err = l.textureRef(t.ref.Index, t.ref.TexCoord, t.ref.Extensions, what+" "+t.name); err != nil {
+			return err
+		}
+	}
+	if sp := m.Specular; sp != nil {
+		if !finite32(sp.Factor) || !finiteVec3(sp.Color) {
+			return bad("%s: specular factor or colour is not finite", what)
+		}
+		sp.Factor = mgl32.Clamp(sp.Factor, 0, 1)
+		for i := range 3 {
+			sp.Color[i] = mgl32.Clamp(sp.Color[i], 0, 10)
+		}
+	}
+	return nil
+}
+
+// textureJSON is a textureInfo inside a material extension (which the gltf package keeps
+// as raw JSON).
+type textureJSON struct {
+	Index      int             `json:"index"`
+	TexCoord   int             `json:"texCoord"`
+	Extensions gltf.Extensions `json:"extensions"`
+}
+
+// warn records a problem the loader works around, once per distinct text.
+func (l *gltfLoader) warn(format string, args ...any) {
+	w := fmt.Sprintf(format, args...)
+	if l.warned[w] {
+		return
+	}
+	l.warned[w] = true
+	l.s.Warnings = append(l.s.Warnings, w)
+}
+
+// textureRef resolves a material's texture reference: the decoded image, its sampler, its
+// coordinate set and KHR_texture_transform. It returns nil (and a warning) for a texture
+// the renderer cannot use: an image in another format than PNG or JPEG, one past the
+// scene's texture memory limit, or a coordinate set other than 0 and 1. A missing texture,
+// a broken image or a non-finite transform is an error.
+func (l *gltfLoader) textureRef(ti, texCoord int, exts gltf.Extensions, what string) (*Texture, error) {
+	img, skip, err := l.texture(ti)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if img == nil {
+		l.warn("%s: texture %d %s; drawn without it", what, ti, skip)
+		return nil, nil
+	}
+	t := &Texture{Image: img}
+	t.TexCoord = texCoord
+	if v, ok := exts[extTexTransform]; ok {
+		var tt struct {
+			Offset   *[2]float64 `json:"offset"`
+			Rotation *float64    `json:"rotation"`
+			Scale    *[2]float64 `json:"scale"`
+			TexCoord *int        `json:"texCoord"`
+		}
+		if err := extensionJSON(v, &tt); err != nil {
+			l.warn("%s: malformed %s ignored: %v", what, extTexTransform, err)
+			tt.Offset, tt.Rotation, tt.Scale, tt.TexCoord = nil, nil, nil, nil
+		}
+		tr := &TextureTransform{Scale: mgl32.Vec2{1, 1}}
+		if tt.Offset != nil {
+			tr.Offset = mgl32.Vec2{float32(tt.Offset[0]), float32(tt.Offset[1])}
+		}
+		if tt.Rotation != nil {
+			tr.Rotation = float32(*tt.Rotation)
+		}
+		if tt.Scale != nil {
+			tr.Scale = mgl32.Vec2{float32(tt.Scale[0]), float32(tt.Scale[1])}
+		}
+		if tt.TexCoord != nil {
+			t.TexCoord = *tt.TexCoord
+		}
+		if !finite32(tr.Offset[0]) || !finite32(tr.Offset[1]) || !finite32(tr.Rotation) ||
+			!finite32(tr.Scale[0]) || !finite32(tr.Scale[1]) {
+			return nil, bad("%s: %s is not finite", what, extTexTransform)
+		}
+		t.Transform = tr
+	}
+	if t.TexCoord < 0 || t.TexCoord > 1 {
+		l.warn("%s: texture coordinate set %d (only 0 and 1 are read); drawn without it", what, t.TexCoord)
+		return nil, nil
+	}
+	t.Sampler = l.sampler(ti)
+	return t, nil
+}
+
+// sampler returns texture ti's sampler; unknown enums are replaced by the defaults with a
+// warning. (The gltf package maps unknown enum values to its zero value, so the raw JSON
+// values are checked in checkSamplers.)
+func (l *gltfLoader) sampler(ti int) Sampler {
+	gt := l.doc.Textures[ti]
+	if gt.Sampler == nil {
+		return Sampler{}
+	}
+	si := *gt.Sampler
+	if si < 0 || si >= len(l.doc.Samplers) || l.doc.Samplers[si] == nil {
+		l.warn("texture %d: sampler %d does not exist (%d samplers); the default is used", ti, si, len(l.doc.Samplers))
+		return Sampler{}
+	}
+	if si < len(l.rawSamplers) {
+		return l.rawSamplers[si]
+	}
+	return Sampler{}
+}
+
+// checkSamplers reads the samplers' raw enums, keeping known values and warning about the
+// others (replaced by the default).
+func (l *gltfLoader) checkSamplers(jsonData []byte) {
+	var raw struct {
+		Samplers []struct {
+			MagFilter *int `json:"magFilter"`
+			MinFilter *int `json:"minFilter"`
+			WrapS     *int `json:"wrapS"`
+			WrapT     *int `json:"wrapT"`
+		} `json:"samplers"`
+	}
+	if json.Unmarshal(jsonData, &raw) != nil {
+		return
+	}
+	l.rawSamplers = make([]Sampler, len(raw.Samplers))
+	for i, rs := range raw.Samplers {
+		s := &l.rawSamplers[i]
+		wrap := func(v *int, field string) Wrap {
+			if v == nil {
+				return 0
+			}
+			switch w := Wrap(*v); w {
+			case WrapRepeat, WrapClampToEdge, WrapMirroredRepeat:
+				return w
+			}
+			l.warn("sampler %d: unknown %s %d; REPEAT is used", i, field, *v)
+			return 0
+		}
+		filter := func(v *int, field string, mip bool) Filter {
+			if v == nil {
+				return 0
+			}
+			f := Filter(*v)
+			if f == FilterNearest || f == FilterLinear || mip && f >= FilterNearestMipmapNearest && f <= FilterLinearMipmapLinear {
+				return f
+			}
+			l.warn("sampler %d: unknown %s %d; the default is used", i, field, *v)
+			return 0
+		}
+		s.WrapS, s.WrapT = wrap(rs.WrapS, "wrapS"), wrap(rs.WrapT, "wrapT")
+		s.MagFilter, s.MinFilter = filter(rs.MagFilter, "magFilter", false), filter(rs.MinFilter, "minFilter", true)
+	}
+}
+
+// readColors reads COLOR_0 (VEC3 or VEC4, float or normalised integers) as linear RGBA.
+func (l *gltfLoader) readColors(ai, nv int) ([]mgl32.Vec4, error) {
+	typ := gltf.AccessorVec4
+	if ai >= 0 && ai < len(l.doc.Accessors) && l.doc.Accessors[ai] != nil && l.doc.Accessors[ai].Type == gltf.AccessorVec3 {
+		typ = gltf.AccessorVec3
+	}
+	c, err := l.readVec(ai, typ, "COLOR_0")
+	if err != nil {
+		return nil, err
+	}
+	comps := typ.Components()
+	if len(c)/comps != nv {
+		return nil, bad("COLOR_0 has %d elements, POSITION %d", len(c)/comps, nv)
+	}
+	out := make([]mgl32.Vec4, nv)
+	for i := range out {
+		v := mgl32.Vec4{1, 1, 1, 1}
+		for k := range comps {
+			v[k] = mgl32.Clamp(c[i*comps+k], 0, 1)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// texture returns the decoded image of texture ti, or nil and why when the image cannot be
+// used: not PNG or JPEG, or past the scene's texture memory limit (the material then
+// renders without it).
+func (l *gltfLoader) texture(ti int) (image.Image, string, error) {
 	if ti < 0 || ti >= len(l.doc.Textures) || l.doc.Textures[ti] == nil {
-		return nil, bad("texture %d does not exist (%d textures)", ti, len(l.doc.Textures))
+		return nil, "", bad("texture %d does not exist (%d textures)", ti, len(l.doc.Textures))
 	}
 	src := l.doc.Textures[ti].Source
 	if src == nil {
-		return nil, nil // e.g. only an extension source (KTX2, WebP)
+		return nil, "has only an extension source (KTX2, WebP...)", nil
 	}
 	ii := *src
 	if img, ok := l.images[ii]; ok {
-		return img, nil
+		if img == nil {
+			return nil, l.imageSkips[ii], nil
+		}
+		return img, "", nil
 	}
 	if ii < 0 || ii >= len(l.doc.Images) || l.doc.Images[ii] == nil {
-		return nil, bad("image %d does not exist (%d images)", ii, len(l.doc.Images))
+		return nil, "", bad("image %d does not exist (%d images)", ii, len(l.doc.Images))
 	}
 	gi := l.doc.Images[ii]
 	var data []byte
@@ -753,19 +1174,24 @@ func (l *gltfLoader) texture(ti int) (image.Image, error) {
 		err = bad("image %d has neither uri nor bufferView", ii)
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	img, err := l.decodeImage(data)
+	img, skip, err := l.decodeImage(data)
 	if err != nil {
-		return nil, fmt.Errorf("image %d: %w", ii, err)
+		return nil, "", fmt.Errorf("image %d: %w", ii, err)
 	}
 	l.images[ii] = img
-	return img, nil
+	if img == nil {
+		skip = fmt.Sprintf("(image %d) %s", ii, skip)
+		l.imageSkips[ii] = skip
+	}
+	return img, skip, nil
 }
 
-// decodeImage decodes PNG or JPEG data into an *image.NRGBA within the size limits. Other
-// formats give a nil image and no error.
-func (l *gltfLoader) decodeImage(data []byte) (image.Image, error) {
+// decodeImage decodes PNG or JPEG data into an *image.NRGBA within the size limits, after
+// checking the header's dimensions. Another format, or an image past the scene's texture
+// memory limit, gives a nil image, the reason and no error.
+func (l *gltfLoader) decodeImage(data []byte) (image.Image, string, error) {
 	var decodeConfig func(io.Reader) (image.Config, error)
 	var decode func(io.Reader) (image.Image, error)
 	switch {
@@ -774,30 +1200,36 @@ func (l *gltfLoader) decodeImage(data []byte) (image.Image, error) {
 	case bytes.HasPrefix(data, []byte{0xff, 0xd8}):
 		decodeConfig, decode = jpeg.DecodeConfig, jpeg.Decode
 	default:
-		return nil, nil
+		return nil, "is not PNG or JPEG", nil
 	}
 	cfg, err := decodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return nil, bad("%v", err)
+		return nil, "", bad("%v", err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > l.lim.textureSide || cfg.Height > l.lim.textureSide {
-		return nil, bad("%dx%d pixels (limit %d per side)", cfg.Width, cfg.Height, l.lim.textureSide)
+		return nil, "", bad("%dx%d pixels (limit %d per side)", cfg.Width, cfg.Height, l.lim.textureSide)
+	}
+	pixels := 4 * int64(cfg.Width) * int64(cfg.Height)
+	if l.texBytes+pixels > l.lim.textureBytes {
+		return nil, fmt.Sprintf("needs %d bytes decoded, past the scene's %d-byte texture limit (%d used)",
+			pixels, l.lim.textureBytes, l.texBytes), nil
 	}
 	// The decoder's own buffer plus the NRGBA copy.
-	if err := l.spend(8*int64(cfg.Width)*int64(cfg.Height), "texture"); err != nil {
-		return nil, err
+	if err := l.spend(2*pixels, "texture"); err != nil {
+		return nil, "", err
 	}
 	img, err := decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, bad("%v", err)
+		return nil, "", bad("%v", err)
 	}
+	l.texBytes += pixels
 	if n, ok := img.(*image.NRGBA); ok && n.Rect.Min == (image.Point{}) {
-		return n, nil
+		return n, "", nil
 	}
 	b := img.Bounds()
 	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(out, out.Rect, img, b.Min, draw.Src)
-	return out, nil
+	return out, "", nil
 }
 
 // buffer returns the bytes of buffer bi, reading external files or data URIs on first use.
@@ -1112,6 +1544,10 @@ func (l *gltfLoader) lights(nodes []nodeAt) error {
 			Type      string      `json:"type"`
 			Color     *[3]float64 `json:"color"`
 			Intensity *float64    `json:"intensity"`
+			Spot      *struct {
+				Inner *float64 `json:"innerConeAngle"`
+				Outer *float64 `json:"outerConeAngle"`
+			} `json:"spot"`
 		} `json:"lights"`
 	}
 	if err := extensionJSON(l.doc.Extensions[extLights], &defs); err != nil {
@@ -1150,9 +1586,28 @@ func (l *gltfLoader) lights(nodes []nodeAt) error {
 				return bad("node %d: light %d has no direction (zero scale)", n.gi, li)
 			}
 			light.Direction = light.Direction.Normalize()
-		case "point", "spot": // spot lights shine as point lights
+		case "point":
 			light.Type = Point
 			light.Position = n.world.Col(3).Vec3()
+		case "spot":
+			light.Type = Spot
+			light.Position = n.world.Col(3).Vec3()
+			light.Direction = n.world.Mul4x1(mgl32.Vec4{0, 0, -1, 0}).Vec3()
+			if light.Direction.Len() < 1e-12 {
+				return bad("node %d: light %d has no direction (zero scale)", n.gi, li)
+			}
+			light.Direction = light.Direction.Normalize()
+			inner, outer := 0.0, math.Pi/4
+			if d.Spot != nil && d.Spot.Inner != nil {
+				inner = *d.Spot.Inner
+			}
+			if d.Spot != nil && d.Spot.Outer != nil {
+				outer = *d.Spot.Outer
+			}
+			if !(inner >= 0 && outer > inner && outer <= math.Pi/2+1e-6) {
+				return bad("light %d: spot cone angles %v and %v (want 0 <= inner < outer <= pi/2)", li, inner, outer)
+			}
+			light.InnerCone, light.OuterCone = float32(inner), float32(min(outer, math.Pi/2))
 		default:
 			return bad("light %d: unknown type %q", li, d.Type)
 		}

@@ -15,6 +15,15 @@ const MaxSceneNameLen = 64
 type Library struct {
 	mu     sync.RWMutex
 	scenes map[string]*Scene
+	opts   ModelOptions
+}
+
+// SetModelOptions sets the options Add loads glTF files with (texture limits, the logger
+// for load warnings); the zero value, the default, gives ModelOptions' defaults.
+func (l *Library) SetModelOptions(o ModelOptions) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.opts = o
 }
 
 // NewLibrary returns a library holding the built-in scenes (see BuiltinNames) at full
@@ -54,7 +63,7 @@ func checkSceneName(name string) error {
 	return nil
 }
 
-// Add loads the glTF file at path (see Load) and registers it as name. A bad name gives
+// Add loads the glTF file at path (see LoadWith, with the options of SetModelOptions) and registers it as name. A bad name gives
 // ErrBadSceneName, a taken one ErrSceneExists, a bad file the *ModelError from Load; the
 // library is unchanged on error.
 func (l *Library) Add(name, path string) error {
@@ -64,7 +73,10 @@ func (l *Library) Add(name, path string) error {
 	if l.Has(name) {
 		return fmt.Errorf("%w: %q", ErrSceneExists, name)
 	}
-	s, err := Load(path)
+	l.mu.RLock()
+	opts := l.opts
+	l.mu.RUnlock()
+	s, err := LoadWith(path, opts)
 	if err != nil {
 		return err
 	}

@@ -90,3 +90,71 @@ func WedgeTexture(size int) *image.NRGBA {
 	}
 	return img
 }
+
+// BrickTexture returns a size x size running-bond brick wall (4 courses of 2 bricks, each
+// course offset by half a brick) in warm reds with light grey mortar, sRGB. It tiles.
+func BrickTexture(size int) *image.NRGBA {
+	size = max(size, 16)
+	img := image.NewNRGBA(image.Rect(0, 0, size, size))
+	for y := range size {
+		for x := range size {
+			mortar, brick := brickAt(x, y, size)
+			if mortar > 0.5 {
+				img.SetNRGBA(x, y, color.NRGBA{188, 182, 170, 255})
+				continue
+			}
+			// A little variation per brick and across it, so the wall does not look flat.
+			shade := 0.85 + 0.15*math.Sin(float64(brick)*2.3) + 0.04*math.Sin(float64(x+3*y)*0.9)
+			img.SetNRGBA(x, y, color.NRGBA{uint8(min(255, 170*shade)), uint8(72 * shade), uint8(52 * shade), 255})
+		}
+	}
+	return img
+}
+
+// BrickNormalTexture returns the tangent-space normal map matching BrickTexture: the mortar
+// joints are grooves with bevelled edges (+x right, +y up the image, linear encoding).
+func BrickNormalTexture(size int) *image.NRGBA {
+	size = max(size, 16)
+	height := make([]float64, size*size)
+	for y := range size {
+		for x := range size {
+			m, _ := brickAt(x, y, size)
+			height[y*size+x] = 1 - m
+		}
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, size, size))
+	const strength = 3.0
+	for y := range size {
+		for x := range size {
+			h := func(x, y int) float64 { return height[((y+size)%size)*size+(x+size)%size] }
+			dx := (h(x+1, y) - h(x-1, y)) * strength / 2
+			dy := (h(x, y-1) - h(x, y+1)) * strength / 2 // up the image is +y
+			n := [3]float64{-dx, -dy, 1}
+			l := math.Sqrt(n[0]*n[0] + n[1]*n[1] + n[2]*n[2])
+			enc := func(v float64) uint8 { return uint8(math.Round((v/l*0.5 + 0.5) * 255)) }
+			img.SetNRGBA(x, y, color.NRGBA{enc(n[0]), enc(n[1]), enc(n[2]), 255})
+		}
+	}
+	return img
+}
+
+// brickAt returns how much pixel (x, y) of a size x size brick wall is mortar (0 brick, 1
+// joint, soft in between) and which brick it belongs to.
+func brickAt(x, y, size int) (mortar float64, brick int) {
+	course := size / 4
+	row := y / course
+	bw := size / 2
+	off := 0
+	if row%2 == 1 {
+		off = bw / 2
+	}
+	bx := (x + off) % size
+	col := bx / bw
+	// Distance in pixels to the nearest joint, horizontally and vertically.
+	dy := min(y%course, course-1-y%course)
+	dx := min(bx%bw, bw-1-bx%bw)
+	d := float64(min(dx, dy))
+	joint := float64(size) / 64
+	mortar = math.Max(0, math.Min(1, (joint+1-d)/1.5))
+	return mortar, row*3 + col
+}

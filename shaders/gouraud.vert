@@ -8,6 +8,12 @@
 // Without TEXTURED the vertex colour is final (tone mapped and sRGB encoded here). With
 // TEXTURED the diffuse and specular parts stay linear and separate: gouraud.frag multiplies
 // the diffuse part by the base-colour texture, then tone maps and encodes.
+//
+// Of the material model it keeps what is cheap and visible: base colour factor, vertex
+// colour and texture (with its coordinate set and transform), alpha (BLEND and transmission
+// as premultiplied opacity; MASK in the ALPHA_MASK variant, whose fragment stage discards),
+// double-sided lighting, spot cones (SPOT_LIGHTS variant) and the emissive factor. Normal, metallic-roughness,
+// occlusion and emissive textures and clearcoat are left to pbr.frag.
 
 const int MAX_LIGHTS = 8; // equals scenes.MaxLights (checked by a render test)
 const float PI = 3.14159265359;
@@ -15,6 +21,8 @@ const float PI = 3.14159265359;
 layout(location = 0) in vec3 aPosition;
 layout(location = 1) in vec3 aNormal;
 layout(location = 2) in vec2 aUV;
+layout(location = 3) in vec2 aUV1;
+layout(location = 5) in vec4 aColor; // white when the primitive has no vertex colours
 
 uniform mat4 uModel;        // object to world
 uniform mat3 uNormalMatrix; // inverse transpose of uModel's upper 3x3
@@ -26,20 +34,32 @@ uniform float uMetallic;
 uniform float uRoughness;  // perceptual roughness, 0..1
 uniform vec3 uEmissive;    // linear RGB
 uniform bool uDoubleSided;
+uniform int uAlphaMode;          // 0 opaque, 1 mask, 2 blend
+uniform float uTransmitOpacity;  // 1 - transmission * (1 - metallic)
+uniform int uTexSet[1];          // the base colour texture's coordinate set
+uniform mat3 uTexTransform[1];   // its KHR_texture_transform
 
 uniform vec3 uAmbient;     // linear RGB
 uniform float uExposure;
 uniform int uLightCount;
 uniform vec3 uLightColor[MAX_LIGHTS];   // colour * intensity, linear
-// Point lights: (position, 1). Directional lights: (unit vector toward the light, 0).
+// Point and spot lights: (position, 1). Directional lights: (unit vector toward the light, 0).
 uniform vec4 uLightVector[MAX_LIGHTS];
+// Spot lights: direction and cone (scale, offset); other lights (0, 1). See pbr.frag. Read
+// by the SPOT_LIGHTS variant alone, which the renderer uses for scenes with spot lights: the
+// cone costs every vertex (about 5% of the demo's fast pass on llvmpipe).
+uniform vec3 uLightSpotDir[MAX_LIGHTS];
+uniform vec2 uLightCone[MAX_LIGHTS];
 
 #ifdef TEXTURED
 out vec3 vDiffuse;  // linear light reflected diffusely per unit of texture colour
 out vec3 vSpecular; // linear specular, ambient specular and emissive light
 out vec2 vUV;
+out float vAlpha;   // base colour and vertex alpha
 #else
-out vec3 vColor;    // final, sRGB encoded
+// Final, sRGB encoded; premultiplied by the opacity, except with ALPHA_MASK where alpha is
+// the value to test.
+out vec4 vColor;
 #endif
 
 float distributionGGX(float NdotH, float alpha) {
@@ -95,7 +115,8 @@ void main() {
     N = uDoubleSided && dot(N, V) < 0.0 ? -N : N;
     float NdotV = max(dot(N, V), 1e-4);
 
-    vec3 base = uBaseColor.rgb;
+    vec4 base4 = uBaseColor * aColor;
+    vec3 base = base4.rgb;
     float metallic = clamp(uMetallic, 0.0, 1.0);
     float roughness = clamp(uRoughness, 0.045, 1.0);
     float alpha = roughness * roughness;
@@ -110,6 +131,10 @@ void main() {
         float d2 = max(dot(toLight, toLight), 1e-4);
         vec3 L = toLight * inversesqrt(d2);
         vec3 radiance = uLightColor[i] / mix(1.0, d2, lv.w);
+#ifdef SPOT_LIGHTS
+        float cone = clamp(dot(uLightSpotDir[i], -L) * uLightCone[i].x + uLightCone[i].y, 0.0, 1.0);
+        radiance *= cone * cone;
+#endif
         float NdotL = max(dot(N, L), 0.0);
         vec3 H = normalize(L + V);
         float NdotH = max(dot(N, H), 0.0);
@@ -125,8 +150,15 @@ void main() {
 #ifdef TEXTURED
     vDiffuse = diffuse * base * uExposure;
     vSpecular = specular * uExposure;
-    vUV = aUV;
+    vUV = (uTexTransform[0] * vec3(uTexSet[0] == 1 ? aUV1 : aUV, 1.0)).xy;
+    vAlpha = base4.a;
 #else
-    vColor = linearToSRGB(toneMapACES((diffuse * base + specular) * uExposure));
+    vec3 c = linearToSRGB(toneMapACES((diffuse * base + specular) * uExposure));
+#ifdef ALPHA_MASK
+    vColor = vec4(c, base4.a);
+#else
+    float a = (uAlphaMode == 2 ? base4.a : 1.0) * uTransmitOpacity;
+    vColor = vec4(c * a, a);
+#endif
 #endif
 }

@@ -6,14 +6,19 @@
 //
 // Files:
 //   - scene.vert, pbr.frag: the scene pass. PBR metallic-roughness (GGX distribution,
-//     height-correlated Smith visibility, Schlick Fresnel), directional and point lights (up
-//     to scenes.MaxLights), ambient, sRGB base-colour texture, emissive, unlit materials,
-//     ACES tone mapping for lit surfaces and an sRGB-encoded output.
+//     height-correlated Smith visibility, Schlick Fresnel), directional, point and spot
+//     lights (up to scenes.MaxLights), ambient, the glTF 2.0 material model (base colour,
+//     metallic-roughness, normal, occlusion and emissive textures with two coordinate sets
+//     and texture transforms, vertex colours, alpha mask and blend, ior, specular,
+//     clearcoat, approximated transmission), unlit materials, ACES tone mapping for lit
+//     surfaces and an sRGB-encoded output. Compiled in variants (UNLIT, MATERIAL_MAPS,
+//     ALPHA_MASK) so that simple materials pay for none of the rest.
 //   - gouraud.vert, gouraud.frag: the fast scene pass (render.ShadingFast, the default on
 //     software rasterisers): pbr.frag's light model evaluated per vertex, tone mapped and
 //     sRGB encoded there; the fragment stage writes the interpolated colour, or with
 //     TEXTURED multiplies the diffuse light by the base-colour texture and tone maps and
-//     encodes per pixel.
+//     encodes per pixel; ALPHA_MASK adds the alpha test. It keeps vertex colours, alpha,
+//     the base colour texture's coordinate set and transform, and spot cones.
 //   - fullscreen.vert: one triangle covering the viewport (no vertex buffers).
 //   - yuv420.frag: RGB to I420 (BT.709, limited range) packing 4 output bytes per fragment
 //     into an RGBA8 target of W/4 x 1.5H texels, whose memory is exactly an I420 frame.
