@@ -101,6 +101,9 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	// The library comes after the renderer: -detail auto depends on whether it is software.
 	detail := SceneDetail(cfg.Detail, info.Software)
 	a.lib = scenes.NewLibraryDetail(detail)
+	// Default texture limits (8192 per side, 512 MiB decoded per scene); what a model's
+	// load works around (a texture skipped, a sampler value replaced) is logged.
+	a.lib.SetModelOptions(scenes.ModelOptions{Logger: log.With("part", "scenes")})
 	for _, sf := range cfg.Scenes {
 		if err := a.lib.Add(sf.Name, sf.Path); err != nil {
 			r.Close()
