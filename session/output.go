@@ -91,7 +91,8 @@ func (s *Session) startOutput() error {
 	if s.v.NewEncoder == nil {
 		return errors.New("session: Viewers needs NewEncoder")
 	}
-	enc, err := s.v.NewEncoder(EncoderOptions{Baseline: s.opts.Baseline})
+	s.lowDelay = !s.opts.Shared && !s.v.FixedBitrate
+	enc, err := s.v.NewEncoder(EncoderOptions{Baseline: s.opts.Baseline, LowDelay: s.lowDelay})
 	if err != nil {
 		return fmt.Errorf("session: encoder: %w", err)
 	}

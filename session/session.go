@@ -51,6 +51,12 @@ type EncoderOptions struct {
 	// Baseline asks for the constrained baseline profile, which every WebRTC browser
 	// decodes.
 	Baseline bool
+	// LowDelay asks for frames that each cross a link at the bitrate within about one
+	// frame interval (a rate-control buffer of one frame): a private session under rate
+	// control, where what a call changed should reach its one viewer at once even on a
+	// link barely above the bitrate. Large changes and keyframes then take a few frames to
+	// reach full quality instead of arriving late.
+	LowDelay bool
 }
 
 // Observer receives a session's measurements (metrics). Its methods must be cheap and
@@ -198,6 +204,7 @@ type Session struct {
 	// repeated (Repeater); frontRefined marks a refined front canvas.
 	encodesLeft  int
 	frontRefined atomic.Bool
+	lowDelay     bool // the encoder was opened with EncoderOptions.LowDelay
 
 	renders, encodes, repeats            atomic.Uint64
 	refined, refineAborted, refineFailed atomic.Uint64

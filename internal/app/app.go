@@ -245,6 +245,9 @@ func (a *App) newEncoder(eo session.EncoderOptions) (session.Encoder, error) {
 	if eo.Baseline {
 		o.Profile = encode.ProfileBaseline // what WebRTC offers (42e01f)
 	}
+	if eo.LowDelay {
+		o.VBVFrames = 1
+	}
 	return a.openEncoder(o)
 }
 
