@@ -609,3 +609,29 @@ func TestRefinedFramesOneAtATime(t *testing.T) {
 		t.Errorf("no session waited for a slot although three became still together")
 	}
 }
+
+// A low-delay session (private, under rate control) encodes a still picture's keyframe
+// keyframeLift times before repeating it (a one-frame buffer starves keyframes); a shared
+// session, which has the full buffer, once. The encoder is asked for low delay exactly then.
+func TestStillKeyframeLiftInLowDelaySessions(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		enc := &stillEncoder{}
+		var asked []EncoderOptions
+		s, _ := stillSession(t, enc, Options{Shared: shared}, func(v *Viewers) {
+			v.NewEncoder = func(o EncoderOptions) (Encoder, error) { asked = append(asked, o); return enc, nil }
+		})
+		if len(asked) != 1 || asked[0].LowDelay == shared {
+			t.Fatalf("shared %v: encoder options %+v, want LowDelay %v", shared, asked, !shared)
+		}
+		k := newRecSink()
+		attach(t, s, k)
+		waitFor(t, "repeats", 20*time.Second, func() bool { _, r := enc.counts(); return r >= 5 })
+		want := keyframeLift
+		if shared {
+			want = 1
+		}
+		if n, _ := enc.counts(); n != want {
+			t.Errorf("shared %v: the still picture was encoded %d times before its repeats, want %d", shared, n, want)
+		}
+	}
+}
