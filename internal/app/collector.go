@@ -28,6 +28,9 @@ var (
 	descWebFramesSent     = desc("rendercast_webrtc_frames_sent_total", "Video frames sent to WebRTC clients.")
 	descWebPacketsSent    = desc("rendercast_webrtc_packets_sent_total", "RTP packets sent to WebRTC clients.")
 	descWebBytesOut       = desc("rendercast_webrtc_payload_bytes_out_total", "RTP payload bytes sent to WebRTC clients.")
+	descWebNACKs          = desc("rendercast_webrtc_nacks_total", "RTP packets WebRTC receivers asked again for (NACK).")
+	descWebRetransmitted  = desc("rendercast_webrtc_retransmitted_packets_total", "RTP packets sent again to WebRTC receivers (RTX or plain resends).")
+	descWebPLIIgnored     = desc("rendercast_webrtc_pli_ignored_total", "WebRTC keyframe requests (PLI/FIR) not passed on: within a round trip of the last one.")
 	descWebCallsLimited   = desc("rendercast_webrtc_calls_limited_total", "Data-channel calls refused by the per-viewer rate limit.")
 	descSessions          = desc("rendercast_sessions", "Sessions open (each one render and one encode), by kind.", "kind")
 	descSessionViewers    = desc("rendercast_session_viewers", "Viewers attached to sessions, by session kind.", "kind")
@@ -45,7 +48,8 @@ var (
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRTMPFramesSent, descRTMPFramesDropped, descRTMPBytesOut, descRTMPBytesIn,
 		descRTMPFailures, descRTMPPanics, descRTMPCallsLimited, descWebSessions, descWebStarted, descWebRefused,
-		descWebFramesSent, descWebPacketsSent, descWebBytesOut, descWebCallsLimited, descSessions, descSessionViewers,
+		descWebFramesSent, descWebPacketsSent, descWebBytesOut, descWebCallsLimited,
+		descWebNACKs, descWebRetransmitted, descWebPLIIgnored, descSessions, descSessionViewers,
 		descForcedKeyframes, descRateDecreases, descRateIncreases, descCongestedSkips, descViewerBitrate,
 		descPublish, descPublishFrames, descPublishFailures} {
 		ch <- d
@@ -77,6 +81,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descWebPacketsSent, ws.PacketsSent)
 	counter(descWebBytesOut, ws.PayloadBytesOut)
 	counter(descWebCallsLimited, ws.CallsLimited)
+	counter(descWebNACKs, ws.NACKs)
+	counter(descWebRetransmitted, ws.RetransmittedPackets)
+	counter(descWebPLIIgnored, ws.PLIIgnored)
 
 	sessions := map[string]int{"shared": 0, "private": 0}
 	viewers := map[string]int{"shared": 0, "private": 0}
