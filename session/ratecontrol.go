@@ -48,12 +48,11 @@ const (
 	capacityShare   = 0.85 // of the link's throughput measured at congestion
 	decreaseSpacing = time.Second
 	increaseFactor  = 1.08 // per increaseSpacing, far under the last congestion
-	// nearShare, addShare: from nearShare of the throughput measured at the last
-	// congestion the bitrate probes up by addShare of it per increaseSpacing (additive),
-	// not by increaseFactor, so it comes back to the wall slowly and overshoots it little;
-	// a measurement older than capacityFor no longer holds it back.
-	nearShare       = 0.85
-	addShare        = 0.02
+	// holdShare, capacityFor: for capacityFor after a congestion the bitrate probes up to
+	// holdShare of the throughput measured then, no further: a link that held that much
+	// is not asked again at once (each probe into the wall costs a queue, that is
+	// latency). After capacityFor it probes on, and a congestion measures the link again.
+	holdShare       = 0.9
 	capacityFor     = time.Minute
 	increaseSpacing = time.Second
 	increaseAfter   = 2 * time.Second // no increase this soon after a decrease
@@ -146,8 +145,8 @@ func (c *linkControl) observe(l Link, now time.Time, current, floor, ceiling int
 			return 0
 		}
 		t := int(increaseFactor * float64(c.target))
-		if c.capBps > 0 && now.Sub(c.capAt) < capacityFor && float64(c.target) >= nearShare*float64(c.capBps) {
-			t = c.target + max(int(addShare*float64(c.capBps)), 10_000)
+		if c.capBps > 0 && now.Sub(c.capAt) < capacityFor {
+			t = min(t, int(holdShare*float64(c.capBps)))
 		}
 		t = min(t, ceiling)
 		if t <= c.target {

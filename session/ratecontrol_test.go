@@ -85,15 +85,24 @@ func TestLinkControlProbesUpSlowly(t *testing.T) {
 	if n := len(r.changes); n == 0 || n > 11 {
 		t.Fatalf("%d increases in 10 s clear: %v", n, r.changes)
 	}
-	// Near the throughput measured at congestion (1 Mbit/s), steps are small.
 	for i := 1; i < len(r.changes); i++ {
-		prev := r.changes[i-1]
-		if step := r.changes[i] - prev; float64(prev) >= nearShare*1_000_000 && step > int(addShare*1_000_000)+1000 {
-			t.Errorf("step %d -> %d near the measured link: want at most %d", prev, r.changes[i], int(addShare*1_000_000))
+		if r.changes[i] > int(increaseFactor*float64(r.changes[i-1]))+1 {
+			t.Errorf("step %d -> %d: more than %g", r.changes[i-1], r.changes[i], increaseFactor)
 		}
 	}
-	if r.cur > 1_100_000 {
-		t.Errorf("10 s after congestion at 1 Mbit/s the bitrate is %d", r.cur)
+	// Up to holdShare of the throughput measured at congestion (1 Mbit/s), no further
+	// while that measurement is fresh.
+	if want := int(holdShare * 1_000_000); r.cur < want-10_000 || r.cur > want {
+		t.Errorf("10 s after congestion at 1 Mbit/s the bitrate is %d, want %d", r.cur, want)
+	}
+	r.changes = nil
+	r.run(capacityFor-12*time.Second, Link{Delay: 5 * time.Millisecond}, r.cur)
+	if len(r.changes) != 0 {
+		t.Errorf("probed %v within %v of the congestion", r.changes, capacityFor)
+	}
+	r.run(5*time.Second, Link{Delay: 5 * time.Millisecond}, r.cur)
+	if len(r.changes) == 0 || r.cur <= int(holdShare*1_000_000) {
+		t.Errorf("no probing %v after the congestion: %v", capacityFor, r.changes)
 	}
 }
 
