@@ -91,7 +91,11 @@ func (s *Session) startOutput() error {
 	if s.v.NewEncoder == nil {
 		return errors.New("session: Viewers needs NewEncoder")
 	}
-	s.lowDelay = !s.opts.Shared && !s.v.FixedBitrate
+	// Low delay for private RTMP viewers under rate control. WebRTC viewers (Baseline)
+	// have a pacer that spreads a frame's packets to the estimate already, and a one-frame
+	// buffer at the low rates congestion control starts from starved the pictures after a
+	// call (measured in the link lab: 0.1 to 1.4 s to show a new background).
+	s.lowDelay = !s.opts.Shared && !s.v.FixedBitrate && !s.opts.Baseline
 	enc, err := s.v.NewEncoder(EncoderOptions{Baseline: s.opts.Baseline, LowDelay: s.lowDelay})
 	if err != nil {
 		return fmt.Errorf("session: encoder: %w", err)

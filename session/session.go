@@ -53,9 +53,9 @@ type EncoderOptions struct {
 	Baseline bool
 	// LowDelay asks for frames that each cross a link at the bitrate within about one
 	// frame interval (a rate-control buffer of one frame): a private session under rate
-	// control, where what a call changed should reach its one viewer at once even on a
-	// link barely above the bitrate. Large changes and keyframes then take a few frames to
-	// reach full quality instead of arriving late.
+	// control for an RTMP viewer, where what a call changed should reach its one viewer at
+	// once even on a link barely above the bitrate. Large changes and keyframes then take a
+	// few frames to reach full quality instead of arriving late.
 	LowDelay bool
 }
 
