@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rendercast/rendercast/avc"
@@ -137,33 +136,7 @@ func benchViewers(b *testing.B, viewers int, twcc bool) {
 // benchClient is a pion receiver with receiver reports and NACKs, and transport-cc
 // feedback when twcc.
 func benchClient(b *testing.B, twcc bool) *webrtc.PeerConnection {
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterCodec(h264Codec, webrtc.RTPCodecTypeVideo); err != nil {
-		b.Fatal(err)
-	}
-	reg := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, reg); err != nil {
-		b.Fatal(err)
-	}
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		b.Fatal(err)
-	}
-	if twcc {
-		if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
-			b.Fatal(err)
-		}
-	}
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		b.Fatal(err)
-	}
+	pc := testPeer(b, twcc, true, false)
 	pc.OnTrack(func(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		go func() {
 			for {

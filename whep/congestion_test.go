@@ -276,8 +276,10 @@ type arrival struct {
 	at time.Time
 }
 
-func newCCClient(t *testing.T, twcc, nack, rtx bool) *ccClient {
-	t.Helper()
+// testPeer makes a receive-only pion peer on loopback with receiver reports, NACKs when
+// nack, transport-cc feedback when twcc and RTX offered when rtx.
+func testPeer(tb testing.TB, twcc, nack, rtx bool) *webrtc.PeerConnection {
+	tb.Helper()
 	m := &webrtc.MediaEngine{}
 	codecs := []webrtc.RTPCodecParameters{h264Codec}
 	if rtx {
@@ -285,21 +287,21 @@ func newCCClient(t *testing.T, twcc, nack, rtx bool) *ccClient {
 	}
 	for _, c := range codecs {
 		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	reg := &interceptor.Registry{}
 	if nack {
 		if err := webrtc.ConfigureNack(m, reg); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if twcc {
 		if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	se := webrtc.SettingEngine{}
@@ -308,13 +310,19 @@ func newCCClient(t *testing.T, twcc, nack, rtx bool) *ccClient {
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		tb.Fatal(err)
+	}
+	return pc
+}
+
+func newCCClient(t *testing.T, twcc, nack, rtx bool) *ccClient {
+	t.Helper()
+	pc := testPeer(t, twcc, nack, rtx)
 	t.Cleanup(func() { pc.Close() })
 	c := &ccClient{pc: pc, seqs: map[uint16]bool{}}
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		c.ssrc.Store(uint32(tr.SSRC()))
 		go func() { // the sender reports reach the interceptors (the round trip needs them)
