@@ -16,6 +16,9 @@ import (
 func FuzzLoadGLB(f *testing.F) {
 	f.Add(triangleDoc().glb(f))
 	f.Add(triangleDoc().gltf(f))
+	// Animation, skinning and morphing.
+	f.Add(skinDoc(f).glb(f))
+	f.Add(animDoc("rotation", "CUBICSPLINE", "VEC4", []float32{0, 1}, make([]float32, 24)).glb(f))
 	// The material model: every texture slot, samplers, transforms, extensions, vertex
 	// colours, a spot light; and broken textures (truncated PNG, a GIF, a huge header).
 	full := texturedTriangle(f, 5, map[string]any{
