@@ -36,7 +36,6 @@ func translationAt(t *testing.T, s *Scene, at float64) mgl32.Vec3 {
 	return s.WorldTransforms()[0].Col(3).Vec3()
 }
 
-
 func TestAnimationSamplers(t *testing.T) {
 	t.Run("linear", func(t *testing.T) {
 		s := mustLoad(t, animDoc("translation", "LINEAR", "VEC3", []float32{0, 2}, []float32{0, 0, 0, 2, 4, 0}).glb(t))
