@@ -178,16 +178,22 @@ func (p *Playback) localTime(s *Scene, now float64) float64 {
 
 // ApplyAnimations poses the scene for scene time now: every animation in Playing (paused
 // ones at their pause time) sets its nodes' properties, then skinned and morphed nodes get
-// their geometry computed.
+// their geometry computed. An animation that does not loop and has reached its end is
+// paused there, so AnimationsPlaying turns false once its last pose is applied.
 func (s *Scene) ApplyAnimations(now float64) {
 	for i := range s.Playing {
 		p := &s.Playing[i]
 		if p.Animation < 0 || p.Animation >= len(s.Animations) {
 			continue
 		}
-		t := float32(p.localTime(s, now))
-		for c := range s.Animations[p.Animation].Channels {
-			s.applyChannel(&s.Animations[p.Animation].Channels[c], t)
+		a := s.Animations[p.Animation]
+		lt := p.localTime(s, now)
+		t := float32(lt)
+		for c := range a.Channels {
+			s.applyChannel(&a.Channels[c], t)
+		}
+		if !p.Paused && !p.Loop && now-p.Start >= a.Duration {
+			p.Paused, p.At = true, a.Duration
 		}
 	}
 	s.Deform()
