@@ -96,6 +96,8 @@ type Playback struct {
 	// Paused holds the pose at animation time At.
 	Paused bool
 	At     float64
+	// posed marks a paused animation whose pose is applied: ApplyAnimations skips it.
+	posed bool
 }
 
 // deformed is a node's skinned or morphed geometry, owned by the scene that computed it:
@@ -142,7 +144,7 @@ func (s *Scene) PauseAnimations(now float64) {
 	for i := range s.Playing {
 		p := &s.Playing[i]
 		if !p.Paused {
-			p.At, p.Paused = p.localTime(s, now), true
+			p.At, p.Paused, p.posed = p.localTime(s, now), true, false
 		}
 	}
 }
@@ -179,13 +181,17 @@ func (p *Playback) localTime(s *Scene, now float64) float64 {
 // ApplyAnimations poses the scene for scene time now: every animation in Playing (paused
 // ones at their pause time) sets its nodes' properties, then skinned and morphed nodes get
 // their geometry computed. An animation that does not loop and has reached its end is
-// paused there, so AnimationsPlaying turns false once its last pose is applied.
+// paused there, so AnimationsPlaying turns false once its last pose is applied. Paused
+// animations whose pose is already applied cost nothing.
 func (s *Scene) ApplyAnimations(now float64) {
+	changed := false
 	for i := range s.Playing {
 		p := &s.Playing[i]
-		if p.Animation < 0 || p.Animation >= len(s.Animations) {
+		if p.Animation < 0 || p.Animation >= len(s.Animations) || (p.Paused && p.posed) {
 			continue
 		}
+		changed = true
+		p.posed = p.Paused
 		a := s.Animations[p.Animation]
 		lt := p.localTime(s, now)
 		t := float32(lt)
@@ -193,10 +199,12 @@ func (s *Scene) ApplyAnimations(now float64) {
 			s.applyChannel(&a.Channels[c], t)
 		}
 		if !p.Paused && !p.Loop && now-p.Start >= a.Duration {
-			p.Paused, p.At = true, a.Duration
+			p.Paused, p.At, p.posed = true, a.Duration, false
 		}
 	}
-	s.Deform()
+	if changed {
+		s.Deform()
+	}
 }
 
 // applyChannel sets the channel's node property to its value at time t.
@@ -409,6 +417,9 @@ func deformPrimitive(src, dst *Primitive, weights []float32, joints []mgl32.Mat4
 		if joints != nil {
 			*dst = *src
 			dst.Positions, dst.Normals = transformed(src.Positions, src.Normals, nodeWorld)
+			if src.Tangents != nil {
+				dst.Tangents = skinTangents(src.Tangents, &Deform{}, nil, nodeWorld)
+			}
 		}
 		return
 	}
@@ -466,6 +477,39 @@ func deformPrimitive(src, dst *Primitive, weights []float32, joints []mgl32.Mat4
 	}
 	*dst = *src
 	dst.Positions, dst.Normals = pos, nrm
+	if joints != nil && src.Tangents != nil {
+		dst.Tangents = skinTangents(src.Tangents, d, joints, nodeWorld)
+	}
+}
+
+// skinTangents turns tangents with the vertices' skin matrices (handedness kept).
+func skinTangents(tan []mgl32.Vec4, d *Deform, joints []mgl32.Mat4, nodeWorld mgl32.Mat4) []mgl32.Vec4 {
+	out := make([]mgl32.Vec4, len(tan))
+	skinned := len(d.Joints) == len(tan) && len(d.Weights) == len(tan)
+	for i, t := range tan {
+		var m mgl32.Mat4
+		total := float32(0)
+		if skinned {
+			for k := range 4 {
+				w, j := d.Weights[i][k], int(d.Joints[i][k])
+				if w != 0 && j < len(joints) {
+					m = m.Add(joints[j].Mul(w))
+					total += w
+				}
+			}
+		}
+		if !(total > 1e-6) {
+			m = nodeWorld
+		}
+		v := m.Mat3().Mul3x1(t.Vec3())
+		if l := v.Len(); l > 1e-12 {
+			v = v.Mul(1 / l)
+		} else {
+			v = t.Vec3()
+		}
+		out[i] = v.Vec4(t[3])
+	}
+	return out
 }
 
 // transformed returns positions and normals moved by m.

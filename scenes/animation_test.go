@@ -199,6 +199,17 @@ func TestSkinnedStripBends(t *testing.T) {
 	if !near3(bent[3], mgl32.Vec3{0.05, 1.05, 0}, 1e-4) {
 		t.Errorf("middle vertex at %v, want (0.05 1.05 0)", bent[3])
 	}
+	// Paused, the pose is computed once more (at the pause time), then no longer.
+	c.PauseAnimations(1)
+	c.ApplyAnimations(2)
+	first := &c.Draws()[0].Primitive.Positions[0]
+	c.ApplyAnimations(3)
+	if again := &c.Draws()[0].Primitive.Positions[0]; again != first {
+		t.Error("a paused, posed animation deformed the mesh again")
+	}
+	if got := c.Draws()[0].Primitive.Positions[5]; !near3(got, mgl32.Vec3{-1, 1.1, 0}, 1e-4) {
+		t.Errorf("paused top vertex at %v", got)
+	}
 	// The clone's pose is its own: the original still shows the rest pose.
 	if again := drawnPositions(t, s, "strip"); !near3(again[5], rest[5], 1e-6) {
 		t.Errorf("original moved with its clone: %v", again[5])
