@@ -71,5 +71,11 @@ func FuzzLoadGLB(f *testing.F) {
 		if err := s.Camera.Validate(); err != nil {
 			t.Fatalf("loaded scene has a bad camera: %v", err)
 		}
+		// Its animations play at any time without a panic.
+		s.PlayAllAnimations(0)
+		for _, at := range []float64{0, 0.4, 1e3} {
+			s.ApplyAnimations(at)
+			_ = s.Draws()
+		}
 	})
 }
