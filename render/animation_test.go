@@ -186,3 +186,32 @@ func TestMorphTargetOnScreen(t *testing.T) {
 		t.Errorf("quad covers %d pixels with weight 0, %d with weight 1: want twice as many", n0, n1)
 	}
 }
+
+// TestReplacedVerticesChecked: vertices replaced in place of a cached primitive's are
+// uploaded into its buffers when they fit, and a replacement that does not fit (fewer
+// normals than positions) is skipped like any bad primitive, not read past its end.
+func TestReplacedVerticesChecked(t *testing.T) {
+	r := newRenderer(t, Config{})
+	v := newView(t, r, 160, 120)
+	s := animScene()
+	p := box(0.5, 0.5, 0.5)
+	s.Meshes = []*scenes.Mesh{{Name: "box", Primitives: []scenes.Primitive{p}}}
+	s.Nodes = []*scenes.Node{scenes.NewNode("box", 0)}
+	s.Roots = []int{0}
+	x0, _, _ := centroid(drawRGBA(t, v, s))
+	prim := &s.Meshes[0].Primitives[0]
+	moved := make([]mgl32.Vec3, len(prim.Positions))
+	for i, q := range prim.Positions {
+		moved[i] = q.Add(mgl32.Vec3{1, 0, 0})
+	}
+	prim.Positions = moved
+	x1, _, _ := centroid(drawRGBA(t, v, s))
+	if x1-x0 < 20 {
+		t.Errorf("replaced vertices one unit to the right: centroid column %.1f -> %.1f", x0, x1)
+	}
+	prim.Positions = append([]mgl32.Vec3(nil), moved...)
+	prim.Normals = prim.Normals[:3]
+	if _, _, n := centroid(drawRGBA(t, v, s)); n != 0 {
+		t.Errorf("a primitive with 3 normals for %d positions was drawn (%d pixels)", len(moved), n)
+	}
+}
