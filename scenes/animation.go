@@ -445,26 +445,17 @@ func deformPrimitive(src, dst *Primitive, weights []float32, joints []mgl32.Mat4
 		}
 	}
 	if joints != nil {
-		skinned := d.Joints != nil && len(d.Joints) == len(pos) && len(d.Weights) == len(pos)
+		skinned := len(d.Joints) == len(pos) && len(d.Weights) == len(pos)
 		for i := range pos {
-			var m mgl32.Mat4
-			total := float32(0)
-			if skinned {
-				for k := range 4 {
-					w, j := d.Weights[i][k], int(d.Joints[i][k])
-					if w == 0 || j >= len(joints) {
-						continue
-					}
-					m = m.Add(joints[j].Mul(w))
-					total += w
-				}
+			m := skinMatrix(d, i, skinned, joints, nodeWorld)
+			p := pos[i]
+			pos[i] = mgl32.Vec3{
+				m[0]*p[0] + m[4]*p[1] + m[8]*p[2] + m[12],
+				m[1]*p[0] + m[5]*p[1] + m[9]*p[2] + m[13],
+				m[2]*p[0] + m[6]*p[1] + m[10]*p[2] + m[14],
 			}
-			if !(total > 1e-6) {
-				m = nodeWorld
-			}
-			pos[i] = m.Mul4x1(pos[i].Vec4(1)).Vec3()
 			if nrm != nil {
-				nrm[i] = m.Mat3().Mul3x1(nrm[i])
+				nrm[i] = mulDir(&m, nrm[i])
 			}
 		}
 	}
@@ -482,26 +473,47 @@ func deformPrimitive(src, dst *Primitive, weights []float32, joints []mgl32.Mat4
 	}
 }
 
+// skinMatrix is vertex i's blend of its joints' matrices, or nodeWorld for a vertex without
+// joint weights (or when the primitive is not skinned).
+func skinMatrix(d *Deform, i int, skinned bool, joints []mgl32.Mat4, nodeWorld mgl32.Mat4) mgl32.Mat4 {
+	if !skinned {
+		return nodeWorld
+	}
+	var m mgl32.Mat4
+	total := float32(0)
+	for k := range 4 {
+		w, j := d.Weights[i][k], int(d.Joints[i][k])
+		if w == 0 || j >= len(joints) {
+			continue
+		}
+		jm := &joints[j]
+		for e := range m {
+			m[e] += w * jm[e]
+		}
+		total += w
+	}
+	if !(total > 1e-6) {
+		return nodeWorld
+	}
+	return m
+}
+
+// mulDir applies m's upper 3x3 part to the direction v.
+func mulDir(m *mgl32.Mat4, v mgl32.Vec3) mgl32.Vec3 {
+	return mgl32.Vec3{
+		m[0]*v[0] + m[4]*v[1] + m[8]*v[2],
+		m[1]*v[0] + m[5]*v[1] + m[9]*v[2],
+		m[2]*v[0] + m[6]*v[1] + m[10]*v[2],
+	}
+}
+
 // skinTangents turns tangents with the vertices' skin matrices (handedness kept).
 func skinTangents(tan []mgl32.Vec4, d *Deform, joints []mgl32.Mat4, nodeWorld mgl32.Mat4) []mgl32.Vec4 {
 	out := make([]mgl32.Vec4, len(tan))
 	skinned := len(d.Joints) == len(tan) && len(d.Weights) == len(tan)
 	for i, t := range tan {
-		var m mgl32.Mat4
-		total := float32(0)
-		if skinned {
-			for k := range 4 {
-				w, j := d.Weights[i][k], int(d.Joints[i][k])
-				if w != 0 && j < len(joints) {
-					m = m.Add(joints[j].Mul(w))
-					total += w
-				}
-			}
-		}
-		if !(total > 1e-6) {
-			m = nodeWorld
-		}
-		v := m.Mat3().Mul3x1(t.Vec3())
+		m := skinMatrix(d, i, skinned, joints, nodeWorld)
+		v := mulDir(&m, t.Vec3())
 		if l := v.Len(); l > 1e-12 {
 			v = v.Mul(1 / l)
 		} else {
