@@ -149,6 +149,23 @@ func (s *Scene) PauseAnimations(now float64) {
 	}
 }
 
+// PauseAnimation pauses the named animation at scene time now (nothing when it does not
+// play). An unknown name gives ErrUnknownAnimation.
+func (s *Scene) PauseAnimation(name string, now float64) error {
+	for ai, a := range s.Animations {
+		if a.Name != name {
+			continue
+		}
+		for i := range s.Playing {
+			if p := &s.Playing[i]; p.Animation == ai && !p.Paused {
+				p.At, p.Paused, p.posed = p.localTime(s, now), true, false
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %q", ErrUnknownAnimation, name)
+}
+
 // AnimationsPlaying reports whether an animation moves the scene (playing, not paused).
 func (s *Scene) AnimationsPlaying() bool {
 	for _, p := range s.Playing {

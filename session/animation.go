@@ -72,11 +72,23 @@ func callPlayAnimation(s *Session, name string, a Args) (any, error) {
 	return map[string]any{"name": anim, "loop": loop}, nil
 }
 
-// callPauseAnimation answers scene.pauseAnimation: every animation holds its pose.
+// callPauseAnimation answers scene.pauseAnimation {name}: the named animation, or without a
+// name every animation, holds its pose.
 func callPauseAnimation(s *Session, name string, a Args) (any, error) {
+	anim := ""
+	if _, ok := a["name"]; ok {
+		var err error
+		if anim, err = a.str(name, "name"); err != nil {
+			return nil, err
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.scene.PauseAnimations(s.clock())
+	if anim == "" {
+		s.scene.PauseAnimations(s.clock())
+	} else if err := s.scene.PauseAnimation(anim, s.clock()); err != nil {
+		return nil, argErr(name, "name", err)
+	}
 	s.edited()
-	return map[string]any{"paused": len(s.scene.Playing)}, nil
+	return map[string]any{"playing": s.scene.AnimationsPlaying()}, nil
 }

@@ -200,11 +200,21 @@ func TestAnimationCallArguments(t *testing.T) {
 	if s.scene.AnimationsPlaying() {
 		t.Error("a refused call started an animation")
 	}
+	if _, err := s.Call("scene.pauseAnimation", Args{"name": "walk"}); err == nil {
+		t.Error("pauseAnimation of an unknown animation accepted")
+	}
 	// loop defaults to true.
 	if _, err := s.Call("scene.playAnimation", Args{"name": "spin"}); err != nil {
 		t.Fatal(err)
 	}
 	if list := animationList(t, s); list[1]["playing"] != true || list[1]["loop"] != true || list[0]["playing"] != false {
 		t.Errorf("after playAnimation spin: %v", list)
+	}
+	// Pausing another animation leaves it playing; pausing it by name stops it.
+	if res, err := s.Call("scene.pauseAnimation", Args{"name": "slide"}); err != nil || res.(map[string]any)["playing"] != true {
+		t.Errorf("pauseAnimation slide: %v %v, want spin still playing", res, err)
+	}
+	if res, err := s.Call("scene.pauseAnimation", Args{"name": "spin"}); err != nil || res.(map[string]any)["playing"] != false {
+		t.Errorf("pauseAnimation spin: %v %v, want nothing playing", res, err)
 	}
 }
