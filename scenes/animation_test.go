@@ -293,6 +293,25 @@ func TestAnimationBroken(t *testing.T) {
 			d.list("skins")[0].(map[string]any)["joints"] = []any{1, 42}
 			return d
 		}, "not in the scene"},
+		{"NaN inverse bind matrix", func() *testDoc {
+			d := skinDoc(t)
+			m := mgl32.Ident4()
+			m[5] = nan
+			ibm := d.accessor(d.view(matBytes(mgl32.Ident4(), m), 0), 5126, 2, "MAT4", nil)
+			d.list("skins")[0].(map[string]any)["inverseBindMatrices"] = ibm
+			return d
+		}, "not finite"},
+		{"morph weights for no targets", func() *testDoc {
+			d := triangleDoc()
+			d.list("meshes")[0].(map[string]any)["weights"] = []any{0.5}
+			return d
+		}, "1 morph weights for 0 targets"},
+		{"morph target count", func() *testDoc {
+			d := triangleDoc()
+			prim := d.list("meshes")[0].(map[string]any)["primitives"].([]any)[0].(map[string]any)
+			prim["targets"] = []any{map[string]any{"POSITION": d.floats("VEC3", 0, 0, 1)}}
+			return d
+		}, "morph target 0 skipped: POSITION has 1 elements for 3 vertices"},
 		{"too few inverse bind matrices", func() *testDoc {
 			d := skinDoc(t)
 			d.list("skins")[0].(map[string]any)["joints"] = []any{1, 2, 0}

@@ -47,7 +47,7 @@ func (l *gltfLoader) deformData(gp *gltf.Primitive, p *Primitive, nv int) error 
 				break
 			}
 			if len(v)/3 != nv {
-				l.warn("morph target %d skipped: %s has %d elements, POSITION %d", ti, a.name, len(v)/3, nv)
+				l.warn("morph target %d skipped: %s has %d elements for %d vertices", ti, a.name, len(v)/3, nv)
 				ok = false
 				break
 			}
