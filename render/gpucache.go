@@ -96,6 +96,11 @@ func (c *gpuCache) primitive(objs *glObjects, mesh *scenes.Mesh, p *scenes.Primi
 		g.lastUsed = frame
 		return g, nil
 	}
+	if g != nil && g.deformed(p) {
+		g.refresh(p)
+		g.lastUsed = frame
+		return g, nil
+	}
 	if g != nil {
 		g.free(objs)
 		delete(c.prims, p)
@@ -166,26 +171,8 @@ func uploadPrimitive(objs *glObjects, p *scenes.Primitive) *gpuPrimitive {
 		nPos: len(p.Positions), nIdx: len(p.Indices),
 		hasUVs1: p.UVs1 != nil, hasTangents: p.Tangents != nil, hasColors: p.Colors != nil,
 	}
-	if len(p.Positions) > 0 {
-		lo, hi := p.Positions[0], p.Positions[0]
-		for _, q := range p.Positions {
-			for k := range 3 {
-				lo[k], hi[k] = min(lo[k], q[k]), max(hi[k], q[k])
-			}
-		}
-		g.centre = lo.Add(hi).Mul(0.5)
-	}
-	verts := make([]float32, len(p.Positions)*vertexFloats)
-	for i, pos := range p.Positions {
-		v := verts[i*vertexFloats : (i+1)*vertexFloats]
-		copy(v[0:3], pos[:])
-		if g.hasNormals {
-			copy(v[3:6], p.Normals[i][:])
-		}
-		if g.hasUVs {
-			copy(v[6:8], p.UVs[i][:])
-		}
-	}
+	g.centre = centre(p.Positions)
+	verts := g.vertexData(p)
 	g.vao = objs.genVertexArray()
 	gl.BindVertexArray(g.vao)
 	g.vbo = objs.genBuffer()
@@ -206,23 +193,7 @@ func uploadPrimitive(objs *glObjects, p *scenes.Primitive) *gpuPrimitive {
 	gl.EnableVertexAttribArray(2)
 	gl.VertexAttribPointerWithOffset(2, 2, gl.FLOAT, false, stride, 6*4)
 	if g.hasUVs1 || g.hasTangents || g.hasColors {
-		extra := make([]float32, len(p.Positions)*extraFloats)
-		for i := range p.Positions {
-			v := extra[i*extraFloats : (i+1)*extraFloats]
-			if g.hasUVs1 {
-				copy(v[0:2], p.UVs1[i][:])
-			}
-			if g.hasTangents {
-				copy(v[2:6], p.Tangents[i][:])
-			} else {
-				v[2], v[5] = 1, 1
-			}
-			if g.hasColors {
-				copy(v[6:10], p.Colors[i][:])
-			} else {
-				v[6], v[7], v[8], v[9] = 1, 1, 1, 1
-			}
-		}
+		extra := g.extraData(p)
 		g.extra = objs.genBuffer()
 		gl.BindBuffer(gl.ARRAY_BUFFER, g.extra)
 		gl.BufferData(gl.ARRAY_BUFFER, len(extra)*4, gl.Ptr(extra), gl.STATIC_DRAW)

@@ -39,6 +39,13 @@ func (s *Scene) draws(full bool) []Draw {
 		world := parent.Mul4(n.Local())
 		if n.Mesh >= 0 && n.Mesh < len(s.Meshes) {
 			m := s.Meshes[n.Mesh]
+			at := world
+			if d := n.deformed; d != nil {
+				m = d.mesh
+				if d.world {
+					at = mgl32.Ident4() // skinned vertices are in world space
+				}
+			}
 			prims := m.Primitives
 			if full && m.Full != nil {
 				prims = m.Full
@@ -53,7 +60,7 @@ func (s *Scene) draws(full bool) []Draw {
 				if n.ColorOverride != nil {
 					c = *n.ColorOverride
 				}
-				out = append(out, Draw{Mesh: m, Primitive: p, World: world, Material: mat, BaseColor: c})
+				out = append(out, Draw{Mesh: m, Primitive: p, World: at, Material: mat, BaseColor: c})
 			}
 		}
 		for _, c := range n.Children {
@@ -78,6 +85,7 @@ func (s *Scene) Clone() *Scene {
 			v := *n.ColorOverride
 			nn.ColorOverride = &v
 		}
+		nn.Weights = append([]float32(nil), n.Weights...)
 		c.Nodes[i] = &nn
 	}
 	c.Materials = make([]*Material, len(s.Materials))
@@ -86,6 +94,7 @@ func (s *Scene) Clone() *Scene {
 		c.Materials[i] = &mm
 	}
 	c.Roots = append([]int(nil), s.Roots...)
+	c.Playing = append([]Playback(nil), s.Playing...)
 	c.Lights = append([]Light(nil), s.Lights...)
 	return &c
 }

@@ -28,6 +28,8 @@ var (
 	ErrBadSceneName = errors.New("bad scene name")
 	// ErrSceneExists: Library.Add with a name that is already taken.
 	ErrSceneExists = errors.New("scene name already in use")
+	// ErrUnknownAnimation: PlayAnimation named an animation the scene does not have.
+	ErrUnknownAnimation = errors.New("unknown animation")
 )
 
 // errLoaderPanic marks a panic recovered inside the loader: a bug, since bad input must give

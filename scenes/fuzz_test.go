@@ -16,6 +16,9 @@ import (
 func FuzzLoadGLB(f *testing.F) {
 	f.Add(triangleDoc().glb(f))
 	f.Add(triangleDoc().gltf(f))
+	// Animation, skinning and morphing.
+	f.Add(skinDoc(f).glb(f))
+	f.Add(animDoc("rotation", "CUBICSPLINE", "VEC4", []float32{0, 1}, make([]float32, 24)).glb(f))
 	// The material model: every texture slot, samplers, transforms, extensions, vertex
 	// colours, a spot light; and broken textures (truncated PNG, a GIF, a huge header).
 	full := texturedTriangle(f, 5, map[string]any{
@@ -67,6 +70,12 @@ func FuzzLoadGLB(f *testing.F) {
 		}
 		if err := s.Camera.Validate(); err != nil {
 			t.Fatalf("loaded scene has a bad camera: %v", err)
+		}
+		// Its animations play at any time without a panic.
+		s.PlayAllAnimations(0)
+		for _, at := range []float64{0, 0.4, 1e3} {
+			s.ApplyAnimations(at)
+			_ = s.Draws()
 		}
 	})
 }

@@ -65,8 +65,10 @@ var knownExtensions = []string{extUnlit, extLights, extQuantization, extTexTrans
 // KHR_lights_punctual lights (directional, point, spot), and the first perspective camera.
 // Textures in other formats, or past the texture memory limit (ModelOptions), are skipped
 // with a warning (Scene.Warnings). A model without lights gets a three-light studio set-up; one
-// without a camera is framed from the front right, slightly above. Animations, skins and
-// morph targets are ignored (the model shows its rest pose).
+// without a camera is framed from the front right, slightly above. Animations (node
+// translation, rotation, scale and morph weights; LINEAR, STEP and CUBICSPLINE), skins
+// (JOINTS_0/WEIGHTS_0) and morph targets (POSITION and NORMAL deltas) are read; broken ones
+// are skipped with a warning and the model shows its rest pose (see Scene.ApplyAnimations).
 //
 // Every failure returns a *ModelError naming the file and wrapping ErrBadModel with the
 // problem: missing or unreadable files (also fs.ErrNotExist and friends), malformed JSON or
@@ -330,6 +332,8 @@ type gltfLoader struct {
 	warned      map[string]bool
 	meshes      map[int]int // glTF mesh -> Scene.Meshes index
 	materials   map[int]int // glTF material -> Scene.Materials index
+	sceneNode   map[int]int // glTF node -> Scene.Nodes index
+	skins       map[int]*Skin
 	s           *Scene
 }
 
@@ -374,6 +378,7 @@ func (l *gltfLoader) scene() (*Scene, error) {
 	l.imageSkips = map[int]string{}
 	l.meshes = map[int]int{}
 	l.materials = map[int]int{}
+	l.sceneNode = map[int]int{}
 	l.s = &Scene{Background: demoBackground(), Ambient: studioAmbient(), Warnings: l.s.Warnings}
 
 	// The walk from the roots visits each node once: the graph is a forest.
@@ -397,6 +402,7 @@ func (l *gltfLoader) scene() (*Scene, error) {
 		n.Name = uniqueName(n.Name, it.gi, used)
 		idx := len(l.s.Nodes)
 		l.s.Nodes = append(l.s.Nodes, n)
+		l.sceneNode[it.gi] = idx
 		if it.parent < 0 {
 			l.s.Roots = append(l.s.Roots, idx)
 		} else {
@@ -415,6 +421,9 @@ func (l *gltfLoader) scene() (*Scene, error) {
 		for c := len(gn.Children) - 1; c >= 0; c-- {
 			stack = append(stack, nodeAt{gi: gn.Children[c], parent: idx, depth: it.depth + 1, world: world})
 		}
+	}
+	if err := l.animate(); err != nil {
+		return nil, err
 	}
 	triangles := 0
 	for _, m := range l.s.Meshes {
@@ -704,6 +713,9 @@ func (l *gltfLoader) primitive(gp *gltf.Primitive) (p Primitive, ok bool, err er
 	}
 	if p.Normals != nil {
 		repairNormals(&p)
+	}
+	if err := l.deformData(gp, &p, nv); err != nil {
+		return p, false, err
 	}
 	if mat != nil && mat.NormalTexture != nil && p.Tangents == nil {
 		uvs := p.UVs

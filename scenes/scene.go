@@ -41,6 +41,10 @@ type Scene struct {
 	// Animate, if set, updates the scene for time t (seconds since the view started) before
 	// each frame. Built-in scenes use it for moving elements. It may mutate only this scene.
 	Animate func(s *Scene, t float64)
+	// Animations are the model's keyframed animations (shared between clones, read-only);
+	// Playing is what plays on this scene's clock (ApplyAnimations poses the scene).
+	Animations []*Animation
+	Playing    []Playback
 	// Version increments on every edit (camera or scene); the frame marker carries it.
 	Version uint32
 	// Warnings lists the problems the loader worked around (textures skipped, sampler
@@ -60,6 +64,8 @@ type Mesh struct {
 	// set it on curved meshes built below DetailFull (see Detail); nil means Primitives are
 	// the full detail. Like Primitives it is shared between clones and read-only.
 	Full []Primitive
+	// Weights are the default morph target weights of nodes showing the mesh.
+	Weights []float32
 }
 
 // Primitive is indexed triangle geometry with one material.
@@ -84,6 +90,8 @@ type Primitive struct {
 	Indices []uint32
 	// Material indexes Scene.Materials; -1 means the default material.
 	Material int
+	// Deform, when not nil, holds skinning and morph target data (see Scene.Deform).
+	Deform *Deform
 }
 
 // Material is glTF's PBR metallic-roughness model with the extensions the renderer draws.
@@ -258,6 +266,12 @@ type Node struct {
 	// ColorOverride, when non-nil, replaces the base colour of every primitive of this node
 	// (scene.setColor edits set it, linear RGBA).
 	ColorOverride *mgl32.Vec4
+	// Skin, when not nil, deforms the node's mesh by its joints; the node's own transform
+	// is then ignored (glTF skinning). Weights are the node's morph target weights (nil:
+	// the mesh's). deformed is the geometry Scene.Deform computed from them.
+	Skin     *Skin
+	Weights  []float32
+	deformed *deformed
 }
 
 // Local returns the node's local transform: Matrix when set, otherwise T * R * S.

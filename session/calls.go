@@ -96,9 +96,13 @@ var sessionCalls = map[string]callFunc{
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.scene, s.sceneName = sc, sceneName
+		s.autoPlay()
 		s.edited()
 		return map[string]any{"name": sceneName, "nodes": sc.NodeNames()}, nil
 	},
+	"scene.animations":     callAnimations,
+	"scene.playAnimation":  callPlayAnimation,
+	"scene.pauseAnimation": callPauseAnimation,
 	"scene.nodes": func(s *Session, name string, a Args) (any, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()

@@ -246,6 +246,7 @@ func New(v *Viewers, sceneName string, opts Options) (*Session, error) {
 		pointer: pointerState{button: -1}, width: opts.Width, height: opts.Height,
 		adapt: newAdaptiveControl(v.Adaptive),
 	}
+	s.autoPlay()
 	if v.NewEncoder != nil {
 		if err := s.startOutput(); err != nil {
 			view.Close()
@@ -297,15 +298,13 @@ func (s *Session) RenderChanged() (drawn bool, err error) {
 		s.mu.Unlock()
 		return false, ErrClosed
 	}
-	animating := s.opts.Animate && s.scene.Animate != nil
+	animating := s.sceneMoves()
 	moving := s.opts.Marker || animating
 	if !moving && s.drawn && s.drawnSeq == s.editSeq && s.drawnVersion == s.scene.Version {
 		s.mu.Unlock()
 		return false, nil // nothing changed since the last frame drawn
 	}
-	if animating {
-		s.scene.Animate(s.scene, time.Since(s.born).Seconds())
-	}
+	s.poseScene()
 	seq, version, name := s.editSeq, s.scene.Version, s.sceneName
 	if animating || s.snap == nil || s.snapOf != s.scene || s.snapSeq != seq || s.snapVersion != version {
 		s.snap, s.snapOf, s.snapSeq, s.snapVersion = s.scene.Clone(), s.scene, seq, version

@@ -54,7 +54,7 @@ func (v *Viewers) refineBurst() int {
 // alwaysMoving reports a session whose picture changes every frame (the marker, an
 // animation): it is never still. Called with mu held.
 func (s *Session) alwaysMoving() bool {
-	return s.opts.Marker || (s.opts.Animate && s.scene.Animate != nil)
+	return s.opts.Marker || s.sceneMoves()
 }
 
 // refine draws the picture shown, unchanged for Viewers.RefineAfter, refined, once per

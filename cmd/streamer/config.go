@@ -329,7 +329,7 @@ func options() []option {
 			c.Detail = v
 			return nil
 		}},
-		{name: "animate", def: "auto", usage: "play scene animations: on, off, or auto (on with a GPU, off on software renderers, where a still scene is drawn only when a call changes it)", set: func(c *config, v string) error {
+		{name: "animate", def: "auto", usage: "play scene animations (built-in scenes' motion, glTF models' animations): on, off, or auto (on with a GPU, off on software renderers, where a still scene is drawn only when a call changes it)", set: func(c *config, v string) error {
 			if v != "auto" && v != "on" && v != "off" {
 				return fmt.Errorf("%q is not auto, on or off", v)
 			}

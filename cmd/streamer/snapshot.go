@@ -67,6 +67,10 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	if sc.Animate != nil {
 		sc.Animate(sc, *at)
 	}
+	if len(sc.Animations) > 0 {
+		sc.PlayAllAnimations(0)
+		sc.ApplyAnimations(*at)
+	}
 	r, err := render.NewPool(render.PoolConfig{Contexts: 1, GPUs: c.GPUs, Config: render.Config{
 		Platform: *gl, MSAA: *msaa, Shading: app.RenderShading(*shading),
 		Readback: app.RenderReadback(c.Readback), Convert: app.RenderConvert(c.Convert),

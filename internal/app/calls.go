@@ -18,6 +18,7 @@ const callRate = 200
 // token: they change nothing.
 var readOnly = map[string]bool{
 	"camera.get": true, "scene.list": true, "scene.nodes": true, "server.info": true, "stream.stats": true,
+	"scene.animations": true,
 }
 
 // appCalls are answered by the application itself: they act on the session registry.

@@ -137,12 +137,13 @@ func TestCallControlRule(t *testing.T) {
 	if yaw(shared.l) != before {
 		t.Fatal("a refused camera.orbit moved the camera")
 	}
-	for _, name := range []string{"camera.get", "scene.list", "scene.nodes", "server.info", "stream.stats"} {
+	for _, name := range []string{"camera.get", "scene.list", "scene.nodes", "scene.animations", "server.info", "stream.stats"} {
 		if _, err := a.call(tr, []*live{shared.l}, false, name, nil); err != nil {
 			t.Errorf("read-only %s on a shared session without control: %v", name, err)
 		}
 	}
-	for _, name := range []string{"scene.load", "scene.setBackground", "stream.setBitrate", "stream.setRenderRate", "stream.keyframe", "stream.setSize", "input.pointer", "session.publish", "session.unpublish"} {
+	for _, name := range []string{"scene.load", "scene.setBackground", "stream.setBitrate", "stream.setRenderRate", "stream.keyframe", "stream.setSize", "input.pointer", "session.publish", "session.unpublish",
+		"scene.playAnimation", "scene.pauseAnimation"} {
 		if _, err := a.call(tr, []*live{shared.l}, false, name, session.Args{}); !errors.Is(err, ErrControl) {
 			t.Errorf("%s on a shared session without control: %v, want ErrControl", name, err)
 		}
