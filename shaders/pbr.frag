@@ -169,9 +169,44 @@ struct Surface {
     float ccRoughness; // clearcoat roughness, factor x texture
 };
 
-// lightShadow is the fraction of light i that reaches P (1: no shadows yet).
+// Shadows (render/shadow.go): the key light's shadow map, a depth texture read through a
+// comparison sampler (linear filtering: each tap compares the four nearest texels and
+// blends). uShadowLight is the index of the light it belongs to, -1 when there is none.
+uniform int uShadowLight;
+uniform mat4 uShadowMatrix;        // world to map: xy 0..1 and depth 0..1, after division by w
+uniform sampler2DShadow uShadowMap;
+uniform vec2 uShadowTexel;         // x: a texel in texture units; y: its world size at w = 1
+
+// lightShadow is the fraction of light i that reaches P: 1 for lights without a shadow
+// map; for the key light the mean of 3x3 filtered taps (percentage-closer filtering)
+// around P moved a texel and a half along its geometric normal, turned toward the light
+// (the normal offset: with the depth pass's slope-scaled bias, no self-shadowing acne).
+// Outside the map, lit.
 float lightShadow(int i, vec3 P) {
-    return 1.0;
+    if (i != uShadowLight) {
+        return 1.0;
+    }
+    vec4 lv = uLightVector[i];
+    vec3 L = normalize(lv.xyz - P * lv.w);
+    vec3 Ng = uHasNormals ? vNormal : cross(dFdx(P), dFdy(P));
+    Ng = length(Ng) > 1e-12 ? normalize(Ng) : L;
+    Ng = dot(Ng, L) < 0.0 ? -Ng : Ng;
+    float w = (uShadowMatrix * vec4(P, 1.0)).w;
+    vec4 c = uShadowMatrix * vec4(P + Ng * (1.5 * uShadowTexel.y * max(w, 0.0)), 1.0);
+    if (c.w <= 0.0) {
+        return 1.0;
+    }
+    vec3 t = c.xyz / c.w;
+    if (t.z >= 1.0) {
+        return 1.0;
+    }
+    float lit = 0.0;
+    for (int y = -1; y <= 1; y++) {
+        for (int x = -1; x <= 1; x++) {
+            lit += texture(uShadowMap, vec3(t.xy + vec2(x, y) * uShadowTexel.x, t.z));
+        }
+    }
+    return lit / 9.0;
 }
 
 // lightContribution is light i's reflected light at the pixel (spot: apply its cone); spec

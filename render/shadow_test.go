@@ -1,0 +1,263 @@
+package render
+
+import (
+	"errors"
+	"image"
+	"image/color"
+	"math"
+	"testing"
+
+	"github.com/go-gl/mathgl/mgl32"
+
+	"github.com/rendercast/rendercast/scenes"
+)
+
+// shadowScene is a 12x12 grey floor (y = 0, facing up) under a unit cube floating at
+// y = 1..2, lit by a directional light from above and a little to the left (+x shadows),
+// seen from the front and above.
+func shadowScene() *scenes.Scene {
+	s := &scenes.Scene{
+		Name:       "shadow",
+		Background: mgl32.Vec3{0.1, 0.1, 0.1},
+		Ambient:    mgl32.Vec3{0.05, 0.05, 0.05},
+		Camera:     scenes.Camera{Eye: mgl32.Vec3{0, 7, 8}, Target: mgl32.Vec3{0.5, 0, 0}, Up: mgl32.Vec3{0, 1, 0}, FovY: 45},
+		Materials: []*scenes.Material{
+			{BaseColor: mgl32.Vec4{0.7, 0.7, 0.7, 1}, Roughness: 1},
+			{BaseColor: mgl32.Vec4{0.8, 0.3, 0.2, 1}, Roughness: 0.6},
+		},
+		Lights: []scenes.Light{
+			{Type: scenes.Directional, Color: mgl32.Vec3{1, 1, 1}, Intensity: 2, Direction: mgl32.Vec3{0.5, -1, 0}.Normalize()},
+		},
+	}
+	floor := scenes.Primitive{
+		Positions: []mgl32.Vec3{{-6, 0, 6}, {6, 0, 6}, {6, 0, -6}, {-6, 0, -6}},
+		Normals:   []mgl32.Vec3{{0, 1, 0}, {0, 1, 0}, {0, 1, 0}, {0, 1, 0}},
+		Indices:   []uint32{0, 1, 2, 0, 2, 3},
+	}
+	cube := box(1, 1, 1)
+	cube.Material = 1
+	s.Meshes = []*scenes.Mesh{{Name: "floor", Primitives: []scenes.Primitive{floor}}, {Name: "cube", Primitives: []scenes.Primitive{cube}}}
+	s.Nodes = []*scenes.Node{scenes.NewNode("floor", 0), scenes.NewNode("cube", 1)}
+	s.Nodes[1].Translation = mgl32.Vec3{0, 1.5, 0}
+	s.Roots = []int{0, 1}
+	return s
+}
+
+// pixelOf is where world point p shows in a w x h frame of s (image rows from the top).
+func pixelOf(s *scenes.Scene, p mgl32.Vec3, w, h int) image.Point {
+	c := s.Camera.Projection(float32(w) / float32(h)).Mul4(s.Camera.View()).Mul4x1(p.Vec4(1))
+	x, y := c[0]/c[3], c[1]/c[3]
+	return image.Pt(int(math.Floor(float64((x+1)/2*float32(w)))), int(math.Floor(float64((1-y)/2*float32(h)))))
+}
+
+// lumaF is a pixel's mean of R, G and B.
+func lumaF(c color.RGBA) float64 { return (float64(c.R) + float64(c.G) + float64(c.B)) / 3 }
+
+// meanAround is the mean luma of the 5x5 pixels around p.
+func meanAround(img *image.RGBA, p image.Point) float64 {
+	var sum float64
+	for y := p.Y - 2; y <= p.Y+2; y++ {
+		for x := p.X - 2; x <= p.X+2; x++ {
+			sum += lumaF(img.RGBAAt(x, y))
+		}
+	}
+	return sum / 25
+}
+
+// The cube at y = 1..2 under a light travelling (0.5, -1, 0) shadows the floor at
+// x = 0..1.5 (z = -0.5..0.5): (0.9, 0, 0) is inside, clear of the cube in the camera's
+// view; (-2.5, 0, 2) and (3, 0, -1) are outside.
+var (
+	inShadow   = mgl32.Vec3{0.9, 0, 0}
+	outShadows = []mgl32.Vec3{{-2.5, 0, 2}, {3, 0, -1}}
+)
+
+// TestShadowUnderCube: with shadows on, the floor under the cube (along the light) is
+// dark, near the ambient light alone; floor outside the shadow is as without shadows. Both
+// shadings: a fast-shaded renderer draws frames with shadows per pixel.
+func TestShadowUnderCube(t *testing.T) {
+	const w, h = 320, 180
+	for _, sh := range []Shading{ShadingPBR, ShadingFast} {
+		t.Run(string(sh), func(t *testing.T) {
+			s := shadowScene()
+			off := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOff}), w, h), s)
+			on := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: sh, Shadows: ShadowsOn}), w, h), s)
+			p := pixelOf(s, inShadow, w, h)
+			lit, dark := meanAround(off, p), meanAround(on, p)
+			// Lit floor: about 200 levels; in the shadow only the ambient light: about 50.
+			if lit < 150 || dark > lit*0.45 {
+				t.Errorf("floor under the cube at %v: %.1f without shadows, %.1f with; want it under 45%% as bright", p, lit, dark)
+			}
+			for _, o := range outShadows {
+				q := pixelOf(s, o, w, h)
+				if a, b := meanAround(off, q), meanAround(on, q); math.Abs(a-b) > 2 {
+					t.Errorf("floor outside the shadow at %v: %.1f without shadows, %.1f with", q, a, b)
+				}
+			}
+			// The cube's own lit top is not shadowed (no acne on it).
+			top := pixelOf(s, mgl32.Vec3{0, 2, 0.2}, w, h)
+			if a, b := meanAround(off, top), meanAround(on, top); math.Abs(a-b) > 3 {
+				t.Errorf("cube top at %v: %.1f without shadows, %.1f with", top, a, b)
+			}
+		})
+	}
+}
+
+// TestShadowNoAcne: a flat floor lit at a grazing angle (17 degrees), with nothing above
+// it, looks exactly as without shadows: no pixel of it darkened by its own depth.
+func TestShadowNoAcne(t *testing.T) {
+	const w, h = 320, 180
+	s := shadowScene()
+	s.Nodes[1].Visible = false
+	s.Lights[0].Direction = mgl32.Vec3{1, -0.3, 0.2}.Normalize()
+	off := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOff}), w, h), s)
+	on := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOn}), w, h), s)
+	bg := color.RGBA{26, 26, 26, 255}
+	floor, bad := 0, 0
+	for y := range h {
+		for x := range w {
+			a, b := off.RGBAAt(x, y), on.RGBAAt(x, y)
+			if a == bg {
+				continue
+			}
+			floor++
+			if math.Abs(lumaF(a)-lumaF(b)) > 2 {
+				bad++
+			}
+		}
+	}
+	if floor < w*h/3 || bad > 0 {
+		t.Errorf("%d floor pixels, %d of them changed by shadows (acne)", floor, bad)
+	}
+	// The floor's lit colour is smooth: neighbouring pixels differ by little.
+	for y := 1; y < h; y++ {
+		for x := 1; x < w; x++ {
+			c, l, u := lumaF(on.RGBAAt(x, y)), lumaF(on.RGBAAt(x-1, y)), lumaF(on.RGBAAt(x, y-1))
+			if on.RGBAAt(x, y) != bg && on.RGBAAt(x-1, y) != bg && on.RGBAAt(x, y-1) != bg && (math.Abs(c-l) > 3 || math.Abs(c-u) > 3) {
+				t.Fatalf("floor pixel %d,%d = %.1f, left %.1f, above %.1f: not smooth", x, y, c, l, u)
+			}
+		}
+	}
+}
+
+// TestShadowsAutoSoftware: with the automatic choice a software rasteriser draws moving
+// (interactive) frames without shadows, refined frames with them; Quality.Shadows
+// overrides either way. On a GPU every frame has them.
+func TestShadowsAutoSoftware(t *testing.T) {
+	const w, h = 320, 180
+	s := shadowScene()
+	r := newRenderer(t, Config{})
+	v := newView(t, r, w, h)
+	info := r.Info()
+	p := pixelOf(s, inShadow, w, h)
+	frame := func(q Quality) float64 {
+		t.Helper()
+		if _, err := v.RenderWith(s, nil, q); err != nil {
+			t.Fatalf("RenderWith(%+v): %v", q, err)
+		}
+		img, err := v.ReadRGBA(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return meanAround(img, p)
+	}
+	moving, refined := frame(Quality{}), frame(Quality{Refined: true})
+	movingOn, refinedOff := frame(Quality{Shadows: ShadowsOn}), frame(Quality{Refined: true, Shadows: ShadowsOff})
+	if refined > refinedOff*0.45 || movingOn > refinedOff*0.45 {
+		t.Errorf("shadowed floor: refined %.1f (forced off %.1f), moving forced on %.1f: want shadows in refined and forced frames", refined, refinedOff, movingOn)
+	}
+	if info.Software {
+		if info.Shadows != ShadowsAuto {
+			t.Errorf("software renderer: Info().Shadows = %q, want auto (refined frames only)", info.Shadows)
+		}
+		if moving < refinedOff*0.8 {
+			t.Errorf("software renderer, moving frame: floor under the cube %.1f, want no shadow (about %.1f)", moving, refinedOff)
+		}
+	} else if info.Shadows != ShadowsOn || moving > refinedOff*0.45 {
+		t.Errorf("GPU: Info().Shadows = %q, moving frame %.1f: want shadows on", info.Shadows, moving)
+	}
+	if _, err := v.RenderWith(s, nil, Quality{Shadows: "soft"}); !errors.Is(err, ErrBadQuality) {
+		t.Errorf("Quality{Shadows: soft}: %v, want ErrBadQuality", err)
+	}
+	if _, err := New(Config{Shadows: "always"}); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("Config{Shadows: always}: %v, want ErrBadConfig", err)
+	}
+}
+
+// TestShadowMapReuse: the shadow map is rendered once for a scene state: not again when
+// only the camera moves or another view draws the same state, again when the light or a
+// casting object moves; the moved cube's shadow moves with it.
+func TestShadowMapReuse(t *testing.T) {
+	const w, h = 160, 90
+	s := shadowScene()
+	r := newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOn})
+	v1, v2 := newView(t, r, w, h), newView(t, r, w, h)
+	rendered := func() uint64 {
+		var n uint64
+		if err := r.do(func() error { n = r.shadows.rendered; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	drawRGBA(t, v1, s)
+	if n := rendered(); n != 1 {
+		t.Fatalf("first frame: %d shadow passes, want 1", n)
+	}
+	if err := s.EditCamera(func(c *scenes.Camera) error { return c.Orbit(20, 5) }); err != nil {
+		t.Fatal(err)
+	}
+	drawRGBA(t, v1, s)
+	drawRGBA(t, v2, s.Clone())
+	if n := rendered(); n != 1 {
+		t.Errorf("after a camera move and a second view: %d shadow passes, want 1", n)
+	}
+	s.Lights[0].Direction = mgl32.Vec3{-0.5, -1, 0}.Normalize()
+	drawRGBA(t, v1, s)
+	if n := rendered(); n != 2 {
+		t.Errorf("after the light turned: %d shadow passes, want 2", n)
+	}
+	// Back to the first light and camera; the cube moves 3 units toward -x: the old
+	// shadowed spot is lit again.
+	s = shadowScene()
+	s.Nodes[1].Translation[0] = -3
+	img := drawRGBA(t, v1, s)
+	if n := rendered(); n != 3 {
+		t.Errorf("after the cube moved: %d shadow passes, want 3", n)
+	}
+	lit := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOff}), w, h), s)
+	p := pixelOf(s, inShadow, w, h)
+	if a, b := meanAround(img, p), meanAround(lit, p); math.Abs(a-b) > 2 {
+		t.Errorf("floor where the cube's shadow was: %.1f, without shadows %.1f", a, b)
+	}
+	if err := r.ReleaseCache(); err != nil {
+		t.Fatal(err)
+	}
+	drawRGBA(t, v1, s)
+	if n := rendered(); n != 4 {
+		t.Errorf("after ReleaseCache: %d shadow passes, want 4", n)
+	}
+}
+
+// TestShadowDemo: the demo's floor shows shadows: with them on, thousands of pixels are
+// far darker than without, and none far brighter.
+func TestShadowDemo(t *testing.T) {
+	const w, h = 320, 180
+	s := benchDemo(t)
+	off := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOff}), w, h), s)
+	on := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOn}), w, h), s)
+	darker, brighter := 0, 0
+	for y := range h {
+		for x := range w {
+			d := lumaF(on.RGBAAt(x, y)) - lumaF(off.RGBAAt(x, y))
+			if d < -15 {
+				darker++
+			}
+			if d > 4 {
+				brighter++
+			}
+		}
+	}
+	if darker < w*h/50 || brighter > w*h/1000 {
+		t.Errorf("demo with shadows: %d pixels (of %d) darker by over 15 levels, %d brighter; want over 2%% darker, under 0.1%% brighter", darker, w*h, brighter)
+	}
+}
