@@ -87,6 +87,7 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	r, err := render.NewPool(render.PoolConfig{
 		Config: render.Config{
 			Platform: cfg.GL, MSAA: cfg.MSAA, Shading: RenderShading(cfg.Shading),
+			Shadows: RenderShadows(cfg.Shadows),
 			Readback: RenderReadback(cfg.Readback), Convert: RenderConvert(cfg.Convert),
 			Logger: log.With("part", "render"),
 		},
@@ -388,6 +389,24 @@ func RenderShading(v string) render.Shading {
 	return render.Shading(v)
 }
 
+// RenderShadows maps -shadows to render.Config.Shadows: auto (or empty) leaves the choice to
+// the renderer (on GPUs; in refined frames only on software renderers).
+func RenderShadows(v string) render.Shadows {
+	if v == "auto" {
+		return render.ShadowsAuto
+	}
+	return render.Shadows(v)
+}
+
+// shadowsInfo names render.Info.Shadows for server.info: on, off, or refined (refined
+// frames alone: the automatic choice on software renderers).
+func shadowsInfo(s render.Shadows) string {
+	if s == render.ShadowsAuto {
+		return "refined"
+	}
+	return string(s)
+}
+
 // RenderReadback maps -readback to render.Config.Readback (auto: the renderer's choice).
 func RenderReadback(v string) render.Readback {
 	if v == "auto" {
@@ -469,6 +488,7 @@ func (a *App) info() map[string]any {
 		"readback":             string(gi.Readback),
 		"convert":              string(gi.Convert),
 		"shading":              string(gi.Shading),
+		"shadows":              shadowsInfo(gi.Shadows),
 		"detail":               SceneDetail(a.cfg.Detail, gi.Software).String(),
 		"size":                 fmt.Sprintf("%dx%d", a.cfg.Width, a.cfg.Height),
 		"fps":                  a.cfg.FPS,
