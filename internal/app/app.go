@@ -87,7 +87,7 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	r, err := render.NewPool(render.PoolConfig{
 		Config: render.Config{
 			Platform: cfg.GL, MSAA: cfg.MSAA, Shading: RenderShading(cfg.Shading),
-			Shadows: RenderShadows(cfg.Shadows),
+			Shadows:  RenderShadows(cfg.Shadows),
 			Readback: RenderReadback(cfg.Readback), Convert: RenderConvert(cfg.Convert),
 			Logger: log.With("part", "render"),
 		},
