@@ -21,8 +21,9 @@ import (
 // main light. It casts through a shadow map: a depth pass from the light fitted to the
 // bounds of the scene (orthographic for a directional light, perspective along a spot
 // light's cone, or toward the scene for a point light outside the scene's bounds; a point
-// light inside them casts none), sampled with 3x3 taps of a comparison sampler with
-// linear filtering (percentage-closer filtering), a slope-scaled depth bias in the depth
+// light inside them casts none), sampled with percentage-closer filtering over 3x3 texels
+// (four taps of a comparison sampler with linear filtering, each blending 2x2 depth
+// comparisons: a tent filter), a slope-scaled depth bias in the depth
 // pass and a normal offset of about a texel where the map is read. Opaque and alpha-tested
 // primitives cast (alpha-tested ones as if opaque); blended and transmissive ones do not.
 // Every lit material receives.

@@ -178,10 +178,9 @@ uniform sampler2DShadow uShadowMap;
 uniform vec2 uShadowTexel;         // x: a texel in texture units; y: its world size at w = 1
 
 // lightShadow is the fraction of light i that reaches P: 1 for lights without a shadow
-// map; for the key light the mean of 3x3 filtered taps (percentage-closer filtering)
-// around P moved a texel and a half along its geometric normal, turned toward the light
-// (the normal offset: with the depth pass's slope-scaled bias, no self-shadowing acne).
-// Outside the map, lit.
+// map; for the key light percentage-closer filtering over the 3x3 texels around P moved a
+// texel and a half along its geometric normal, turned toward the light (the normal offset:
+// with the depth pass's slope-scaled bias, no self-shadowing acne). Outside the map, lit.
 float lightShadow(int i, vec3 P) {
     if (i != uShadowLight) {
         return 1.0;
@@ -200,13 +199,15 @@ float lightShadow(int i, vec3 P) {
     if (t.z >= 1.0) {
         return 1.0;
     }
-    float lit = 0.0;
-    for (int y = -1; y <= 1; y++) {
-        for (int x = -1; x <= 1; x++) {
-            lit += texture(uShadowMap, vec3(t.xy + vec2(x, y) * uShadowTexel.x, t.z));
-        }
-    }
-    return lit / 9.0;
+    // Four filtered taps half a texel off the centre: each blends 2x2 comparisons, together
+    // the 3x3 texels around P weighted as a tent (1 2 1 by 1 2 1), at under half the cost
+    // of nine taps on software rasterisers.
+    vec2 d = vec2(0.5 * uShadowTexel.x);
+    float lit = texture(uShadowMap, vec3(t.xy + vec2(-d.x, -d.y), t.z))
+              + texture(uShadowMap, vec3(t.xy + vec2(d.x, -d.y), t.z))
+              + texture(uShadowMap, vec3(t.xy + vec2(-d.x, d.y), t.z))
+              + texture(uShadowMap, vec3(t.xy + vec2(d.x, d.y), t.z));
+    return lit * 0.25;
 }
 
 // lightContribution is light i's reflected light at the pixel (spot: apply its cone); spec
