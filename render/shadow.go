@@ -19,12 +19,12 @@ import (
 // or spot light (intensity times its colour's largest channel): a directional light is
 // what a sun or a studio key is, and the first one is the one the scene lists as its
 // main light. It casts through a shadow map: a depth pass from the light fitted to the
-// bounds of the scene (orthographic for a directional light, perspective along a spot
-// light's cone, or toward the scene for a point light outside the scene's bounds; a point
-// light inside them casts none), sampled with percentage-closer filtering over 3x3 texels
-// (four taps of a comparison sampler with linear filtering, each blending 2x2 depth
-// comparisons: a tent filter), a slope-scaled depth bias in the depth
-// pass and a normal offset of about a texel where the map is read. Opaque and alpha-tested
+// bounds of the scene (orthographic for a directional light; perspective along a spot
+// light's cone, or toward the scene's centre for a point light, covering the scene or,
+// from inside it, 80 degrees around that direction), sampled with percentage-closer
+// filtering over 3x3 texels (four taps of a comparison sampler with linear filtering,
+// each blending 2x2 depth comparisons: a tent filter), with a slope-scaled depth bias in
+// the depth pass and a normal offset of about a texel where the map is read. Opaque and alpha-tested
 // primitives cast (alpha-tested ones as if opaque); blended and transmissive ones do not.
 // Every lit material receives.
 //
@@ -308,9 +308,18 @@ func (r *Renderer) drawDepth(viewProj mgl32.Mat4, items []drawItem) {
 	gl.UseProgram(0)
 }
 
+// maxShadowCone is the widest half-angle a perspective shadow map covers (80 degrees):
+// spot cones wider than that cast shadows within it only.
+const maxShadowCone = 80 * math.Pi / 180
+
 // lightProjection fits l's view and projection around bounds (world space): texel is as
 // in shadowMap. ok is false when the light casts no shadow on them (empty or non-finite
-// bounds, a point light inside them, a spot light facing away).
+// bounds, a spot light facing away). A directional light's view is orthographic, fitted
+// to the bounds; a spot light's a perspective along its cone; a point light's a
+// perspective toward the bounds' centre, covering them when the light is outside their
+// bounding sphere, else covering maxShadowCone around that direction (straight down when
+// the light is at the centre): a point light inside the scene casts shadows within that
+// cone alone.
 func lightProjection(l scenes.Light, b scenes.Bounds, size int) (viewProj mgl32.Mat4, texel mgl32.Vec2, ok bool) {
 	if b.Empty() || !finiteVec3(b.Min) || !finiteVec3(b.Max) {
 		return mgl32.Mat4{}, texel, false
@@ -318,19 +327,26 @@ func lightProjection(l scenes.Light, b scenes.Bounds, size int) (viewProj mgl32.
 	centre, radius := b.Center(), max(b.Radius(), 1e-3)
 	texel[0] = 1 / float32(size)
 	var dir, eye mgl32.Vec3
+	half := maxShadowCone // perspective maps: the half-angle covered
 	switch l.Type {
 	case scenes.Directional:
 		dir = l.Direction.Normalize()
 		eye = centre.Sub(dir.Mul(2 * radius))
 	case scenes.Spot:
 		dir, eye = l.Direction.Normalize(), l.Position
+		half = float64(l.OuterCone)
 	default:
 		eye = l.Position
 		to := centre.Sub(eye)
-		if to.Len() <= radius*1.05 {
-			return mgl32.Mat4{}, texel, false
+		switch d := to.Len(); {
+		case d > radius*1.05:
+			dir = to.Normalize()
+			half = math.Asin(float64(radius / d))
+		case d > 1e-6:
+			dir = to.Normalize()
+		default:
+			dir = mgl32.Vec3{0, -1, 0}
 		}
-		dir = to.Normalize()
 	}
 	up := mgl32.Vec3{0, 1, 0}
 	if math.Abs(float64(dir.Dot(up))) > 0.99 {
@@ -357,11 +373,7 @@ func lightProjection(l scenes.Light, b scenes.Bounds, size int) (viewProj mgl32.
 			return mgl32.Mat4{}, texel, false
 		}
 		near = max(near*0.95, far*1e-3, 1e-3)
-		half := float64(l.OuterCone)
-		if l.Type != scenes.Spot {
-			half = math.Asin(min(1, float64(radius/centre.Sub(eye).Len())))
-		}
-		half = min(max(half, 1e-2), 80*math.Pi/180)
+		half = min(max(half, 1e-2), maxShadowCone)
 		proj = mgl32.Perspective(float32(2*half), 1, near, far*1.02)
 		texel[1] = float32(2*math.Tan(half)) / float32(size)
 	}

@@ -261,3 +261,66 @@ func TestShadowDemo(t *testing.T) {
 		t.Errorf("demo with shadows: %d pixels (of %d) darker by over 15 levels, %d brighter; want over 2%% darker, under 0.1%% brighter", darker, w*h, brighter)
 	}
 }
+
+// TestShadowSpotAndPoint: without a directional light the strongest light is the key
+// light: a spot light (a perspective map along its cone) and a point light inside the
+// scene's bounds (a perspective map toward the scene's centre) at (-2, 4, 0) throw the
+// floating cube's shadow on the floor around (1.5, 0, 0); lit floor elsewhere in the
+// light is unchanged.
+func TestShadowSpotAndPoint(t *testing.T) {
+	const w, h = 320, 180
+	lights := map[string]scenes.Light{
+		"spot": {Type: scenes.Spot, Color: mgl32.Vec3{1, 1, 1}, Intensity: 40, Position: mgl32.Vec3{-2, 4, 0},
+			Direction: mgl32.Vec3{2, -2.5, 0}.Normalize(), InnerCone: 0.7, OuterCone: 0.85},
+		"point": {Type: scenes.Point, Color: mgl32.Vec3{1, 1, 1}, Intensity: 40, Position: mgl32.Vec3{-2, 4, 0}},
+	}
+	for name, l := range lights {
+		t.Run(name, func(t *testing.T) {
+			s := shadowScene()
+			// A weaker point light first: the strongest light is the key light.
+			s.Lights = []scenes.Light{{Type: scenes.Point, Color: mgl32.Vec3{1, 1, 1}, Intensity: 1, Position: mgl32.Vec3{4, 3, 4}}, l}
+			off := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOff}), w, h), s)
+			on := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOn}), w, h), s)
+			p := pixelOf(s, mgl32.Vec3{1.5, 0, 0}, w, h)
+			if lit, dark := meanAround(off, p), meanAround(on, p); lit < 120 || dark > lit*0.6 {
+				t.Errorf("floor in the cube's shadow at %v: %.1f without shadows, %.1f with", p, lit, dark)
+			}
+			for _, o := range []mgl32.Vec3{{3, 0, -1.5}, {-0.5, 0, 1.5}} {
+				q := pixelOf(s, o, w, h)
+				if a, b := meanAround(off, q), meanAround(on, q); a < 60 || math.Abs(a-b) > 2 {
+					t.Errorf("lit floor at %v: %.1f without shadows, %.1f with", q, a, b)
+				}
+			}
+		})
+	}
+}
+
+// TestKeyLight: the first usable directional light is the key light, in the slot the
+// shaders give it (lights other than spot lights first); without one, the strongest
+// light; none without usable lights.
+func TestKeyLight(t *testing.T) {
+	spot := scenes.Light{Type: scenes.Spot, Color: mgl32.Vec3{1, 1, 1}, Intensity: 50, Direction: mgl32.Vec3{0, -1, 0}, OuterCone: 0.5}
+	point := scenes.Light{Type: scenes.Point, Color: mgl32.Vec3{1, 1, 1}, Intensity: 5}
+	dir := scenes.Light{Type: scenes.Directional, Color: mgl32.Vec3{1, 1, 1}, Intensity: 1, Direction: mgl32.Vec3{0, -1, 0}}
+	broken := scenes.Light{Type: scenes.Directional, Color: mgl32.Vec3{1, 1, 1}, Intensity: 1}
+	nan := dir
+	nan.Intensity = float32(math.NaN())
+	for _, c := range []struct {
+		name   string
+		lights []scenes.Light
+		slot   int
+		typ    scenes.LightType
+		ok     bool
+	}{
+		{"directional after a spot and a point", []scenes.Light{spot, point, broken, dir}, 1, scenes.Directional, true},
+		{"strongest: the spot light, last in the shaders", []scenes.Light{spot, point}, 1, scenes.Spot, true},
+		{"strongest: the point light", []scenes.Light{point, nan}, 0, scenes.Point, true},
+		{"no usable light", []scenes.Light{broken, nan}, 0, 0, false},
+		{"none", nil, 0, 0, false},
+	} {
+		l, slot, ok := keyLight(c.lights)
+		if ok != c.ok || (ok && (slot != c.slot || l.Type != c.typ)) {
+			t.Errorf("%s: light type %v slot %d ok %v; want type %v slot %d ok %v", c.name, l.Type, slot, ok, c.typ, c.slot, c.ok)
+		}
+	}
+}
