@@ -113,7 +113,7 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	}
 	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version,
 		"contexts", info.Contexts, "gpu", gpuList(cfg.GPUs), "readback", info.Readback, "convert", info.Convert,
-		"msaa", info.MSAA, "shading", info.Shading, "detail", detail.String())
+		"msaa", info.MSAA, "shading", info.Shading, "shadows", shadowsInfo(info.Shadows), "detail", detail.String())
 
 	// Probe the encoder once: "auto" tries NVENC here, and every session then uses the
 	// encoder that opened, without probing again.
