@@ -278,6 +278,10 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		tex(texClearcoatRough, m.ClearcoatRoughnessTexture, false)
 		tex(texTransmission, m.TransmissionTexture, false)
 	}
+	maps := p == r.litMapsP || p == r.litMaskP
+	if sp := r.shadows.variants[p]; o.shadow != nil && sp != nil {
+		p = sp
+	}
 	if p != current {
 		gl.UseProgram(p.id)
 	}
@@ -333,7 +337,7 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		gl.FrontFace(gl.CCW)
 	}
 	units := 1
-	if p == r.litMapsP || p == r.litMaskP {
+	if maps {
 		units = texSlots
 	}
 	for unit := units - 1; unit >= 0; unit-- {

@@ -711,6 +711,11 @@ func (r *Renderer) scenePrograms() []*sceneProgram {
 			ps = append(ps, sp)
 		}
 	}
+	for _, p := range []*sceneProgram{r.litP, r.litMapsP, r.litMaskP} {
+		if sp := r.shadows.variants[p]; sp != nil {
+			ps = append(ps, sp)
+		}
+	}
 	return ps
 }
 

@@ -28,8 +28,9 @@ import (
 // primitives cast (alpha-tested ones as if opaque); blended and transmissive ones do not.
 // Every lit material receives.
 //
-// Shadows are part of pbr.frag (lightShadow). The fast shading (ShadingFast) has none: a
-// frame that has shadows is drawn with PBR shading.
+// Shadows are part of pbr.frag (its SHADOWS variants, built on the first frame with
+// shadows). The fast shading (ShadingFast) has none: a frame that has shadows is drawn
+// with PBR shading. Frames without shadows cost what they did before shadows existed.
 //
 // Shadow maps are kept per context (Renderer, or each context of a Pool) and shared by
 // every view that draws the same scene state: a map is re-rendered only when what it
@@ -114,13 +115,19 @@ type shadowMap struct {
 	lastUsed uint64
 }
 
-// shadowCache holds the context's shadow maps and the depth program (GL goroutine).
+// shadowCache holds the context's shadow maps, the depth program and the scene programs'
+// SHADOWS variants (GL goroutine).
 type shadowCache struct {
 	maps []*shadowMap
 	prog uint32
-	// viewProj is the depth program's uniform; progErr why it could not be built.
+	// viewProj and model are the depth program's uniforms; progErr is why the programs
+	// could not be built.
 	viewProj, model int32
 	progErr         error
+	// variants maps the lit PBR programs (litP, litMapsP, litMaskP) to their SHADOWS
+	// variants, which frames with shadows draw with: the lookup costs every pixel on
+	// software rasterisers, even behind a branch not taken.
+	variants map[*sceneProgram]*sceneProgram
 	// rendered counts depth passes (tests and benchmarks read it on the GL goroutine).
 	rendered uint64
 }
@@ -422,8 +429,9 @@ func (m *shadowMap) free(o *glObjects) {
 	m.size, m.key = 0, 0
 }
 
-// buildShadowProgram builds the depth pass's program once (GL goroutine); it reports
-// whether it is there. A failure is logged once; frames then draw without shadows.
+// buildShadowProgram builds the depth pass's program and the SHADOWS variants once (GL
+// goroutine); it reports whether they are there. A failure is logged once; frames then
+// draw without shadows.
 func (r *Renderer) buildShadowProgram() bool {
 	c := &r.shadows
 	if c.prog != 0 {
@@ -432,11 +440,32 @@ func (r *Renderer) buildShadowProgram() bool {
 	if c.progErr != nil {
 		return false
 	}
+	fail := func(err error) bool {
+		for _, p := range c.variants {
+			r.objs.deleteProgram(&p.id)
+		}
+		c.variants = nil
+		c.progErr = err
+		r.log.Warn("render: no shadows: a shader failed", "err", err)
+		return false
+	}
+	variants := map[*sceneProgram]*sceneProgram{}
+	c.variants = variants
+	for _, v := range []struct {
+		p       *sceneProgram
+		defines []string
+	}{
+		{r.litP, nil}, {r.litMapsP, []string{"MATERIAL_MAPS"}}, {r.litMaskP, []string{"MATERIAL_MAPS", "ALPHA_MASK"}},
+	} {
+		sp, err := newSceneProgram(r, sceneVert, pbrFrag, append(v.defines, "SHADOWS")...)
+		if err != nil {
+			return fail(err)
+		}
+		variants[v.p] = sp
+	}
 	id, err := buildProgram(&r.objs, r.cfg.Shaders, shadowVert, shadowFrag)
 	if err != nil {
-		c.progErr = err
-		r.log.Warn("render: no shadows: the depth pass's shader failed", "err", err)
-		return false
+		return fail(err)
 	}
 	c.prog, c.viewProj, c.model = id, uniform(id, "uViewProj"), uniform(id, "uModel")
 	return true
@@ -481,13 +510,14 @@ func (c *shadowCache) sweep(o *glObjects, frame uint64) {
 	c.maps = kept
 }
 
-// release frees every shadow map; with program, the depth program too.
-func (c *shadowCache) release(o *glObjects, program bool) {
+// release frees every shadow map; with programs, the depth program too (the SHADOWS
+// variants are among Renderer.scenePrograms, freed with them).
+func (c *shadowCache) release(o *glObjects, programs bool) {
 	for _, m := range c.maps {
 		m.free(o)
 	}
 	c.maps = nil
-	if program && c.prog != 0 {
+	if programs && c.prog != 0 {
 		o.deleteProgram(&c.prog)
 	}
 }
