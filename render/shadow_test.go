@@ -4,12 +4,17 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"io/fs"
+	"log/slog"
 	"math"
+	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/go-gl/mathgl/mgl32"
 
 	"github.com/rendercast/rendercast/scenes"
+	"github.com/rendercast/rendercast/shaders"
 )
 
 // shadowScene is a 12x12 grey floor (y = 0, facing up) under a unit cube floating at
@@ -321,6 +326,62 @@ func TestKeyLight(t *testing.T) {
 		l, slot, ok := keyLight(c.lights)
 		if ok != c.ok || (ok && (slot != c.slot || l.Type != c.typ)) {
 			t.Errorf("%s: light type %v slot %d ok %v; want type %v slot %d ok %v", c.name, l.Type, slot, ok, c.typ, c.slot, c.ok)
+		}
+	}
+}
+
+// TestShadowBadInput: a depth shader that does not compile leaves frames without shadows
+// and one warning naming the file; scenes with nothing to cast, non-finite lights or
+// geometry, or a light inside the scene draw without error.
+func TestShadowBadInput(t *testing.T) {
+	const w, h = 160, 90
+	broken := fstest.MapFS{}
+	if err := fs.WalkDir(shaders.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(shaders.FS(), path)
+		broken[path] = &fstest.MapFile{Data: b}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	broken[shadowVert] = &fstest.MapFile{Data: []byte("#version 330 core\nvoid main() { gl_Position = nothing; }\n")}
+	var logs syncBuffer
+	r := newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOn, Shaders: broken, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	v := newView(t, r, w, h)
+	s := shadowScene()
+	lit := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOff}), w, h), s)
+	p := pixelOf(s, inShadow, w, h)
+	for range 2 {
+		if got, want := meanAround(drawRGBA(t, v, s), p), meanAround(lit, p); math.Abs(got-want) > 2 {
+			t.Errorf("broken depth shader: floor under the cube %.1f, want %.1f (no shadows)", got, want)
+		}
+	}
+	if n := strings.Count(logs.String(), "no shadows"); n != 1 || !strings.Contains(logs.String(), "shaders/shadow.vert") {
+		t.Errorf("want one warning naming shaders/shadow.vert, got %d: %s", n, logs.String())
+	}
+
+	r = newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOn})
+	v = newView(t, r, w, h)
+	nan := float32(math.NaN())
+	for name, edit := range map[string]func(s *scenes.Scene){
+		"nothing drawn":        func(s *scenes.Scene) { s.Nodes[0].Visible, s.Nodes[1].Visible = false, false },
+		"NaN light direction":  func(s *scenes.Scene) { s.Lights[0].Direction[0] = nan },
+		"zero light direction": func(s *scenes.Scene) { s.Lights[0].Direction = mgl32.Vec3{} },
+		"NaN vertex":           func(s *scenes.Scene) { s.Meshes[1].Primitives[0].Positions[0][1] = nan },
+		"huge scene":           func(s *scenes.Scene) { s.Nodes[1].Translation = mgl32.Vec3{3e37, 0, 0} },
+		"point light inside": func(s *scenes.Scene) {
+			s.Lights[0] = scenes.Light{Type: scenes.Point, Color: mgl32.Vec3{1, 1, 1}, Intensity: 9, Position: mgl32.Vec3{0, 1, 0}}
+		},
+		"spot facing away": func(s *scenes.Scene) {
+			s.Lights[0] = scenes.Light{Type: scenes.Spot, Color: mgl32.Vec3{1, 1, 1}, Intensity: 9, Position: mgl32.Vec3{0, 5, 0}, Direction: mgl32.Vec3{0, 1, 0}, OuterCone: 0.5}
+		},
+	} {
+		s := shadowScene()
+		edit(s)
+		if err := v.Draw(s); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
