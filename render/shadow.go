@@ -21,10 +21,11 @@ import (
 // main light. It casts through a shadow map: a depth pass from the light fitted to the
 // bounds of the scene (orthographic for a directional light; perspective along a spot
 // light's cone, or toward the scene's centre for a point light, covering the scene or,
-// from inside it, 80 degrees around that direction), sampled with percentage-closer
-// filtering over 3x3 texels (four taps of a comparison sampler with linear filtering,
-// each blending 2x2 depth comparisons: a tent filter), with a slope-scaled depth bias in
-// the depth pass and a normal offset of about a texel where the map is read. Opaque and alpha-tested
+// from inside it, 80 degrees around that direction), 2048 texels square on GPUs and 1024
+// on software rasterisers, sampled with percentage-closer filtering over 3x3 texels (four
+// taps of a comparison sampler with linear filtering, each blending 2x2 depth
+// comparisons: a tent filter), with a slope-scaled depth bias in the depth pass and a
+// normal offset of about a texel where the map is read. Opaque and alpha-tested
 // primitives cast (alpha-tested ones as if opaque); blended and transmissive ones do not.
 // Every lit material receives.
 //
@@ -35,8 +36,8 @@ import (
 // Shadow maps are kept per context (Renderer, or each context of a Pool) and shared by
 // every view that draws the same scene state: a map is re-rendered only when what it
 // depends on changes (the key light, or a casting primitive, its geometry or its world
-// transform), never because only the camera moved. Up to shadowMapsKept maps are kept; one
-// not used for 600 frames is freed, as ReleaseCache frees them all.
+// transform), never because only the camera moved. Up to four maps (scene states) are
+// kept per context; one not used for 600 frames is freed, and ReleaseCache frees them all.
 type Shadows string
 
 // Shadow modes.
