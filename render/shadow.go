@@ -36,8 +36,10 @@ import (
 // Shadow maps are kept per context (Renderer, or each context of a Pool) and shared by
 // every view that draws the same scene state: a map is re-rendered only when what it
 // depends on changes (the key light, or a casting primitive, its geometry or its world
-// transform), never because only the camera moved. Up to four maps (scene states) are
-// kept per context; one not used for 600 frames is freed, and ReleaseCache frees them all.
+// transform), never because only the camera moved. A context keeps one map per scene (a
+// scene and its clones are one), the last state drawn, up to four scenes (16 MiB of depth
+// texture on software rasterisers, 64 MiB on GPUs); one not used for 600 frames is freed,
+// and ReleaseCache frees them all.
 type Shadows string
 
 // Shadow modes.
@@ -57,7 +59,8 @@ const (
 const (
 	shadowMapGPU      = 2048
 	shadowMapSoftware = 1024
-	// shadowMapsKept is the number of shadow maps (scene states) a context keeps.
+	// shadowMapsKept is the number of shadow maps a context keeps: one per scene (clones
+	// of a scene are one scene), up to this many.
 	shadowMapsKept = 4
 )
 
@@ -101,7 +104,10 @@ func shadowUniforms(id uint32) shadowLocs {
 
 // shadowMap is one rendered shadow map.
 type shadowMap struct {
-	key      uint64
+	key uint64
+	// scene identifies the scene the map was drawn for (its meshes, which clones share):
+	// a new state of the same scene replaces it.
+	scene    uintptr
 	fbo, tex uint32
 	size     int
 	// slot is the key light's index in the lit programs' light arrays; -1 when the map
@@ -239,12 +245,21 @@ func (r *Renderer) shadowFor(s *scenes.Scene, full bool) *shadowMap {
 			return m.result()
 		}
 	}
-	// A new state: reuse the least recently used map when all are taken.
+	// A new state: it replaces the same scene's map (an animated scene holds one), else
+	// takes a new one, else the least recently used.
+	scene := uintptr(unsafe.Pointer(unsafe.SliceData(s.Meshes)))
 	var m *shadowMap
-	if len(c.maps) < shadowMapsKept {
+	for _, o := range c.maps {
+		if o.scene == scene {
+			m = o
+		}
+	}
+	switch {
+	case m != nil:
+	case len(c.maps) < shadowMapsKept:
 		m = &shadowMap{}
 		c.maps = append(c.maps, m)
-	} else {
+	default:
 		m = c.maps[0]
 		for _, o := range c.maps[1:] {
 			if o.lastUsed < m.lastUsed {
@@ -252,6 +267,7 @@ func (r *Renderer) shadowFor(s *scenes.Scene, full bool) *shadowMap {
 			}
 		}
 	}
+	m.scene = scene
 	m.slot = -1
 	if err := m.ensure(&r.objs, size); err != nil {
 		r.log.Warn("render: shadow map unavailable; drawing without shadows", "err", err)

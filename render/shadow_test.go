@@ -191,7 +191,8 @@ func TestShadowsAutoSoftware(t *testing.T) {
 
 // TestShadowMapReuse: the shadow map is rendered once for a scene state: not again when
 // only the camera moves or another view draws the same state, again when the light or a
-// casting object moves; the moved cube's shadow moves with it.
+// casting object moves; the moved cube's shadow moves with it; a scene's new states
+// replace its map.
 func TestShadowMapReuse(t *testing.T) {
 	const w, h = 160, 90
 	s := shadowScene()
@@ -240,6 +241,18 @@ func TestShadowMapReuse(t *testing.T) {
 	drawRGBA(t, v1, s)
 	if n := rendered(); n != 4 {
 		t.Errorf("after ReleaseCache: %d shadow passes, want 4", n)
+	}
+	// A moving scene keeps one map: each new state replaces its last.
+	for i := range 6 {
+		s.Nodes[1].Translation[2] = float32(i+1) / 4
+		drawRGBA(t, v1, s)
+	}
+	var maps int
+	if err := r.do(func() error { maps = len(r.shadows.maps); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := rendered(); n != 10 || maps != 1 {
+		t.Errorf("after 6 states of one scene: %d shadow passes (want 10), %d maps (want 1)", n, maps)
 	}
 }
 
