@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"math"
+	"reflect"
 	"unsafe"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
@@ -26,8 +27,9 @@ import (
 // taps of a comparison sampler with linear filtering, each blending 2x2 depth
 // comparisons: a tent filter), with a slope-scaled depth bias in the depth pass and a
 // normal offset of about a texel where the map is read. Opaque and alpha-tested
-// primitives cast (alpha-tested ones as if opaque); blended and transmissive ones do not.
-// Every lit material receives.
+// primitives cast (alpha-tested ones cut as the scene pass cuts them: base colour, vertex
+// and texture alpha against the cutoff); blended and transmissive ones do not. Every lit
+// material receives.
 //
 // Shadows are part of pbr.frag (its SHADOWS variants, built on the first frame with
 // shadows). The fast shading (ShadingFast) has none: a frame that has shadows is drawn
@@ -131,6 +133,12 @@ type shadowCache struct {
 	// could not be built.
 	viewProj, model int32
 	progErr         error
+	// mask is the depth program's ALPHA_MASK variant, for alpha-tested casters.
+	mask struct {
+		id                                    uint32
+		viewProj, model, texSet, texTransform int32
+		baseAlpha, cutoff, hasTexture         int32
+	}
 	// variants maps the lit PBR programs (litP, litMapsP, litMaskP) to their SHADOWS
 	// variants, which frames with shadows draw with: the lookup costs every pixel on
 	// software rasterisers, even behind a branch not taken.
@@ -215,7 +223,18 @@ func shadowKey(l scenes.Light, slot, size int, items []drawItem) uint64 {
 		if !casts(it.draw.Material) {
 			continue
 		}
-		p := it.draw.Primitive
+		p, m := it.draw.Primitive, it.draw.Material
+		if m.AlphaMode == scenes.AlphaMask {
+			// What the cut depends on (the image, shared by clones; not the material,
+			// which each clone copies).
+			f(m.AlphaCutoff, it.draw.BaseColor[3])
+			if v := reflect.ValueOf(m.BaseColorTexture); v.Kind() == reflect.Pointer {
+				word(uint64(v.Pointer()))
+			}
+			t := m.BaseColorInfo.Transform.Matrix()
+			f(t[:]...)
+			word(uint64(m.BaseColorInfo.TexCoord))
+		}
 		word(uint64(uintptr(unsafe.Pointer(p))))
 		word(uint64(uintptr(unsafe.Pointer(unsafe.SliceData(p.Positions)))))
 		word(uint64(len(p.Positions)))
@@ -305,11 +324,11 @@ func (m *shadowMap) result() *shadowMap {
 	return m
 }
 
-// drawDepth draws the casting items' depth into the bound framebuffer (GL goroutine).
+// drawDepth draws the casting items' depth into the bound framebuffer (GL goroutine):
+// opaque ones, then alpha-tested ones with the ALPHA_MASK program, which cuts them as the
+// scene pass does.
 func (r *Renderer) drawDepth(viewProj mgl32.Mat4, items []drawItem) {
 	c := &r.shadows
-	gl.UseProgram(c.prog)
-	gl.UniformMatrix4fv(c.viewProj, 1, false, &viewProj[0])
 	gl.Enable(gl.DEPTH_TEST)
 	gl.DepthFunc(gl.LESS)
 	// Both faces cast: open and double-sided meshes have no back to cast with.
@@ -319,13 +338,53 @@ func (r *Renderer) drawDepth(viewProj mgl32.Mat4, items []drawItem) {
 	// (factor) and a few depth units.
 	gl.Enable(gl.POLYGON_OFFSET_FILL)
 	gl.PolygonOffset(2, 4)
+	gl.UseProgram(c.prog)
+	gl.UniformMatrix4fv(c.viewProj, 1, false, &viewProj[0])
+	var masked []drawItem
 	for _, it := range items {
-		if !casts(it.draw.Material) {
-			continue
+		switch m := it.draw.Material; {
+		case !casts(m):
+		case m.AlphaMode == scenes.AlphaMask:
+			masked = append(masked, it)
+		default:
+			gl.UniformMatrix4fv(c.model, 1, false, &it.draw.World[0])
+			gl.BindVertexArray(it.gpu.vao)
+			gl.DrawElementsWithOffset(gl.TRIANGLES, it.gpu.count, gl.UNSIGNED_INT, 0)
 		}
-		gl.UniformMatrix4fv(c.model, 1, false, &it.draw.World[0])
-		gl.BindVertexArray(it.gpu.vao)
-		gl.DrawElementsWithOffset(gl.TRIANGLES, it.gpu.count, gl.UNSIGNED_INT, 0)
+	}
+	if len(masked) > 0 {
+		mp := &c.mask
+		gl.UseProgram(mp.id)
+		gl.UniformMatrix4fv(mp.viewProj, 1, false, &viewProj[0])
+		// What primitives without the optional attributes read (as in drawScene).
+		gl.VertexAttrib2f(attribUV1, 0, 0)
+		gl.VertexAttrib4f(attribColor, 1, 1, 1, 1)
+		gl.ActiveTexture(gl.TEXTURE0)
+		for _, it := range masked {
+			d, g, m := it.draw, it.gpu, it.draw.Material
+			var tex uint32
+			uncached := false
+			info := m.BaseColorInfo
+			if img := m.BaseColorTexture; img != nil && !img.Bounds().Empty() && ((info.TexCoord == 1 && g.hasUVs1) || (info.TexCoord != 1 && g.hasUVs)) {
+				var cached bool
+				tex, cached = r.cache.texture(&r.objs, img, true, info.Sampler, r.maxTexture, r.frames)
+				uncached = tex != 0 && !cached
+			}
+			transform := info.Transform.Matrix()
+			gl.UniformMatrix4fv(mp.model, 1, false, &d.World[0])
+			gl.Uniform1i(mp.texSet, int32(info.TexCoord))
+			gl.UniformMatrix3fv(mp.texTransform, 1, false, &transform[0])
+			gl.Uniform1f(mp.baseAlpha, d.BaseColor[3])
+			gl.Uniform1f(mp.cutoff, m.AlphaCutoff)
+			gl.Uniform1i(mp.hasTexture, boolInt32(tex != 0))
+			gl.BindTexture(gl.TEXTURE_2D, tex)
+			gl.BindVertexArray(g.vao)
+			gl.DrawElementsWithOffset(gl.TRIANGLES, g.count, gl.UNSIGNED_INT, 0)
+			if uncached {
+				r.objs.deleteTextures(&tex)
+			}
+		}
+		gl.BindTexture(gl.TEXTURE_2D, 0)
 	}
 	gl.BindVertexArray(0)
 	gl.Disable(gl.POLYGON_OFFSET_FILL)
@@ -480,11 +539,23 @@ func (r *Renderer) buildShadowProgram() bool {
 		}
 		variants[v.p] = sp
 	}
-	id, err := buildProgram(&r.objs, r.cfg.Shaders, shadowVert, shadowFrag)
+	mask, err := buildProgram(&r.objs, r.cfg.Shaders, shadowVert, shadowFrag, "ALPHA_MASK")
 	if err != nil {
 		return fail(err)
 	}
+	id, err := buildProgram(&r.objs, r.cfg.Shaders, shadowVert, shadowFrag)
+	if err != nil {
+		r.objs.deleteProgram(&mask)
+		return fail(err)
+	}
 	c.prog, c.viewProj, c.model = id, uniform(id, "uViewProj"), uniform(id, "uModel")
+	m := &c.mask
+	m.id, m.viewProj, m.model = mask, uniform(mask, "uViewProj"), uniform(mask, "uModel")
+	m.texSet, m.texTransform = uniform(mask, "uTexSet"), uniform(mask, "uTexTransform")
+	m.baseAlpha, m.cutoff, m.hasTexture = uniform(mask, "uBaseAlpha"), uniform(mask, "uAlphaCutoff"), uniform(mask, "uHasTexture")
+	gl.UseProgram(mask)
+	gl.Uniform1i(uniform(mask, "uBaseColorTex"), 0)
+	gl.UseProgram(0)
 	return true
 }
 
@@ -536,5 +607,6 @@ func (c *shadowCache) release(o *glObjects, programs bool) {
 	c.maps = nil
 	if programs && c.prog != 0 {
 		o.deleteProgram(&c.prog)
+		o.deleteProgram(&c.mask.id)
 	}
 }

@@ -398,3 +398,41 @@ func TestShadowBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestShadowAlphaMask: an alpha-tested quad floating over the floor, its texture cut away
+// on the left half (u < 0.5), casts the right half's shadow only: the floor under the
+// kept half (along the light) is dark, under the cut half as without shadows.
+func TestShadowAlphaMask(t *testing.T) {
+	const w, h = 320, 180
+	s := shadowScene()
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 64))
+	for y := range 64 {
+		for x := range 64 {
+			a := uint8(0)
+			if x >= 32 {
+				a = 255
+			}
+			img.SetNRGBA(x, y, color.NRGBA{255, 255, 255, a})
+		}
+	}
+	s.Materials = append(s.Materials, &scenes.Material{BaseColor: mgl32.Vec4{0.8, 0.3, 0.2, 1}, Roughness: 0.6,
+		AlphaMode: scenes.AlphaMask, AlphaCutoff: 0.5, DoubleSided: true, BaseColorTexture: img})
+	s.Meshes[1].Primitives = []scenes.Primitive{{
+		Positions: []mgl32.Vec3{{-1, 0, 1}, {1, 0, 1}, {1, 0, -1}, {-1, 0, -1}},
+		Normals:   []mgl32.Vec3{{0, 1, 0}, {0, 1, 0}, {0, 1, 0}, {0, 1, 0}},
+		UVs:       []mgl32.Vec2{{0, 1}, {1, 1}, {1, 0}, {0, 0}},
+		Indices:   []uint32{0, 1, 2, 0, 2, 3},
+		Material:  len(s.Materials) - 1,
+	}}
+	// The quad at y = 1.5, the light travelling (0.5, -1, 0): the kept half (x 0..1)
+	// shadows x 0.75..1.75, the cut half would shadow x -0.25..0.75.
+	off := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOff}), w, h), s)
+	on := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOn}), w, h), s)
+	kept, cut := pixelOf(s, mgl32.Vec3{1.25, 0, 0}, w, h), pixelOf(s, mgl32.Vec3{0.25, 0, 0}, w, h)
+	if lit, dark := meanAround(off, kept), meanAround(on, kept); lit < 150 || dark > lit*0.45 {
+		t.Errorf("floor under the kept half at %v: %.1f without shadows, %.1f with", kept, lit, dark)
+	}
+	if a, b := meanAround(off, cut), meanAround(on, cut); a < 150 || math.Abs(a-b) > 2 {
+		t.Errorf("floor under the cut half at %v: %.1f without shadows, %.1f with; want no shadow", cut, a, b)
+	}
+}
