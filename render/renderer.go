@@ -770,9 +770,9 @@ func (r *Renderer) Stats() (Stats, error) {
 	return s, err
 }
 
-// ReleaseCache frees every cached mesh, texture and shadow map; the next frame that needs them uploads
-// them again. Entries are also freed automatically once no view has drawn them for 600
-// frames (counted over all views).
+// ReleaseCache frees every cached mesh, texture and shadow map; the next frame that needs
+// them uploads (or draws) them again. Entries are also freed automatically once no view has
+// drawn them for 600 frames (counted over all views).
 func (r *Renderer) ReleaseCache() error {
 	return r.do(func() error {
 		r.cache.releaseAll(&r.objs)
