@@ -145,6 +145,8 @@ type shadowCache struct {
 	variants map[*sceneProgram]*sceneProgram
 	// rendered counts depth passes (tests and benchmarks read it on the GL goroutine).
 	rendered uint64
+	// allocFailed is set while shadow maps cannot be allocated (warned once).
+	allocFailed bool
 }
 
 // usableLight reports whether setLights passes l to the shaders (its checks, in its terms).
@@ -289,9 +291,13 @@ func (r *Renderer) shadowFor(s *scenes.Scene, full bool) *shadowMap {
 	m.scene = scene
 	m.slot = -1
 	if err := m.ensure(&r.objs, size); err != nil {
-		r.log.Warn("render: shadow map unavailable; drawing without shadows", "err", err)
+		if !c.allocFailed { // once per failing spell, not every frame
+			r.log.Warn("render: shadow map unavailable; drawing without shadows", "err", err)
+		}
+		c.allocFailed = true
 		return nil
 	}
+	c.allocFailed = false
 	m.key, m.lastUsed = key, r.frames
 	bounds := scenes.EmptyBounds()
 	for _, it := range items {
