@@ -135,7 +135,7 @@ func benchDraw(b *testing.B, r *Renderer, s *scenes.Scene, size benchSize) {
 	v := newView(b, r, size.w, size.h)
 	drawFinish := func() error {
 		return r.do(func() error {
-			err := v.draw(s)
+			err := v.draw(s, ShadowsAuto)
 			gl.Finish()
 			return err
 		})

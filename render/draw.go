@@ -14,15 +14,16 @@ import (
 )
 
 // draw renders s into the view's colour texture (GL goroutine): today's interactive frame,
-// at the view's size with the renderer's shading and sample count.
-func (v *View) draw(s *scenes.Scene) error {
+// at the view's size with the renderer's shading and sample count; sh is the frame's
+// Quality.Shadows.
+func (v *View) draw(s *scenes.Scene, sh Shadows) error {
 	start := time.Now()
 	v.r.frames++
 	target := v.fbo
 	if v.msaaFBO != 0 {
 		target = v.msaaFBO
 	}
-	v.scenePass(s, target, v.width, v.height, passOptions{timed: true})
+	v.scenePass(s, target, v.width, v.height, passOptions{timed: true, shadows: v.r.shadowsFor(false, sh)})
 	if v.msaaFBO != 0 {
 		blit(v.msaaFBO, v.fbo, v.width, v.height, v.width, v.height, gl.NEAREST)
 	}
@@ -43,12 +44,22 @@ type passOptions struct {
 	timed bool
 	// spots is set by drawScene when the scene has spot lights.
 	spots bool
+	// shadows asks for the key light's shadows; scenePass sets shadow to its map.
+	shadows bool
+	shadow  *shadowMap
 }
 
 // scenePass clears framebuffer fb, w x h pixels, to s's background and draws s into it
 // (GL goroutine). The projection keeps the view's aspect ratio, whatever fb's size.
 func (v *View) scenePass(s *scenes.Scene, fb uint32, w, h int, o passOptions) {
 	r := v.r
+	if o.shadows {
+		// The depth pass first, into its own framebuffer; the fast shading has no
+		// shadows, so a frame with them is PBR-shaded.
+		if o.shadow = r.shadowFor(s, o.full); o.shadow != nil {
+			o.pbr = true
+		}
+	}
 	gl.BindFramebuffer(gl.FRAMEBUFFER, fb)
 	gl.Viewport(0, 0, int32(w), int32(h))
 	if o.band.h > 0 {
@@ -114,6 +125,7 @@ func (v *View) frameDone(s *scenes.Scene, start time.Time, timed bool) {
 	}
 	gl.BindFramebuffer(gl.FRAMEBUFFER, 0)
 	r.cache.sweep(&r.objs, r.frames)
+	r.shadows.sweep(&r.objs, r.frames)
 
 	v.lastDraw = time.Since(start)
 	v.setStats(func(st *FrameStats) {
@@ -145,8 +157,10 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions
 		gl.Uniform3fv(p.ambient, 1, &s.Ambient[0])
 		if p != r.unlitP && p != r.unlitMapsP && p != r.unlitMaskP {
 			r.setLights(p, s.Lights)
+			p.setShadow(o.shadow)
 		}
 	}
+	bindShadow(o.shadow)
 	// What primitives without the optional attributes read (scene.vert).
 	gl.VertexAttrib2f(attribUV1, 0, 0)
 	gl.VertexAttrib4f(attribTangent, 1, 0, 0, 1)
@@ -184,6 +198,7 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions
 		gl.ActiveTexture(gl.TEXTURE0 + uint32(unit))
 		gl.BindTexture(gl.TEXTURE_2D, 0)
 	}
+	bindShadow(nil)
 	gl.UseProgram(0)
 }
 
@@ -263,6 +278,10 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		tex(texClearcoatRough, m.ClearcoatRoughnessTexture, false)
 		tex(texTransmission, m.TransmissionTexture, false)
 	}
+	maps := p == r.litMapsP || p == r.litMaskP
+	if sp := r.shadows.variants[p]; o.shadow != nil && sp != nil {
+		p = sp
+	}
 	if p != current {
 		gl.UseProgram(p.id)
 	}
@@ -318,7 +337,7 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		gl.FrontFace(gl.CCW)
 	}
 	units := 1
-	if p == r.litMapsP || p == r.litMaskP {
+	if maps {
 		units = texSlots
 	}
 	for unit := units - 1; unit >= 0; unit-- {

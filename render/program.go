@@ -20,6 +20,8 @@ const (
 	fullscreenVert = "fullscreen.vert"
 	yuvFrag        = "yuv420.frag"
 	scaleFrag      = "scale.frag"
+	shadowVert     = "shadow.vert"
+	shadowFrag     = "shadow.frag"
 )
 
 // shaderPath is how errors name a shader file: as it sits in the repository.
@@ -146,6 +148,7 @@ type sceneProgram struct {
 	dielectricF0, specularWeight              int32
 	clearcoat, clearcoatRoughness             int32
 	transmission                              int32
+	shadow                                    shadowLocs // pbr.frag's shadow map (lit variants)
 }
 
 // Texture slots of the scene programs: index into uHasTex/uTexSet/uTexTransform and texture
@@ -221,6 +224,7 @@ func newSceneProgram(r *Renderer, vert, frag string, defines ...string) (*sceneP
 	gl.Uniform1i(uniform(id, "uClearcoatRoughTex"), texClearcoatRough)
 	gl.Uniform1i(uniform(id, "uTransmissionTex"), texTransmission)
 	gl.Uniform1f(p.exposure, 1)
+	p.shadow = shadowUniforms(id)
 	gl.UseProgram(0)
 	return p, nil
 }

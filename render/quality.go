@@ -29,6 +29,10 @@ type Quality struct {
 	// Abort, when set, is polled between parts of a long frame (a refined frame is drawn
 	// in parts); when it returns true RenderWith stops and returns ErrAborted.
 	Abort func() bool
+	// Shadows overrides the renderer's Config.Shadows for this frame: ShadowsOn or
+	// ShadowsOff; ShadowsAuto (empty) follows Config.Shadows, whose automatic choice on
+	// software rasterisers has shadows in refined frames and none in the others.
+	Shadows Shadows
 }
 
 // RenderWith draws s with quality q and reads the result as I420, like Render.
@@ -50,16 +54,19 @@ func (v *View) RenderWith(s *scenes.Scene, dst *image.YCbCr, q Quality) (*image.
 	if s == nil {
 		return nil, ErrNoScene
 	}
+	if !checkShadows(q.Shadows) {
+		return nil, fmt.Errorf("%w: shadows %q (want %q, %q or empty for the renderer's)", ErrBadQuality, q.Shadows, ShadowsOn, ShadowsOff)
+	}
 	if q.Refined {
-		return v.renderRefined(s, dst, q.Abort)
+		return v.renderRefined(s, dst, q.Abort, q.Shadows)
 	}
 	if math.IsNaN(q.Scale) || q.Scale < 0 || q.Scale > 1 {
 		return nil, fmt.Errorf("%w: scale %v (want a value in (0, 1], or 0 for 1)", ErrBadQuality, q.Scale)
 	}
 	if q.Scale == 0 || q.Scale == 1 {
-		return v.Render(s, dst)
+		return v.render(dst, func() error { return v.draw(s, q.Shadows) })
 	}
-	return v.render(dst, func() error { return v.drawScaled(s, q.Scale) })
+	return v.render(dst, func() error { return v.drawScaled(s, q.Scale, q.Shadows) })
 }
 
 // scaledSize is the size a frame of scale (0, 1) is drawn at, for a w x h view.
@@ -70,11 +77,12 @@ func scaledSize(w, h int, scale float64) (int, int) {
 }
 
 // drawScaled draws s at the view's size times scale into the scaled target and stretches
-// it onto the view's colour texture with linear filtering (GL goroutine).
-func (v *View) drawScaled(s *scenes.Scene, scale float64) error {
+// it onto the view's colour texture with linear filtering (GL goroutine); shadows is the
+// frame's Quality.Shadows.
+func (v *View) drawScaled(s *scenes.Scene, scale float64, shadows Shadows) error {
 	sw, sh := scaledSize(v.width, v.height, scale)
 	if sw == v.width && sh == v.height {
-		return v.draw(s)
+		return v.draw(s, shadows)
 	}
 	start := time.Now()
 	r := v.r
@@ -89,7 +97,7 @@ func (v *View) drawScaled(s *scenes.Scene, scale float64) error {
 		}
 		fb = v.scaledMS.fbo
 	}
-	v.scenePass(s, fb, sw, sh, passOptions{timed: true})
+	v.scenePass(s, fb, sw, sh, passOptions{timed: true, shadows: r.shadowsFor(false, shadows)})
 	if fb != v.scaled.fbo {
 		blit(fb, v.scaled.fbo, sw, sh, sw, sh, gl.NEAREST)
 	}
@@ -116,8 +124,9 @@ func (r *Renderer) refinedBands(th int) int {
 }
 
 // renderRefined draws the refined frame of s in parts, polling abort before each, then
-// resolves it onto the view's colour texture and reads it into dst.
-func (v *View) renderRefined(s *scenes.Scene, dst *image.YCbCr, abort func() bool) (*image.YCbCr, error) {
+// resolves it onto the view's colour texture and reads it into dst; shadows is the
+// frame's Quality.Shadows.
+func (v *View) renderRefined(s *scenes.Scene, dst *image.YCbCr, abort func() bool, shadows Shadows) (*image.YCbCr, error) {
 	v.readMu.Lock()
 	defer v.readMu.Unlock()
 	r := v.r
@@ -142,7 +151,7 @@ func (v *View) renderRefined(s *scenes.Scene, dst *image.YCbCr, abort func() boo
 				r.frames++
 			}
 			y0, y1 := i*t.h/bands, (i+1)*t.h/bands
-			o := passOptions{pbr: true, full: true}
+			o := passOptions{pbr: true, full: true, shadows: r.shadowsFor(true, shadows)}
 			if bands > 1 {
 				o.band.y, o.band.h = y0, y1-y0
 			}

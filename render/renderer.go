@@ -127,6 +127,9 @@ type Config struct {
 	Convert Convert
 	// Shading selects how lit materials are shaded (ShadingAuto when empty).
 	Shading Shading
+	// Shadows selects when the key light casts shadows (ShadowsAuto when empty: on GPUs,
+	// and in refined frames on software rasterisers).
+	Shadows Shadows
 	// Shaders is where the GLSL files are read from; nil means the embedded ones
 	// (shaders.FS). Tests and shader authors can substitute their own.
 	Shaders fs.FS
@@ -165,6 +168,9 @@ type Info struct {
 	Convert Convert
 	// Shading is the shading in use (ShadingPBR or ShadingFast).
 	Shading Shading
+	// Shadows is when frames have shadows: ShadowsOn (every frame), ShadowsOff, or
+	// ShadowsAuto for refined frames alone (software rasterisers with ShadowsAuto).
+	Shadows Shadows
 	// TimerQueries reports GPU timing support (FrameStats.GPUDraw, GPUConvert).
 	TimerQueries bool
 	// MaxSize is the largest view width or height.
@@ -224,6 +230,7 @@ type Renderer struct {
 	scaleP     *scaleProgram // the upscale of scaled frames
 	emptyVAO   uint32        // bound for the fullscreen passes (I420, upscale)
 	cache      gpuCache
+	shadows    shadowCache
 	// refinedSamples is Info.RefinedSamples and bandRows refinedBandRows; benchmarks
 	// change them on the GL goroutine to compare the alternatives.
 	refinedSamples, bandRows int
@@ -293,6 +300,9 @@ func openRenderer(cfg Config, gpu, index int) (*Renderer, error) {
 	default:
 		return nil, fmt.Errorf("%w: shading %q (want %q, %q or empty for automatic)", ErrBadConfig, cfg.Shading, ShadingPBR, ShadingFast)
 	}
+	if !checkShadows(cfg.Shadows) {
+		return nil, fmt.Errorf("%w: shadows %q (want %q, %q or empty for automatic)", ErrBadConfig, cfg.Shadows, ShadowsOn, ShadowsOff)
+	}
 	if cfg.MSAA < MSAAAuto {
 		return nil, fmt.Errorf("%w: MSAA %d (want -1 for automatic, 0 for none, or a sample count)", ErrBadConfig, cfg.MSAA)
 	}
@@ -322,7 +332,7 @@ func openRenderer(cfg Config, gpu, index int) (*Renderer, error) {
 	log.Info("render: OpenGL ready", "pool_context", index, "gpu", r.info.GPU, "platform", r.info.Platform, "device", r.info.Device,
 		"context", r.info.Context, "renderer", r.info.Renderer, "version", r.info.Version,
 		"msaa", r.info.MSAA, "readback", r.info.Readback, "convert", r.info.Convert,
-		"shading", r.info.Shading)
+		"shading", r.info.Shading, "shadows", r.info.Shadows)
 	return r, nil
 }
 
@@ -585,6 +595,10 @@ func (r *Renderer) setup() error {
 			info.Shading = ShadingFast
 		}
 	}
+	info.Shadows = r.cfg.Shadows
+	if info.Shadows == ShadowsAuto && !info.Software {
+		info.Shadows = ShadowsOn
+	}
 	var bits int32
 	gl.GetQueryiv(gl.TIME_ELAPSED, gl.QUERY_COUNTER_BITS, &bits)
 	info.TimerQueries = bits > 0
@@ -668,6 +682,7 @@ func (r *Renderer) teardown() {
 		v.readMu.Unlock()
 	}
 	r.cache.releaseAll(&r.objs)
+	r.shadows.release(&r.objs, true)
 	for _, p := range r.scenePrograms() {
 		if p != nil {
 			r.objs.deleteProgram(&p.id)
@@ -693,6 +708,11 @@ func (r *Renderer) scenePrograms() []*sceneProgram {
 	ps := []*sceneProgram{r.litP, r.unlitP, r.litMapsP, r.litMaskP, r.unlitMapsP, r.unlitMaskP, r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP}
 	for _, p := range []*sceneProgram{r.fastP, r.fastTexP, r.fastMaskP, r.fastTexMaskP} {
 		if sp := r.fastSpot[p]; sp != nil {
+			ps = append(ps, sp)
+		}
+	}
+	for _, p := range []*sceneProgram{r.litP, r.litMapsP, r.litMaskP} {
+		if sp := r.shadows.variants[p]; sp != nil {
 			ps = append(ps, sp)
 		}
 	}
@@ -750,12 +770,13 @@ func (r *Renderer) Stats() (Stats, error) {
 	return s, err
 }
 
-// ReleaseCache frees every cached mesh and texture; the next frame that needs them uploads
-// them again. Entries are also freed automatically once no view has drawn them for 600
-// frames (counted over all views).
+// ReleaseCache frees every cached mesh, texture and shadow map; the next frame that needs
+// them uploads (or draws) them again. Entries are also freed automatically once no view has
+// drawn them for 600 frames (counted over all views).
 func (r *Renderer) ReleaseCache() error {
 	return r.do(func() error {
 		r.cache.releaseAll(&r.objs)
+		r.shadows.release(&r.objs, false)
 		return nil
 	})
 }

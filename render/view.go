@@ -288,7 +288,7 @@ func (v *View) Draw(s *scenes.Scene) error {
 		if v.closed {
 			return ErrClosed
 		}
-		return v.draw(s)
+		return v.draw(s, ShadowsAuto)
 	})
 }
 
@@ -310,7 +310,7 @@ func (v *View) Render(s *scenes.Scene, dst *image.YCbCr) (*image.YCbCr, error) {
 	if s == nil {
 		return nil, ErrNoScene
 	}
-	return v.render(dst, func() error { return v.draw(s) })
+	return v.render(dst, func() error { return v.draw(s, ShadowsAuto) })
 }
 
 // offGL reports whether reads finish on the caller's goroutine (ConvertCPU, ReadbackPBO),

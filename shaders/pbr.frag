@@ -31,7 +31,8 @@
 //     texture coordinate set 1, clearcoat and transmission as well, and spot cones (the
 //     renderer uses it for every lit material of a scene with spot lights);
 //   - ALPHA_MASK (with MATERIAL_MAPS, or with UNLIT): alpha-tested materials;
-//   - UNLIT: unlit materials; with MATERIAL_MAPS, whose base colour texture reads set 1.
+//   - UNLIT: unlit materials; with MATERIAL_MAPS, whose base colour texture reads set 1;
+//   - SHADOWS (with the lit ones): the key light's shadow map (frames with shadows).
 
 const int MAX_LIGHTS = 8; // equals scenes.MaxLights (checked by a render test)
 const float PI = 3.14159265359;
@@ -169,9 +170,54 @@ struct Surface {
     float ccRoughness; // clearcoat roughness, factor x texture
 };
 
-// lightShadow is the fraction of light i that reaches P (1: no shadows yet).
+#ifdef SHADOWS
+// Shadows (render/shadow.go; the SHADOWS variants): the key light's shadow map, a depth
+// texture read through a comparison sampler (linear filtering: each tap compares the four
+// nearest texels and blends). uShadowLight is the index of the light it belongs to.
+uniform int uShadowLight;
+uniform mat4 uShadowMatrix;        // world to map: xy 0..1 and depth 0..1, after division by w
+uniform sampler2DShadow uShadowMap;
+uniform vec2 uShadowTexel;         // x: a texel in texture units; y: its world size at w = 1
+
+float gKeyShadow = 1.0; // keyShadow at this pixel, computed once before the light loop
+
+// keyShadow is the fraction of the key light that reaches P: percentage-closer filtering
+// over the 3x3 texels around P moved a texel and a half along the geometric normal Ng,
+// turned toward the light (the normal offset: with the depth pass's slope-scaled bias, no
+// self-shadowing acne). Outside the map, lit.
+float keyShadow(vec3 P, vec3 Ng) {
+    vec4 lv = uLightVector[uShadowLight];
+    vec3 L = normalize(lv.xyz - P * lv.w);
+    Ng = dot(Ng, L) < 0.0 ? -Ng : Ng;
+    float w = (uShadowMatrix * vec4(P, 1.0)).w;
+    vec4 c = uShadowMatrix * vec4(P + Ng * (1.5 * uShadowTexel.y * max(w, 0.0)), 1.0);
+    if (c.w <= 0.0) {
+        return 1.0;
+    }
+    vec3 t = c.xyz / c.w;
+    if (t.z >= 1.0) {
+        return 1.0;
+    }
+    // Four filtered taps half a texel off the centre: each blends 2x2 comparisons, together
+    // the 3x3 texels around P weighted as a tent (1 2 1 by 1 2 1), at under half the cost
+    // of nine taps on software rasterisers.
+    vec2 d = vec2(0.5 * uShadowTexel.x);
+    float lit = texture(uShadowMap, vec3(t.xy + vec2(-d.x, -d.y), t.z))
+              + texture(uShadowMap, vec3(t.xy + vec2(d.x, -d.y), t.z))
+              + texture(uShadowMap, vec3(t.xy + vec2(-d.x, d.y), t.z))
+              + texture(uShadowMap, vec3(t.xy + vec2(d.x, d.y), t.z));
+    return lit * 0.25;
+}
+#endif
+
+// lightShadow is the fraction of light i that reaches P: the key light's shadow in the
+// SHADOWS variants, else 1.
 float lightShadow(int i, vec3 P) {
+#ifdef SHADOWS
+    return i == uShadowLight ? gKeyShadow : 1.0;
+#else
     return 1.0;
+#endif
 }
 
 // lightContribution is light i's reflected light at the pixel (spot: apply its cone); spec
@@ -335,6 +381,9 @@ void main() {
     }
 #endif
 
+#ifdef SHADOWS
+    gKeyShadow = keyShadow(vWorldPos, s.Ng);
+#endif
     vec3 directSpec, indirectSpec;
     vec3 color = directLight(s, directSpec) + indirectLight(s, indirectSpec) + emissive;
     vec3 shaded = linearToSRGB(toneMapACES(color * uExposure));

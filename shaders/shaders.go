@@ -19,6 +19,9 @@
 //     TEXTURED multiplies the diffuse light by the base-colour texture and tone maps and
 //     encodes per pixel; ALPHA_MASK adds the alpha test. It keeps vertex colours, alpha,
 //     the base colour texture's coordinate set and transform, and spot cones.
+//   - shadow.vert, shadow.frag: the key light's shadow map depth pass (render.Shadows),
+//     with ALPHA_MASK for alpha-tested casters;
+//     pbr.frag's lightShadow reads the map (PCF over 3x3 texels in four linear comparison taps).
 //   - fullscreen.vert: one triangle covering the viewport (no vertex buffers).
 //   - yuv420.frag: RGB to I420 (BT.709, limited range) packing 4 output bytes per fragment
 //     into an RGBA8 target of W/4 x 1.5H texels, whose memory is exactly an I420 frame.

@@ -322,6 +322,13 @@ func options() []option {
 			c.Shading = v
 			return nil
 		}},
+		{name: "shadows", def: "auto", usage: "the key light's shadows (shadow map, filtered): on, off, or auto (on GPUs; on software renderers in refined still frames only, not while the picture moves)", set: func(c *config, v string) error {
+			if v != "auto" && v != "on" && v != "off" {
+				return fmt.Errorf("%q is not auto, on or off", v)
+			}
+			c.Shadows = v
+			return nil
+		}},
 		{name: "detail", def: "auto", usage: "built-in scenes' geometry: full, low (half the segments of curved shapes each way, about a quarter of the demo's triangles: roughly half the scene pass's CPU time on software renderers), or auto (full on GPUs, low on software renderers); glTF scenes are unaffected", set: func(c *config, v string) error {
 			if v != "auto" && v != "full" && v != "low" {
 				return fmt.Errorf("%q is not auto, full or low", v)

@@ -88,12 +88,12 @@ func TestPaintOverDecodedCloserToReference(t *testing.T) {
 }
 
 // paintOverReference renders the demo as the streamer shows it at start (the default
-// camera, no marker) the best way this machine can: PBR shading, full detail, 4x
+// camera, no marker) the best way this machine can: PBR shading with shadows, full detail, 4x
 // multisampling at twice the size in each direction, averaged down 2x2. It reports whether
 // the renderer is a software one (as the streamer's is on the same machine).
 func paintOverReference(t *testing.T, w, h int) (ref *image.RGBA, software bool) {
 	t.Helper()
-	r, err := render.New(render.Config{Shading: render.ShadingPBR, MSAA: 4})
+	r, err := render.New(render.Config{Shading: render.ShadingPBR, MSAA: 4, Shadows: render.ShadowsOn})
 	if err != nil {
 		t.Fatalf("reference renderer: %v", err)
 	}

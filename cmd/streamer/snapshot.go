@@ -23,6 +23,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	msaa := fs.Int("msaa", 4, "multisample anti-aliasing samples (snapshots are not real-time: 4 by default)")
 	at := fs.Float64("t", 1, "animation time in seconds")
 	shading := fs.String("shading", "pbr", "pbr, fast (per-vertex, what software renderers stream by default) or auto (snapshots are not real-time: pbr by default)")
+	shadows := fs.String("shadows", "on", "the key light's shadows: on, off or auto (what streams get: on GPUs, none on software renderers while moving); snapshots are not real-time: on by default")
 	detail := fs.String("detail", "full", "built-in scenes' level of detail: full, or low (what software renderers stream by default)")
 	readback := fs.String("readback", "", "read the frame back as viewers get it (I420), through this read-back: auto, sync or pbo (default: the exact RGBA frame)")
 	convert := fs.String("convert", "", "read the frame back as viewers get it (I420), converted here: auto, gpu or cpu (default: the exact RGBA frame)")
@@ -37,7 +38,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 	c := &config{Readback: "auto", Convert: "auto"}
 	viaI420 := *readback != "" || *convert != ""
 	for _, o := range options() {
-		v, ok := map[string]string{"size": *size, "readback": *readback, "convert": *convert, "gpu": *gpu}[o.name]
+		v, ok := map[string]string{"size": *size, "readback": *readback, "convert": *convert, "gpu": *gpu, "shadows": *shadows}[o.name]
 		if !ok || v == "" {
 			continue
 		}
@@ -72,7 +73,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) int {
 		sc.ApplyAnimations(*at)
 	}
 	r, err := render.NewPool(render.PoolConfig{Contexts: 1, GPUs: c.GPUs, Config: render.Config{
-		Platform: *gl, MSAA: *msaa, Shading: app.RenderShading(*shading),
+		Platform: *gl, MSAA: *msaa, Shading: app.RenderShading(*shading), Shadows: app.RenderShadows(c.Shadows),
 		Readback: app.RenderReadback(c.Readback), Convert: app.RenderConvert(c.Convert),
 		Logger: slog.New(slog.DiscardHandler),
 	}})

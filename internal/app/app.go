@@ -87,6 +87,7 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	r, err := render.NewPool(render.PoolConfig{
 		Config: render.Config{
 			Platform: cfg.GL, MSAA: cfg.MSAA, Shading: RenderShading(cfg.Shading),
+			Shadows:  RenderShadows(cfg.Shadows),
 			Readback: RenderReadback(cfg.Readback), Convert: RenderConvert(cfg.Convert),
 			Logger: log.With("part", "render"),
 		},
@@ -112,7 +113,7 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 	}
 	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version,
 		"contexts", info.Contexts, "gpu", gpuList(cfg.GPUs), "readback", info.Readback, "convert", info.Convert,
-		"msaa", info.MSAA, "shading", info.Shading, "detail", detail.String())
+		"msaa", info.MSAA, "shading", info.Shading, "shadows", shadowsInfo(info.Shadows), "detail", detail.String())
 
 	// Probe the encoder once: "auto" tries NVENC here, and every session then uses the
 	// encoder that opened, without probing again.
@@ -391,6 +392,24 @@ func RenderShading(v string) render.Shading {
 	return render.Shading(v)
 }
 
+// RenderShadows maps -shadows to render.Config.Shadows: auto (or empty) leaves the choice to
+// the renderer (on GPUs; in refined frames only on software renderers).
+func RenderShadows(v string) render.Shadows {
+	if v == "auto" {
+		return render.ShadowsAuto
+	}
+	return render.Shadows(v)
+}
+
+// shadowsInfo names render.Info.Shadows for server.info: on, off, or refined (refined
+// frames alone: the automatic choice on software renderers).
+func shadowsInfo(s render.Shadows) string {
+	if s == render.ShadowsAuto {
+		return "refined"
+	}
+	return string(s)
+}
+
 // RenderReadback maps -readback to render.Config.Readback (auto: the renderer's choice).
 func RenderReadback(v string) render.Readback {
 	if v == "auto" {
@@ -472,6 +491,7 @@ func (a *App) info() map[string]any {
 		"readback":             string(gi.Readback),
 		"convert":              string(gi.Convert),
 		"shading":              string(gi.Shading),
+		"shadows":              shadowsInfo(gi.Shadows),
 		"detail":               SceneDetail(a.cfg.Detail, gi.Software).String(),
 		"size":                 fmt.Sprintf("%dx%d", a.cfg.Width, a.cfg.Height),
 		"fps":                  a.cfg.FPS,

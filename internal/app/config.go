@@ -45,6 +45,7 @@ type Config struct {
 	Convert        string
 	MSAA           int
 	Shading        string
+	Shadows        string // -shadows: auto, on or off
 	Detail         string
 	Marker         bool
 	Animate        string
