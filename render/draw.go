@@ -82,6 +82,7 @@ func (v *View) scenePass(s *scenes.Scene, fb uint32, w, h int, o passOptions) {
 	switch {
 	case finiteMat4(viewProj):
 		v.badCamera = false
+		r.drawEnvironmentBackground(s, viewProj)
 		r.drawScene(s, viewProj, o)
 	case !v.badCamera: // warn once per bad spell, not every frame
 		v.badCamera = true
@@ -147,6 +148,8 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions
 			r.setLights(p, s.Lights)
 		}
 	}
+	r.useEnvironment(s)
+	defer unbindEnvironment()
 	// What primitives without the optional attributes read (scene.vert).
 	gl.VertexAttrib2f(attribUV1, 0, 0)
 	gl.VertexAttrib4f(attribTangent, 1, 0, 0, 1)

@@ -224,6 +224,7 @@ type Renderer struct {
 	scaleP     *scaleProgram // the upscale of scaled frames
 	emptyVAO   uint32        // bound for the fullscreen passes (I420, upscale)
 	cache      gpuCache
+	env        envState // image-based light (env.go)
 	// refinedSamples is Info.RefinedSamples and bandRows refinedBandRows; benchmarks
 	// change them on the GL goroutine to compare the alternatives.
 	refinedSamples, bandRows int
@@ -668,6 +669,7 @@ func (r *Renderer) teardown() {
 		v.readMu.Unlock()
 	}
 	r.cache.releaseAll(&r.objs)
+	r.env.release(&r.objs)
 	for _, p := range r.scenePrograms() {
 		if p != nil {
 			r.objs.deleteProgram(&p.id)
