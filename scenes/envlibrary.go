@@ -88,3 +88,12 @@ func (l *Library) EnvironmentNames() []string {
 	slices.Sort(names)
 	return names
 }
+
+// SetEnvironment lights the scene with env (nil: the ambient colour again) and, with
+// background, shows env blurred behind it instead of the background colour. It bumps
+// Version.
+func (s *Scene) SetEnvironment(env *Environment, background bool) {
+	s.Environment = env
+	s.EnvironmentBackground = background && env != nil
+	s.Version++
+}
