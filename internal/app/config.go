@@ -32,6 +32,9 @@ type Config struct {
 	EncoderThreads int
 	GOP            time.Duration
 	Scenes         []SceneFile
+	// Environments are the -environment NAME=FILE.hdr panoramas scene.setEnvironment can
+	// pick, besides the built-in "studio" (and "none").
+	Environments []SceneFile
 	Token          string
 	MaxConns       int
 	MaxViewers     int
