@@ -136,6 +136,8 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions
 	if o.spots && !o.pbr {
 		r.buildFastSpot()
 	}
+	r.useEnvironment(s) // before the loop: it may build programs the loop sets up
+	defer r.unbindEnvironment(s)
 	for _, p := range r.scenePrograms() {
 		if p == nil {
 			continue
@@ -148,8 +150,6 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions
 			r.setLights(p, s.Lights)
 		}
 	}
-	r.useEnvironment(s)
-	defer unbindEnvironment()
 	// What primitives without the optional attributes read (scene.vert).
 	gl.VertexAttrib2f(attribUV1, 0, 0)
 	gl.VertexAttrib4f(attribTangent, 1, 0, 0, 1)
@@ -250,6 +250,9 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 	fast := p == r.fastP || p == r.fastTexP || p == r.fastMaskP || p == r.fastTexMaskP
 	if sp := r.fastSpot[p]; fast && o.spots && sp != nil {
 		p = sp
+	}
+	if ep := r.env.fast[p]; fast && s.Environment != nil && ep != nil {
+		p = ep
 	}
 	if p == r.litMapsP || p == r.litMaskP {
 		// The other programs read the base colour texture alone.

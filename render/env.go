@@ -47,6 +47,12 @@ type envState struct {
 	built                                     bool
 	err                                       error
 	locs                                      map[*sceneProgram]envLocs
+	// fast maps each fast program (and its SPOT_LIGHTS variant) to its ENVIRONMENT
+	// variant, built on the first frame of a scene with an environment (buildFastEnv);
+	// fastErr is why they could not be (logged once; the fast shading then uses the
+	// ambient colour).
+	fast    map[*sceneProgram]*sceneProgram
+	fastErr error
 }
 
 type gpuEnvironment struct {
@@ -54,8 +60,13 @@ type gpuEnvironment struct {
 	lastUsed             uint64
 }
 
-// envLocs are a scene program's environment uniforms.
-type envLocs struct{ on, sh, maxLevel int32 }
+// envLocs are a scene program's environment uniforms, and the environment they hold.
+type envLocs struct {
+	on, sh, maxLevel int32
+	set              bool // the uniforms below hold env, prefiltered or not
+	env              *scenes.Environment
+	prefiltered      bool
+}
 
 func (e *envState) release(objs *glObjects) {
 	for k, g := range e.cache {
@@ -67,6 +78,10 @@ func (e *envState) release(objs *glObjects) {
 		if *p != 0 {
 			objs.deleteProgram(p)
 		}
+	}
+	for k, p := range e.fast {
+		objs.deleteProgram(&p.id)
+		delete(e.fast, k)
 	}
 	e.built = false
 	clear(e.locs)
@@ -103,6 +118,50 @@ func (r *Renderer) buildEnvPrograms() bool {
 	gl.UseProgram(0)
 	e.built = true
 	return true
+}
+
+// buildFastEnv builds the fast programs' ENVIRONMENT variants (GL goroutine), for those
+// there are: the four base ones and, once built, their SPOT_LIGHTS variants. Programs
+// without an environment keep no trace of it: the fast shading of scenes without one costs
+// what it did.
+func (r *Renderer) buildFastEnv() {
+	e := &r.env
+	if r.fastP == nil || e.fastErr != nil {
+		return
+	}
+	type variant struct {
+		p       *sceneProgram
+		defines []string
+	}
+	base := []variant{
+		{r.fastP, nil}, {r.fastTexP, []string{"TEXTURED"}},
+		{r.fastMaskP, []string{"ALPHA_MASK"}}, {r.fastTexMaskP, []string{"TEXTURED", "ALPHA_MASK"}},
+	}
+	all := base
+	for _, v := range base {
+		if sp := r.fastSpot[v.p]; sp != nil {
+			all = append(all, variant{sp, append(append([]string(nil), v.defines...), "SPOT_LIGHTS")})
+		}
+	}
+	if e.fast == nil {
+		e.fast = map[*sceneProgram]*sceneProgram{}
+	}
+	for _, v := range all {
+		if e.fast[v.p] != nil {
+			continue
+		}
+		ep, err := newSceneProgram(r, gouraudVert, gouraudFrag, append(v.defines, "ENVIRONMENT")...)
+		if err != nil {
+			for k, built := range e.fast {
+				r.objs.deleteProgram(&built.id)
+				delete(e.fast, k)
+			}
+			e.fastErr = err
+			r.log.Warn("render: fast shading without environments", "err", err)
+			return
+		}
+		e.fast[v.p] = ep
+	}
 }
 
 // glState is the state a prefilter pass changes and restores.
@@ -262,8 +321,12 @@ func drawInto(tex uint32, level int32, w, h int) {
 }
 
 // useEnvironment sets the scene programs' environment uniforms for s and binds its
-// prefiltered textures (GL goroutine); unbindEnvironment undoes the binding.
+// prefiltered textures (GL goroutine); unbindEnvironment undoes the binding. Programs keep
+// their uniforms between frames: only a change of environment sets them again.
 func (r *Renderer) useEnvironment(s *scenes.Scene) {
+	if s.Environment != nil {
+		r.buildFastEnv()
+	}
 	var g *gpuEnvironment
 	var sh [9]mgl32.Vec3
 	if s.Environment != nil {
@@ -279,6 +342,9 @@ func (r *Renderer) useEnvironment(s *scenes.Scene) {
 			continue
 		}
 		l, ok := r.env.locs[p]
+		if ok && l.set && l.env == s.Environment && l.prefiltered == (g != nil) {
+			continue // unchanged: no GL calls on the frames of a scene that keeps its environment
+		}
 		gl.UseProgram(p.id)
 		if !ok {
 			l = envLocs{on: uniform(p.id, "uEnvOn"), sh: uniform(p.id, "uEnvSH"), maxLevel: uniform(p.id, "uEnvMaxLevel")}
@@ -286,13 +352,14 @@ func (r *Renderer) useEnvironment(s *scenes.Scene) {
 			gl.Uniform1i(uniform(p.id, "uEnvSpecular"), unitEnvSpecular)
 			gl.Uniform1i(uniform(p.id, "uEnvBRDF"), unitEnvBRDF)
 			gl.Uniform1f(l.maxLevel, envLevels-1)
-			r.env.locs[p] = l
 		}
 		// Per-pixel programs need the prefiltered textures; the fast ones the coefficients.
 		gl.Uniform1i(l.on, boolInt32(on && (g != nil || l.sh >= 0)))
 		if on && l.sh >= 0 {
 			gl.Uniform3fv(l.sh, 9, &sh[0][0])
 		}
+		l.set, l.env, l.prefiltered = true, s.Environment, g != nil
+		r.env.locs[p] = l
 	}
 	if g != nil {
 		for unit, id := range map[uint32]uint32{unitEnvIrradiance: g.irradiance, unitEnvSpecular: g.specular, unitEnvBRDF: r.env.lut} {
@@ -303,7 +370,10 @@ func (r *Renderer) useEnvironment(s *scenes.Scene) {
 	}
 }
 
-func unbindEnvironment() {
+func (r *Renderer) unbindEnvironment(s *scenes.Scene) {
+	if s.Environment == nil {
+		return // nothing was bound
+	}
 	for _, unit := range []uint32{unitEnvIrradiance, unitEnvSpecular, unitEnvBRDF} {
 		gl.ActiveTexture(gl.TEXTURE0 + unit)
 		gl.BindTexture(gl.TEXTURE_2D, 0)

@@ -698,6 +698,9 @@ func (r *Renderer) scenePrograms() []*sceneProgram {
 			ps = append(ps, sp)
 		}
 	}
+	for _, ep := range r.env.fast {
+		ps = append(ps, ep)
+	}
 	return ps
 }
 
