@@ -251,10 +251,8 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 	if sp := r.fastSpot[p]; fast && o.spots && sp != nil {
 		p = sp
 	}
-	if ep := r.env.fast[p]; fast && s.Environment != nil && ep != nil {
-		p = ep
-	}
-	if p == r.litMapsP || p == r.litMaskP {
+	maps := p == r.litMapsP || p == r.litMaskP
+	if maps {
 		// The other programs read the base colour texture alone.
 		tex := func(slot int, t *scenes.Texture, srgb bool) {
 			if t != nil {
@@ -269,6 +267,7 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		tex(texClearcoatRough, m.ClearcoatRoughnessTexture, false)
 		tex(texTransmission, m.TransmissionTexture, false)
 	}
+	p = r.envProgram(s, p)
 	if p != current {
 		gl.UseProgram(p.id)
 	}
@@ -324,7 +323,7 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		gl.FrontFace(gl.CCW)
 	}
 	units := 1
-	if p == r.litMapsP || p == r.litMaskP {
+	if maps {
 		units = texSlots
 	}
 	for unit := units - 1; unit >= 0; unit-- {

@@ -46,26 +46,27 @@ type envState struct {
 	irradianceP, specularP, lutP, backgroundP uint32
 	built                                     bool
 	err                                       error
-	locs                                      map[*sceneProgram]envLocs
-	// fast maps each fast program (and its SPOT_LIGHTS variant) to its ENVIRONMENT
-	// variant, built on the first frame of a scene with an environment (buildFastEnv);
-	// fastErr is why they could not be (logged once; the fast shading then uses the
-	// ambient colour).
-	fast    map[*sceneProgram]*sceneProgram
-	fastErr error
+	// variants maps each lit scene program (pbr.frag's and, with the fast shading,
+	// gouraud's with their SPOT_LIGHTS variants) to its ENVIRONMENT variant, built on the
+	// first frame of a scene with an environment (buildEnvVariants); variantErr is why they
+	// could not be (logged once; scenes then draw with their ambient colour). Programs
+	// without the define keep no trace of environments: scenes without one cost what they
+	// did.
+	variants   map[*sceneProgram]*envVariant
+	variantErr error
+}
+
+// envVariant is a scene program built with ENVIRONMENT, its coefficients' location
+// (gouraud.vert) and the environment whose coefficients it holds.
+type envVariant struct {
+	p   *sceneProgram
+	sh  int32
+	env *scenes.Environment
 }
 
 type gpuEnvironment struct {
 	irradiance, specular uint32
 	lastUsed             uint64
-}
-
-// envLocs are a scene program's environment uniforms, and the environment they hold.
-type envLocs struct {
-	on, sh, maxLevel int32
-	set              bool // the uniforms below hold env, prefiltered or not
-	env              *scenes.Environment
-	prefiltered      bool
 }
 
 func (e *envState) release(objs *glObjects) {
@@ -79,12 +80,11 @@ func (e *envState) release(objs *glObjects) {
 			objs.deleteProgram(p)
 		}
 	}
-	for k, p := range e.fast {
-		objs.deleteProgram(&p.id)
-		delete(e.fast, k)
+	for k, v := range e.variants {
+		objs.deleteProgram(&v.p.id)
+		delete(e.variants, k)
 	}
 	e.built = false
-	clear(e.locs)
 }
 
 // buildEnvPrograms compiles the prefilter and background programs once.
@@ -120,48 +120,63 @@ func (r *Renderer) buildEnvPrograms() bool {
 	return true
 }
 
-// buildFastEnv builds the fast programs' ENVIRONMENT variants (GL goroutine), for those
-// there are: the four base ones and, once built, their SPOT_LIGHTS variants. Programs
-// without an environment keep no trace of it: the fast shading of scenes without one costs
-// what it did.
-func (r *Renderer) buildFastEnv() {
+// buildEnvVariants builds the ENVIRONMENT variants of the lit scene programs there are
+// (GL goroutine): pbr.frag's lit ones when the prefilter programs build, and the fast ones
+// with their SPOT_LIGHTS variants once those are built.
+func (r *Renderer) buildEnvVariants() {
 	e := &r.env
-	if r.fastP == nil || e.fastErr != nil {
+	if e.variantErr != nil {
 		return
 	}
 	type variant struct {
-		p       *sceneProgram
-		defines []string
+		p          *sceneProgram
+		vert, frag string
+		defines    []string
 	}
-	base := []variant{
-		{r.fastP, nil}, {r.fastTexP, []string{"TEXTURED"}},
-		{r.fastMaskP, []string{"ALPHA_MASK"}}, {r.fastTexMaskP, []string{"TEXTURED", "ALPHA_MASK"}},
+	var all []variant
+	if r.buildEnvPrograms() {
+		all = append(all, variant{r.litP, sceneVert, pbrFrag, nil},
+			variant{r.litMapsP, sceneVert, pbrFrag, []string{"MATERIAL_MAPS"}},
+			variant{r.litMaskP, sceneVert, pbrFrag, []string{"MATERIAL_MAPS", "ALPHA_MASK"}})
 	}
-	all := base
-	for _, v := range base {
-		if sp := r.fastSpot[v.p]; sp != nil {
-			all = append(all, variant{sp, append(append([]string(nil), v.defines...), "SPOT_LIGHTS")})
+	if r.fastP != nil {
+		base := []variant{
+			{r.fastP, gouraudVert, gouraudFrag, nil}, {r.fastTexP, gouraudVert, gouraudFrag, []string{"TEXTURED"}},
+			{r.fastMaskP, gouraudVert, gouraudFrag, []string{"ALPHA_MASK"}},
+			{r.fastTexMaskP, gouraudVert, gouraudFrag, []string{"TEXTURED", "ALPHA_MASK"}},
+		}
+		all = append(all, base...)
+		for _, v := range base {
+			if sp := r.fastSpot[v.p]; sp != nil {
+				all = append(all, variant{sp, gouraudVert, gouraudFrag, append(append([]string(nil), v.defines...), "SPOT_LIGHTS")})
+			}
 		}
 	}
-	if e.fast == nil {
-		e.fast = map[*sceneProgram]*sceneProgram{}
+	if e.variants == nil {
+		e.variants = map[*sceneProgram]*envVariant{}
 	}
 	for _, v := range all {
-		if e.fast[v.p] != nil {
+		if v.p == nil || e.variants[v.p] != nil {
 			continue
 		}
-		ep, err := newSceneProgram(r, gouraudVert, gouraudFrag, append(v.defines, "ENVIRONMENT")...)
+		p, err := newSceneProgram(r, v.vert, v.frag, append(v.defines, "ENVIRONMENT")...)
 		if err != nil {
-			for k, built := range e.fast {
-				r.objs.deleteProgram(&built.id)
-				delete(e.fast, k)
+			for k, built := range e.variants {
+				r.objs.deleteProgram(&built.p.id)
+				delete(e.variants, k)
 			}
-			e.fastErr = err
-			r.log.Warn("render: fast shading without environments", "err", err)
+			e.variantErr = err
+			r.log.Warn("render: image-based light unavailable; scenes with an environment use their ambient colour", "err", err)
 			return
 		}
-		e.fast[v.p] = ep
+		gl.UseProgram(p.id)
+		gl.Uniform1i(uniform(p.id, "uEnvIrradiance"), unitEnvIrradiance)
+		gl.Uniform1i(uniform(p.id, "uEnvSpecular"), unitEnvSpecular)
+		gl.Uniform1i(uniform(p.id, "uEnvBRDF"), unitEnvBRDF)
+		gl.Uniform1f(uniform(p.id, "uEnvMaxLevel"), envLevels-1)
+		e.variants[v.p] = &envVariant{p: p, sh: uniform(p.id, "uEnvSH")}
 	}
+	gl.UseProgram(0)
 }
 
 // glState is the state a prefilter pass changes and restores.
@@ -320,46 +335,24 @@ func drawInto(tex uint32, level int32, w, h int) {
 	gl.FramebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, 0, 0)
 }
 
-// useEnvironment sets the scene programs' environment uniforms for s and binds its
-// prefiltered textures (GL goroutine); unbindEnvironment undoes the binding. Programs keep
-// their uniforms between frames: only a change of environment sets them again.
+// useEnvironment prepares s's environment for the scene pass (GL goroutine): the
+// ENVIRONMENT program variants (built once), the prefiltered textures (made once per
+// environment) bound to their units, and the fast variants' coefficients (set when the
+// environment changes). unbindEnvironment undoes the binding. Nothing happens for a scene
+// without an environment.
 func (r *Renderer) useEnvironment(s *scenes.Scene) {
-	if s.Environment != nil {
-		r.buildFastEnv()
+	if s.Environment == nil {
+		return
 	}
-	var g *gpuEnvironment
-	var sh [9]mgl32.Vec3
-	if s.Environment != nil {
-		sh = s.Environment.SH()
-		g = r.environment(s.Environment)
-	}
-	on := s.Environment != nil
-	if r.env.locs == nil {
-		r.env.locs = map[*sceneProgram]envLocs{}
-	}
-	for _, p := range r.scenePrograms() {
-		if p == nil {
-			continue
+	r.buildEnvVariants()
+	g := r.environment(s.Environment)
+	sh := s.Environment.SH()
+	for _, v := range r.env.variants {
+		if v.sh >= 0 && v.env != s.Environment {
+			gl.UseProgram(v.p.id)
+			gl.Uniform3fv(v.sh, 9, &sh[0][0])
+			v.env = s.Environment
 		}
-		l, ok := r.env.locs[p]
-		if ok && l.set && l.env == s.Environment && l.prefiltered == (g != nil) {
-			continue // unchanged: no GL calls on the frames of a scene that keeps its environment
-		}
-		gl.UseProgram(p.id)
-		if !ok {
-			l = envLocs{on: uniform(p.id, "uEnvOn"), sh: uniform(p.id, "uEnvSH"), maxLevel: uniform(p.id, "uEnvMaxLevel")}
-			gl.Uniform1i(uniform(p.id, "uEnvIrradiance"), unitEnvIrradiance)
-			gl.Uniform1i(uniform(p.id, "uEnvSpecular"), unitEnvSpecular)
-			gl.Uniform1i(uniform(p.id, "uEnvBRDF"), unitEnvBRDF)
-			gl.Uniform1f(l.maxLevel, envLevels-1)
-		}
-		// Per-pixel programs need the prefiltered textures; the fast ones the coefficients.
-		gl.Uniform1i(l.on, boolInt32(on && (g != nil || l.sh >= 0)))
-		if on && l.sh >= 0 {
-			gl.Uniform3fv(l.sh, 9, &sh[0][0])
-		}
-		l.set, l.env, l.prefiltered = true, s.Environment, g != nil
-		r.env.locs[p] = l
 	}
 	if g != nil {
 		for unit, id := range map[uint32]uint32{unitEnvIrradiance: g.irradiance, unitEnvSpecular: g.specular, unitEnvBRDF: r.env.lut} {
@@ -368,6 +361,20 @@ func (r *Renderer) useEnvironment(s *scenes.Scene) {
 		}
 		gl.ActiveTexture(gl.TEXTURE0)
 	}
+}
+
+// envProgram returns p's ENVIRONMENT variant for a scene with an environment (p itself
+// when there is none or it could not be built). Per-pixel variants need the prefiltered
+// textures too.
+func (r *Renderer) envProgram(s *scenes.Scene, p *sceneProgram) *sceneProgram {
+	if s.Environment == nil {
+		return p
+	}
+	v := r.env.variants[p]
+	if v == nil || (v.sh < 0 && r.env.cache[s.Environment] == nil) {
+		return p
+	}
+	return v.p
 }
 
 func (r *Renderer) unbindEnvironment(s *scenes.Scene) {

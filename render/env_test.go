@@ -83,15 +83,28 @@ func meanRGB(img *image.RGBA, x, y int) [3]float64 {
 
 // TestEnvironmentTintsSphere: a white rough sphere under a blue-sky-over-orange-ground
 // environment is bluish on top and orange below, with per-pixel (prefiltered panoramas)
-// and fast (spherical harmonics per vertex) shading; without the environment it is grey.
+// and fast (spherical harmonics per vertex) shading, in each program variant (material
+// maps for clearcoat, spot lights); without the environment it is grey.
 func TestEnvironmentTintsSphere(t *testing.T) {
 	env := skyOverGround(t)
-	for _, shading := range []Shading{ShadingPBR, ShadingFast} {
-		t.Run(string(shading), func(t *testing.T) {
-			r := newRenderer(t, Config{Shading: shading})
+	for _, c := range []struct {
+		name      string
+		shading   Shading
+		clearcoat float32
+		spot      bool
+	}{
+		{"pbr", ShadingPBR, 0, false}, {"pbr-maps", ShadingPBR, 0.3, false},
+		{"fast", ShadingFast, 0, false}, {"fast-spot", ShadingFast, 0, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRenderer(t, Config{Shading: c.shading})
 			const w, h = 160, 120
 			v := newView(t, r, w, h)
-			s := sphereScene(scenes.Material{BaseColor: mgl32.Vec4{1, 1, 1, 1}, Roughness: 1})
+			s := sphereScene(scenes.Material{BaseColor: mgl32.Vec4{1, 1, 1, 1}, Roughness: 1, Clearcoat: c.clearcoat, ClearcoatRoughness: 1})
+			if c.spot { // a spot light pointing away from the sphere: only selects the variant
+				s.Lights = []scenes.Light{{Type: scenes.Spot, Color: mgl32.Vec3{1, 1, 1}, Intensity: 1,
+					Position: mgl32.Vec3{0, 5, 0}, Direction: mgl32.Vec3{0, 1, 0}, OuterCone: 0.3}}
+			}
 			tx, ty := project(s, w, h, mgl32.Vec3{0, 0.75, 0.66})
 			bx, by := project(s, w, h, mgl32.Vec3{0, -0.75, 0.66})
 

@@ -698,8 +698,8 @@ func (r *Renderer) scenePrograms() []*sceneProgram {
 			ps = append(ps, sp)
 		}
 	}
-	for _, ep := range r.env.fast {
-		ps = append(ps, ep)
+	for _, v := range r.env.variants {
+		ps = append(ps, v.p)
 	}
 	return ps
 }

@@ -100,13 +100,15 @@ uniform vec3 uLightSpotDir[MAX_LIGHTS];
 uniform vec2 uLightCone[MAX_LIGHTS];
 uniform int uSpotStart; // lights from this index on are spot lights
 
-// Image-based light (render/env.go, shaders/envfilter.frag): when uEnvOn, the environment's
-// prefiltered panoramas replace the uniform ambient colour.
-uniform bool uEnvOn;
+#ifdef ENVIRONMENT
+// Image-based light (ENVIRONMENT variant, for scenes with an environment; render/env.go,
+// shaders/envfilter.frag): the environment's prefiltered panoramas replace the uniform
+// ambient colour.
 uniform sampler2D uEnvIrradiance; // diffuse radiance per unit albedo, by normal
 uniform sampler2D uEnvSpecular;   // GGX-prefiltered chain: level = roughness * uEnvMaxLevel
 uniform sampler2D uEnvBRDF;       // split-sum scale (red) and bias (green) of F0
 uniform float uEnvMaxLevel;
+#endif
 
 out vec4 fragColor;
 
@@ -245,6 +247,7 @@ vec3 directLight(Surface s, out vec3 spec) {
     return color;
 }
 
+#ifdef ENVIRONMENT
 // panoramaUV returns where direction d is in an environment panorama (scenes.Environment).
 vec2 panoramaUV(vec3 d) {
     return vec2(atan(d.x, -d.z) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
@@ -274,14 +277,15 @@ vec3 envLight(Surface s, out vec3 spec) {
 #endif
     return color;
 }
+#endif
 
 // indirectLight is the light that does not come straight from a punctual light: the
 // environment when the scene has one (envLight), else the uniform ambient colour, darkened
 // by occlusion; spec receives the specular part alone.
 vec3 indirectLight(Surface s, out vec3 spec) {
-    if (uEnvOn) {
-        return envLight(s, spec);
-    }
+#ifdef ENVIRONMENT
+    return envLight(s, spec);
+#else
     spec = uAmbient * envBRDFApprox(s.f0, s.f90, s.roughness, s.NdotV) * s.occlusion;
     vec3 color = uAmbient * s.diffuseColor * s.occlusion + spec;
 #ifdef MATERIAL_MAPS
@@ -294,6 +298,7 @@ vec3 indirectLight(Surface s, out vec3 spec) {
     }
 #endif
     return color;
+#endif
 }
 
 void main() {
