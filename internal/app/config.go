@@ -32,9 +32,7 @@ type Config struct {
 	EncoderThreads int
 	GOP            time.Duration
 	Scenes         []SceneFile
-	// Environments are the -environment NAME=FILE.hdr panoramas scene.setEnvironment can
-	// pick, besides the built-in "studio" (and "none").
-	Environments []SceneFile
+	Environments   []SceneFile // -environment NAME=FILE.hdr: for scene.setEnvironment, besides "studio"
 	Token          string
 	MaxConns       int
 	MaxViewers     int
