@@ -216,3 +216,34 @@ func TestEnvironmentOncePerContext(t *testing.T) {
 			len(r.env.cache), st2.Textures, st1.Textures)
 	}
 }
+
+// TestEnvironmentRefined: a refined frame (PBR, supersampled or multisampled, drawn in
+// bands on software rasterisers) of a renderer that shades fast keeps the environment's
+// light and background: chroma blue at the top of the sphere and of the frame, red-orange
+// at the bottom.
+func TestEnvironmentRefined(t *testing.T) {
+	r := newRenderer(t, Config{Shading: ShadingFast})
+	const w, h = 160, 120
+	v := newView(t, r, w, h)
+	s := sphereScene(scenes.Material{BaseColor: mgl32.Vec4{1, 1, 1, 1}, Roughness: 1})
+	s.Environment, s.EnvironmentBackground = skyOverGround(t), true
+	frame, err := v.RenderWith(s, nil, Quality{Refined: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, ty := project(s, w, h, mgl32.Vec3{0, 0.75, 0.66})
+	bx, by := project(s, w, h, mgl32.Vec3{0, -0.75, 0.66})
+	for _, c := range []struct {
+		name string
+		x, y int
+		blue bool
+	}{{"sphere top", tx, ty, true}, {"sphere bottom", bx, by, false}, {"frame top", w / 2, 3, true}, {"frame bottom", w / 2, h - 4, false}} {
+		p := frame.YCbCrAt(c.x, c.y)
+		if blue := int(p.Cb) > int(p.Cr)+20; blue != c.blue {
+			t.Errorf("%s (%d, %d): Cb %d Cr %d, want blue %v", c.name, c.x, c.y, p.Cb, p.Cr, c.blue)
+		}
+		if orange := int(p.Cr) > int(p.Cb)+20; orange == c.blue {
+			t.Errorf("%s (%d, %d): Cb %d Cr %d, want orange %v", c.name, c.x, c.y, p.Cb, p.Cr, !c.blue)
+		}
+	}
+}
