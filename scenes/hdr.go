@@ -98,16 +98,17 @@ func DecodeHDR(r io.Reader) (*HDRImage, error) {
 	if w > MaxHDRSide || h > MaxHDRSide || w*h > MaxHDRPixels {
 		return nil, fmt.Errorf("%w: %d x %d pixels is over the limit (%d per side, %d in all)", ErrBadHDR, w, h, MaxHDRSide, MaxHDRPixels)
 	}
-	img := &HDRImage{Width: w, Height: h, Pix: make([]float32, 3*w*h)}
+	// The pixels grow as scanlines arrive: a short file claiming a large size costs what
+	// it holds, not what it claims.
+	img := &HDRImage{Width: w, Height: h, Pix: make([]float32, 0, min(3*w*h, 3<<20))}
 	scan := make([]byte, 4*w)
 	for y := range h {
 		if err := readScanline(br, scan, w); err != nil {
 			return nil, fmt.Errorf("%w: scanline %d of %d: %v", ErrBadHDR, y, h, err)
 		}
-		row := img.Pix[3*w*y : 3*w*(y+1)]
 		for x := range w {
 			r, g, b := rgbeToFloat(scan[4*x : 4*x+4])
-			row[3*x], row[3*x+1], row[3*x+2] = r, g, b
+			img.Pix = append(img.Pix, r, g, b)
 		}
 	}
 	return img, nil

@@ -247,3 +247,29 @@ func TestLibraryEnvironments(t *testing.T) {
 		t.Errorf("broken file: %v", err)
 	}
 }
+
+// FuzzDecodeHDR: arbitrary bytes give a picture of the size the header claims or an
+// ErrBadHDR error, never a panic; a short file claiming a large size costs what it holds.
+func FuzzDecodeHDR(f *testing.F) {
+	for _, rle := range []bool{false, true} {
+		var buf bytes.Buffer
+		if err := EncodeHDR(&buf, testHDR(16, 4), rle); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf.Bytes())
+	}
+	f.Add([]byte("#?RADIANCE\n\n-Y 4096 +X 8192\n\x02\x02\x20\x00\x80"))
+	f.Add([]byte("#?RGBE\n\n-Y 1 +X 3\n\x10\x10\x10\x80\x01\x01\x01\x02"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		img, err := DecodeHDR(bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, ErrBadHDR) {
+				t.Fatalf("error %v does not wrap ErrBadHDR", err)
+			}
+			return
+		}
+		if len(img.Pix) != 3*img.Width*img.Height {
+			t.Fatalf("%d values for %dx%d", len(img.Pix), img.Width, img.Height)
+		}
+	})
+}
