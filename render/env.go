@@ -12,7 +12,7 @@ import (
 // mip chain (GGX, one roughness per level); a BRDF table for the split sum is made once per
 // context. pbr.frag samples them; the fast shading (gouraud.vert) reads the environment's 9
 // spherical-harmonic coefficients alone, computed on the CPU when the environment is made,
-// and so costs no prefiltering and next to nothing per vertex.
+// and so costs next to nothing per vertex (and no prefiltering for a scene it draws alone).
 const (
 	envIrradianceWidth = 32  // irradiance panorama: 32 x 16
 	envSpecularWidth   = 256 // specular chain level 0: 256 x 128
@@ -336,16 +336,20 @@ func drawInto(tex uint32, level int32, w, h int) {
 }
 
 // useEnvironment prepares s's environment for the scene pass (GL goroutine): the
-// ENVIRONMENT program variants (built once), the prefiltered textures (made once per
-// environment) bound to their units, and the fast variants' coefficients (set when the
-// environment changes). unbindEnvironment undoes the binding. Nothing happens for a scene
-// without an environment.
+// ENVIRONMENT program variants (built once), the fast variants' coefficients (set when the
+// environment changes) and, when the environment is prefiltered already, its textures
+// bound to their units (envProgram prefilters it when a per-pixel program first needs it:
+// a scene the fast shading draws entirely never pays for it). unbindEnvironment undoes the
+// binding. Nothing happens for a scene without an environment.
 func (r *Renderer) useEnvironment(s *scenes.Scene) {
 	if s.Environment == nil {
 		return
 	}
 	r.buildEnvVariants()
-	g := r.environment(s.Environment)
+	var g *gpuEnvironment
+	if g = r.env.cache[s.Environment]; g != nil {
+		g.lastUsed = r.frames
+	}
 	sh := s.Environment.SH()
 	for _, v := range r.env.variants {
 		if v.sh >= 0 && v.env != s.Environment {
@@ -355,24 +359,40 @@ func (r *Renderer) useEnvironment(s *scenes.Scene) {
 		}
 	}
 	if g != nil {
-		for unit, id := range map[uint32]uint32{unitEnvIrradiance: g.irradiance, unitEnvSpecular: g.specular, unitEnvBRDF: r.env.lut} {
-			gl.ActiveTexture(gl.TEXTURE0 + unit)
-			gl.BindTexture(gl.TEXTURE_2D, id)
-		}
-		gl.ActiveTexture(gl.TEXTURE0)
+		r.bindEnvironment(g)
 	}
 }
 
+// bindEnvironment binds g's textures (and the BRDF table) to their units.
+func (r *Renderer) bindEnvironment(g *gpuEnvironment) {
+	for _, b := range []struct{ unit, id uint32 }{
+		{unitEnvIrradiance, g.irradiance}, {unitEnvSpecular, g.specular}, {unitEnvBRDF, r.env.lut},
+	} {
+		gl.ActiveTexture(gl.TEXTURE0 + b.unit)
+		gl.BindTexture(gl.TEXTURE_2D, b.id)
+	}
+	gl.ActiveTexture(gl.TEXTURE0)
+}
+
 // envProgram returns p's ENVIRONMENT variant for a scene with an environment (p itself
-// when there is none or it could not be built). Per-pixel variants need the prefiltered
-// textures too.
+// when there is none or it could not be built), in a scene pass after useEnvironment.
+// Per-pixel variants need the prefiltered textures: the first one prefilters the
+// environment (which leaves the pass's framebuffer, viewport and capabilities as they
+// were) and binds them.
 func (r *Renderer) envProgram(s *scenes.Scene, p *sceneProgram) *sceneProgram {
 	if s.Environment == nil {
 		return p
 	}
 	v := r.env.variants[p]
-	if v == nil || (v.sh < 0 && r.env.cache[s.Environment] == nil) {
+	if v == nil {
 		return p
+	}
+	if v.sh < 0 && r.env.cache[s.Environment] == nil {
+		g := r.environment(s.Environment)
+		if g == nil {
+			return p
+		}
+		r.bindEnvironment(g)
 	}
 	return v.p
 }
