@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,25 @@ func TestEnvironmentFlag(t *testing.T) {
 	for _, bad := range []string{"sky", "=x.hdr", "sky=", "bad name=x.hdr", "studio=x.hdr", "none=x.hdr"} {
 		if _, err := parseConfig([]string{"-environment", bad}, none, discard{}); err == nil || !strings.Contains(err.Error(), "-environment") {
 			t.Errorf("-environment %q: %v, want an error naming -environment", bad, err)
+		}
+	}
+}
+
+// A broken or missing HDR file stops the start with an error naming the flag and the file.
+func TestEnvironmentFileRefused(t *testing.T) {
+	dir := t.TempDir()
+	broken := dir + "/broken.hdr"
+	if err := writeFile(broken, "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 64 +X 128\n\x02\x02\x00\x80\x85"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, want string }{
+		{broken, "truncated"},
+		{dir + "/missing.hdr", "no such file"},
+	} {
+		out, err := exec.Command(streamerBin, "-environment", "sky="+c.path, "-listen", "127.0.0.1:0", "-http", "").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "-environment sky="+c.path) || !strings.Contains(string(out), c.want) ||
+			!strings.Contains(string(out), "bad HDR file") {
+			t.Errorf("%s: err %v, output %q: want a refusal naming the flag, the file and %q", c.path, err, out, c.want)
 		}
 	}
 }
