@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/rendercast/rendercast/scenes"
 )
 
 // -environment NAME=FILE.hdr is repeatable, reads from YAML as a list, and refuses
@@ -47,5 +50,33 @@ func TestEnvironmentFileRefused(t *testing.T) {
 			!strings.Contains(string(out), "bad HDR file") {
 			t.Errorf("%s: err %v, output %q: want a refusal naming the flag, the file and %q", c.path, err, out, c.want)
 		}
+	}
+}
+
+// A configured environment is there for scene.setEnvironment over RTMP (the streamer's own
+// call command), beside the built-in studio; unknown names are refused with the list.
+func TestEnvironmentCall(t *testing.T) {
+	dir := t.TempDir()
+	img := &scenes.HDRImage{Width: 64, Height: 32, Pix: make([]float32, 3*64*32)}
+	for i := range img.Pix {
+		img.Pix[i] = float32(i%7) / 3
+	}
+	var buf bytes.Buffer
+	if err := scenes.EncodeHDR(&buf, img, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(dir+"/sky.hdr", buf.String()); err != nil {
+		t.Fatal(err)
+	}
+	rs := startStreamer(t, "-size", "320x180", "-environment", "sky="+dir+"/sky.hdr")
+	for _, name := range []string{"sky", "studio", "none"} {
+		out, err := exec.Command(streamerBin, "call", rs.url("live/demo"), "scene.setEnvironment", "name="+name, "background=true").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "version") {
+			t.Fatalf("scene.setEnvironment %s: %v\n%s", name, err, out)
+		}
+	}
+	out, err := exec.Command(streamerBin, "call", rs.url("live/demo"), "scene.setEnvironment", "name=nope").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "unknown environment") || !strings.Contains(string(out), "sky") {
+		t.Fatalf("unknown environment: err %v, output %q", err, out)
 	}
 }
