@@ -48,16 +48,25 @@ func NewEnvironment(name string, img *HDRImage) (*Environment, error) {
 	if img == nil || img.Width < 1 || img.Height < 1 || len(img.Pix) != 3*img.Width*img.Height {
 		return nil, fmt.Errorf("%w: %q: picture size does not match its pixels", ErrBadEnvironment, name)
 	}
-	pix := make([]float32, len(img.Pix))
 	for i, v := range img.Pix {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) || v < 0 {
 			return nil, fmt.Errorf("%w: %q: value %g at pixel %d (want finite values >= 0)", ErrBadEnvironment, name, v, i/3)
 		}
-		pix[i] = min(v, maxRadiance)
 	}
-	w, h := img.Width, img.Height
+	// Clamp first (the halving averages what the renderer would see), without copying a
+	// large picture whole: the first halving makes the copy.
+	clamp := func(v float32) float32 { return min(v, maxRadiance) }
+	pix, w, h := img.Pix, img.Width, img.Height
+	if w > MaxEnvironmentWidth && h >= 2 {
+		pix, w, h = halve(pix, w, h, clamp)
+	} else {
+		pix = make([]float32, len(img.Pix))
+		for i, v := range img.Pix {
+			pix[i] = clamp(v)
+		}
+	}
 	for w > MaxEnvironmentWidth && h >= 2 {
-		pix, w, h = halve(pix, w, h)
+		pix, w, h = halve(pix, w, h, nil)
 	}
 	e := &Environment{Name: name, Width: w, Height: h, Pix: pix}
 	e.sh = projectSH(e)
@@ -65,15 +74,18 @@ func NewEnvironment(name string, img *HDRImage) (*Environment, error) {
 }
 
 // halve box filters a w x h RGB picture to half its size (odd last rows and columns are
-// dropped).
-func halve(pix []float32, w, h int) ([]float32, int, int) {
+// dropped), applying f (when not nil) to each value read.
+func halve(pix []float32, w, h int, f func(float32) float32) ([]float32, int, int) {
+	if f == nil {
+		f = func(v float32) float32 { return v }
+	}
 	nw, nh := w/2, h/2
 	out := make([]float32, 3*nw*nh)
 	for y := range nh {
 		for x := range nw {
 			for c := range 3 {
-				s := pix[3*((2*y)*w+2*x)+c] + pix[3*((2*y)*w+2*x+1)+c] +
-					pix[3*((2*y+1)*w+2*x)+c] + pix[3*((2*y+1)*w+2*x+1)+c]
+				s := f(pix[3*((2*y)*w+2*x)+c]) + f(pix[3*((2*y)*w+2*x+1)+c]) +
+					f(pix[3*((2*y+1)*w+2*x)+c]) + f(pix[3*((2*y+1)*w+2*x+1)+c])
 				out[3*(y*nw+x)+c] = s / 4
 			}
 		}

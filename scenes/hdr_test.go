@@ -273,3 +273,29 @@ func FuzzDecodeHDR(f *testing.F) {
 		}
 	})
 }
+
+// TestNewEnvironmentHalvesAndClamps: a 2048-wide picture is box filtered to 1024 wide,
+// values clamped to 65504 first.
+func TestNewEnvironmentHalvesAndClamps(t *testing.T) {
+	img := &HDRImage{Width: 2048, Height: 1024, Pix: make([]float32, 3*2048*1024)}
+	for i := range img.Pix {
+		img.Pix[i] = 3
+	}
+	img.Pix[0] = 1e9
+	env, err := NewEnvironment("big", img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Width != 1024 || env.Height != 512 {
+		t.Fatalf("size %dx%d", env.Width, env.Height)
+	}
+	if got, want := env.Pix[0], float32(65504+3*3)/4; got != want {
+		t.Errorf("first texel %g, want %g (clamped, then averaged)", got, want)
+	}
+	if env.Pix[1] != 3 || env.Pix[len(env.Pix)-1] != 3 {
+		t.Errorf("other texels %g, %g, want 3", env.Pix[1], env.Pix[len(env.Pix)-1])
+	}
+	if img.Pix[0] != 1e9 {
+		t.Error("NewEnvironment changed its input")
+	}
+}
