@@ -93,6 +93,7 @@ func (v *View) scenePass(s *scenes.Scene, fb uint32, w, h int, o passOptions) {
 	switch {
 	case finiteMat4(viewProj):
 		v.badCamera = false
+		r.drawEnvironmentBackground(s, viewProj)
 		r.drawScene(s, viewProj, o)
 	case !v.badCamera: // warn once per bad spell, not every frame
 		v.badCamera = true
@@ -147,6 +148,8 @@ func (r *Renderer) drawScene(s *scenes.Scene, viewProj mgl32.Mat4, o passOptions
 	if o.spots && !o.pbr {
 		r.buildFastSpot()
 	}
+	r.useEnvironment(s) // before the loop: it may build programs the loop sets up
+	defer r.unbindEnvironment(s)
 	for _, p := range r.scenePrograms() {
 		if p == nil {
 			continue
@@ -263,7 +266,8 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 	if sp := r.fastSpot[p]; fast && o.spots && sp != nil {
 		p = sp
 	}
-	if p == r.litMapsP || p == r.litMaskP {
+	maps := p == r.litMapsP || p == r.litMaskP
+	if maps {
 		// The other programs read the base colour texture alone.
 		tex := func(slot int, t *scenes.Texture, srgb bool) {
 			if t != nil {
@@ -278,10 +282,10 @@ func (r *Renderer) drawOne(s *scenes.Scene, it drawItem, o passOptions, current 
 		tex(texClearcoatRough, m.ClearcoatRoughnessTexture, false)
 		tex(texTransmission, m.TransmissionTexture, false)
 	}
-	maps := p == r.litMapsP || p == r.litMaskP
 	if sp := r.shadows.variants[p]; o.shadow != nil && sp != nil {
 		p = sp
 	}
+	p = r.envProgram(s, p)
 	if p != current {
 		gl.UseProgram(p.id)
 	}

@@ -231,6 +231,7 @@ type Renderer struct {
 	emptyVAO   uint32        // bound for the fullscreen passes (I420, upscale)
 	cache      gpuCache
 	shadows    shadowCache
+	env        envState // image-based light (env.go)
 	// refinedSamples is Info.RefinedSamples and bandRows refinedBandRows; benchmarks
 	// change them on the GL goroutine to compare the alternatives.
 	refinedSamples, bandRows int
@@ -683,6 +684,7 @@ func (r *Renderer) teardown() {
 	}
 	r.cache.releaseAll(&r.objs)
 	r.shadows.release(&r.objs, true)
+	r.env.release(&r.objs)
 	for _, p := range r.scenePrograms() {
 		if p != nil {
 			r.objs.deleteProgram(&p.id)
@@ -715,6 +717,9 @@ func (r *Renderer) scenePrograms() []*sceneProgram {
 		if sp := r.shadows.variants[p]; sp != nil {
 			ps = append(ps, sp)
 		}
+	}
+	for _, v := range r.env.variants {
+		ps = append(ps, v.p)
 	}
 	return ps
 }

@@ -436,3 +436,38 @@ func TestShadowAlphaMask(t *testing.T) {
 		t.Errorf("floor under the cut half at %v: %.1f without shadows, %.1f with; want no shadow", cut, a, b)
 	}
 }
+
+// TestShadowWithEnvironment: a scene lit by an environment and a shadowed key light draws
+// with both: the floor under the cube is darker than with the environment alone, and the
+// environment still lights it (brighter than with shadows alone in the shadow, where only
+// the ambient or the environment reaches).
+func TestShadowWithEnvironment(t *testing.T) {
+	const w, h = 320, 180
+	s := shadowScene()
+	// A dim, even blue environment: it lights the shadowed floor (blue) without washing
+	// out the key light's contribution.
+	img := &scenes.HDRImage{Width: 64, Height: 32, Pix: make([]float32, 64*32*3)}
+	for i := 0; i < len(img.Pix); i += 3 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2] = 0.02, 0.02, 0.25
+	}
+	env, err := scenes.NewEnvironment("dim", img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOn}), w, h), s)
+	s.SetEnvironment(env, false)
+	lit := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOff}), w, h), s)
+	both := drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOn}), w, h), s)
+	p := pixelOf(s, inShadow, w, h)
+	a, b, c := meanAround(lit, p), meanAround(both, p), meanAround(plain, p)
+	dark := s.Clone()
+	dark.Lights = nil
+	d := meanAround(drawRGBA(t, newView(t, newRenderer(t, Config{Shading: ShadingPBR, Shadows: ShadowsOff}), w, h), dark), p)
+	t.Logf("floor under the cube: environment alone %.1f, environment and shadows %.1f, shadows alone %.1f, environment without lights %.1f", a, b, c, d)
+	if b > a*0.8 {
+		t.Errorf("floor under the cube with environment and shadows %.1f, environment alone %.1f: no shadow", b, a)
+	}
+	if bc, cc := both.RGBAAt(p.X, p.Y), plain.RGBAAt(p.X, p.Y); int(bc.B)-int(bc.R) < int(cc.B)-int(cc.R)+10 {
+		t.Errorf("floor under the cube %v with the blue environment, %v without: the environment does not light the shadow", bc, cc)
+	}
+}

@@ -30,6 +30,14 @@ var (
 	ErrSceneExists = errors.New("scene name already in use")
 	// ErrUnknownAnimation: PlayAnimation named an animation the scene does not have.
 	ErrUnknownAnimation = errors.New("unknown animation")
+	// ErrBadHDR: a Radiance HDR file is malformed, truncated, too large or in a format or
+	// orientation the decoder does not read.
+	ErrBadHDR = errors.New("bad HDR file")
+	// ErrBadEnvironment: an environment's picture has the wrong size or non-finite or
+	// negative values, or its name is taken or invalid.
+	ErrBadEnvironment = errors.New("bad environment")
+	// ErrUnknownEnvironment: an environment name the library does not have.
+	ErrUnknownEnvironment = errors.New("unknown environment")
 )
 
 // errLoaderPanic marks a panic recovered inside the loader: a bug, since bad input must give

@@ -16,6 +16,8 @@ type Library struct {
 	mu     sync.RWMutex
 	scenes map[string]*Scene
 	opts   ModelOptions
+	// envs are the environments added with AddEnvironment (the built-in ones are not here).
+	envs map[string]*Environment
 }
 
 // SetModelOptions sets the options Add loads glTF files with (texture limits, the logger

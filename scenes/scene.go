@@ -50,6 +50,12 @@ type Scene struct {
 	// Warnings lists the problems the loader worked around (textures skipped, sampler
 	// enums replaced), each once; shared between clones.
 	Warnings []string
+	// Environment, when not nil, lights the scene with image-based light instead of the
+	// uniform Ambient colour (see Environment); shared between clones, read-only.
+	Environment *Environment
+	// EnvironmentBackground draws the environment, blurred, behind the scene instead of
+	// the Background colour (when Environment is set).
+	EnvironmentBackground bool
 }
 
 // MaxLights is the number of lights the renderer's shader supports.

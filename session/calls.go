@@ -115,6 +115,26 @@ var sessionCalls = map[string]callFunc{
 		}
 		return s.editScene(func(sc *scenes.Scene) error { return sc.SetBackground(rgb[0], rgb[1], rgb[2]) })
 	},
+	"scene.setEnvironment": func(s *Session, name string, a Args) (any, error) {
+		envName, err := a.str(name, "name")
+		if err != nil {
+			return nil, err
+		}
+		background := false
+		if v, ok := a["background"]; ok && v != nil {
+			if background, err = a.boolean(name, "background"); err != nil {
+				return nil, err
+			}
+		}
+		env, err := s.v.Library.Environment(envName)
+		if err != nil {
+			return nil, &ArgError{name, "name", err.Error()}
+		}
+		return s.editScene(func(sc *scenes.Scene) error {
+			sc.SetEnvironment(env, background)
+			return nil
+		})
+	},
 	"scene.setVisible": func(s *Session, name string, a Args) (any, error) {
 		node, err := a.str(name, "node")
 		if err != nil {

@@ -50,6 +50,13 @@ uniform vec4 uLightVector[MAX_LIGHTS];
 // cone costs every vertex (about 5% of the demo's fast pass on llvmpipe).
 uniform vec3 uLightSpotDir[MAX_LIGHTS];
 uniform vec2 uLightCone[MAX_LIGHTS];
+#ifdef ENVIRONMENT
+// Image-based light, cheaply (ENVIRONMENT variant, for scenes with an environment): the
+// environment's diffuse light as 9 spherical-harmonic coefficients (scenes.Environment.SH)
+// replaces the ambient colour, for the diffuse part at the normal and, blurred as a tint,
+// the specular part at the reflection.
+uniform vec3 uEnvSH[9];
+#endif
 
 #ifdef TEXTURED
 out vec3 vDiffuse;  // linear light reflected diffusely per unit of texture colour
@@ -86,6 +93,16 @@ vec3 envBRDFApprox(vec3 f0, float roughness, float NdotV) {
     vec2 ab = vec2(-1.04, 1.04) * a004 + r.zw;
     return f0 * ab.x + ab.y;
 }
+
+#ifdef ENVIRONMENT
+// envSH evaluates uEnvSH at unit direction d.
+vec3 envSH(vec3 d) {
+    return uEnvSH[0] * 0.282095
+        + 0.488603 * (uEnvSH[1] * d.y + uEnvSH[2] * d.z + uEnvSH[3] * d.x)
+        + 1.092548 * (uEnvSH[4] * (d.x * d.y) + uEnvSH[5] * (d.y * d.z) + uEnvSH[7] * (d.x * d.z))
+        + uEnvSH[6] * (0.315392 * (3.0 * d.z * d.z - 1.0)) + uEnvSH[8] * (0.546274 * (d.x * d.x - d.y * d.y));
+}
+#endif
 
 #ifndef TEXTURED
 vec3 toneMapACES(vec3 x) {
@@ -144,8 +161,14 @@ void main() {
         specular += PI * distributionGGX(NdotH, alpha) * visibilitySmithGGX(NdotV, NdotL, alpha) * F * light;
         diffuse += (1.0 - F) * light;
     }
-    diffuse = (diffuse + uAmbient) * dielectric;
-    specular += uAmbient * envBRDFApprox(f0, roughness, NdotV) + uEmissive;
+#ifdef ENVIRONMENT
+    vec3 ambientDiffuse = max(envSH(N), 0.0);
+    vec3 ambientSpecular = max(envSH(reflect(-V, N)), 0.0);
+#else
+    vec3 ambientDiffuse = uAmbient, ambientSpecular = uAmbient;
+#endif
+    diffuse = (diffuse + ambientDiffuse) * dielectric;
+    specular += ambientSpecular * envBRDFApprox(f0, roughness, NdotV) + uEmissive;
 
 #ifdef TEXTURED
     vDiffuse = diffuse * base * uExposure;

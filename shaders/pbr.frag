@@ -101,6 +101,16 @@ uniform vec3 uLightSpotDir[MAX_LIGHTS];
 uniform vec2 uLightCone[MAX_LIGHTS];
 uniform int uSpotStart; // lights from this index on are spot lights
 
+#ifdef ENVIRONMENT
+// Image-based light (ENVIRONMENT variant, for scenes with an environment; render/env.go,
+// shaders/envfilter.frag): the environment's prefiltered panoramas replace the uniform
+// ambient colour.
+uniform sampler2D uEnvIrradiance; // diffuse radiance per unit albedo, by normal
+uniform sampler2D uEnvSpecular;   // GGX-prefiltered chain: level = roughness * uEnvMaxLevel
+uniform sampler2D uEnvBRDF;       // split-sum scale (red) and bias (green) of F0
+uniform float uEnvMaxLevel;
+#endif
+
 out vec4 fragColor;
 
 float distributionGGX(float NdotH, float alpha) {
@@ -283,9 +293,45 @@ vec3 directLight(Surface s, out vec3 spec) {
     return color;
 }
 
-// indirectLight is the light that does not come straight from a punctual light: today the
-// uniform ambient colour, darkened by occlusion; spec receives the specular part alone.
+#ifdef ENVIRONMENT
+// panoramaUV returns where direction d is in an environment panorama (scenes.Environment).
+vec2 panoramaUV(vec3 d) {
+    return vec2(atan(d.x, -d.z) / (2.0 * PI) + 0.5, acos(clamp(d.y, -1.0, 1.0)) / PI);
+}
+
+// envSpecular is the environment's light reflected specularly along normal N with the
+// given roughness (split sum: prefiltered light times the BRDF's scale and bias).
+vec3 envSpecular(vec3 N, vec3 V, float NdotV, vec3 f0, float f90, float roughness) {
+    vec3 R = reflect(-V, N);
+    vec3 pre = textureLod(uEnvSpecular, panoramaUV(R), roughness * uEnvMaxLevel).rgb;
+    vec2 ab = textureLod(uEnvBRDF, vec2(NdotV, roughness), 0.0).rg;
+    return pre * (f0 * ab.x + f90 * ab.y);
+}
+
+// envLight is indirectLight with the scene's environment (split-sum image-based light).
+vec3 envLight(Surface s, out vec3 spec) {
+    spec = envSpecular(s.N, s.V, s.NdotV, s.f0, s.f90, s.roughness) * s.occlusion;
+    vec3 color = textureLod(uEnvIrradiance, panoramaUV(s.N), 0.0).rgb * s.diffuseColor * s.occlusion + spec;
+#ifdef MATERIAL_MAPS
+    if (s.clearcoat > 0.0) {
+        float NgdotV = max(dot(s.Ng, s.V), 1e-4);
+        float Fc = fresnelSchlick(NgdotV, vec3(0.04), 1.0).x * s.clearcoat;
+        vec3 cc = envSpecular(s.Ng, s.V, NgdotV, vec3(0.04), 1.0, max(s.ccRoughness, 0.045)) * s.clearcoat * s.occlusion;
+        color = color * (1.0 - Fc) + cc;
+        spec = spec * (1.0 - Fc) + cc;
+    }
+#endif
+    return color;
+}
+#endif
+
+// indirectLight is the light that does not come straight from a punctual light: the
+// environment when the scene has one (envLight), else the uniform ambient colour, darkened
+// by occlusion; spec receives the specular part alone.
 vec3 indirectLight(Surface s, out vec3 spec) {
+#ifdef ENVIRONMENT
+    return envLight(s, spec);
+#else
     spec = uAmbient * envBRDFApprox(s.f0, s.f90, s.roughness, s.NdotV) * s.occlusion;
     vec3 color = uAmbient * s.diffuseColor * s.occlusion + spec;
 #ifdef MATERIAL_MAPS
@@ -298,6 +344,7 @@ vec3 indirectLight(Surface s, out vec3 spec) {
     }
 #endif
     return color;
+#endif
 }
 
 void main() {

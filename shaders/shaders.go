@@ -22,6 +22,11 @@
 //   - shadow.vert, shadow.frag: the key light's shadow map depth pass (render.Shadows),
 //     with ALPHA_MASK for alpha-tested casters;
 //     pbr.frag's lightShadow reads the map (PCF over 3x3 texels in four linear comparison taps).
+//   - envfilter.frag: prefilters an environment panorama for image-based light (variants
+//     IRRADIANCE, SPECULAR: GGX importance sampling per roughness level, BRDF_LUT: the
+//     split-sum table); pbr.frag's ENVIRONMENT variants read the results (split-sum
+//     image-based light), gouraud.vert's read the environment's 9 spherical-harmonic
+//     coefficients instead. envbg.frag draws the environment, blurred, as the background.
 //   - fullscreen.vert: one triangle covering the viewport (no vertex buffers).
 //   - yuv420.frag: RGB to I420 (BT.709, limited range) packing 4 output bytes per fragment
 //     into an RGBA8 target of W/4 x 1.5H texels, whose memory is exactly an I420 frame.

@@ -13,7 +13,7 @@ import (
 )
 
 func TestNames(t *testing.T) {
-	want := []string{"fullscreen.vert", "gouraud.frag", "gouraud.vert", "pbr.frag", "preview.frag", "scale.frag", "scene.vert", "shadow.frag", "shadow.vert", "yuv420.frag"}
+	want := []string{"envbg.frag", "envfilter.frag", "fullscreen.vert", "gouraud.frag", "gouraud.vert", "pbr.frag", "preview.frag", "scale.frag", "scene.vert", "shadow.frag", "shadow.vert", "yuv420.frag"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}

@@ -176,6 +176,14 @@ func options() []option {
 			c.Scenes = append(c.Scenes, sceneFile{Name: name, Path: path})
 			return nil
 		}},
+		{name: "environment", usage: "add an environment for image-based light as NAME=FILE.hdr (Radiance HDR, equirectangular; repeatable; studio is built in), for scene.setEnvironment", repeat: true, reset: func(c *config) { c.Environments = nil }, set: func(c *config, v string) error {
+			name, path, ok := strings.Cut(v, "=")
+			if !ok || !sceneName.MatchString(name) || path == "" || name == "studio" || name == "none" {
+				return fmt.Errorf("%q is not NAME=FILE.hdr with NAME of letters, digits, - and _ (not studio or none)", v)
+			}
+			c.Environments = append(c.Environments, sceneFile{Name: name, Path: path})
+			return nil
+		}},
 		{name: "token", def: "", usage: "shared secret clients must present (RTMP: tcUrl ?token=, connect property token, or first connect argument; WHEP: Authorization: Bearer or ?token=); empty disables", set: func(c *config, v string) error {
 			c.Token = v
 			return nil

@@ -111,6 +111,12 @@ func New(cfg *Config, log *slog.Logger) (*App, error) {
 			return nil, fmt.Errorf("-scene %s=%s: %w", sf.Name, sf.Path, err)
 		}
 	}
+	for _, ef := range cfg.Environments {
+		if err := a.lib.AddEnvironment(ef.Name, ef.Path); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("-environment %s=%s: %w", ef.Name, ef.Path, err)
+		}
+	}
 	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version,
 		"contexts", info.Contexts, "gpu", gpuList(cfg.GPUs), "readback", info.Readback, "convert", info.Convert,
 		"msaa", info.MSAA, "shading", info.Shading, "shadows", shadowsInfo(info.Shadows), "detail", detail.String())

@@ -32,6 +32,7 @@ type Config struct {
 	EncoderThreads int
 	GOP            time.Duration
 	Scenes         []SceneFile
+	Environments   []SceneFile // -environment NAME=FILE.hdr: for scene.setEnvironment, besides "studio"
 	Token          string
 	MaxConns       int
 	MaxViewers     int
