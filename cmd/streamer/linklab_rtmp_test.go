@@ -141,7 +141,7 @@ func labRecordRTMP(ctx context.Context, lab *linklab.Lab, l linklab.Link, out st
 // labLatencyCalls is how many background changes each latency viewer sends, within
 // labLatencyBudget.
 const (
-	labLatencyCalls  = 15
+	labLatencyCalls  = 25
 	labLatencyBudget = 30 * time.Second
 	labLatencyWait   = 5 * time.Second
 )
