@@ -30,9 +30,10 @@ const (
 	envBackgroundFrag = "envbg.frag"
 )
 
-// Texture units of the environment's textures in the scene programs (after the material's).
+// Texture units of the environment's textures in the scene programs (after the material's
+// and the shadow map's).
 const (
-	unitEnvIrradiance = texSlots + iota
+	unitEnvIrradiance = shadowUnit + 1 + iota
 	unitEnvSpecular
 	unitEnvBRDF
 )
