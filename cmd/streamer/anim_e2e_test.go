@@ -4,6 +4,8 @@ import (
 	"context"
 	"image"
 	"os"
+	"os/exec"
+	"strconv"
 	"testing"
 	"time"
 
@@ -62,4 +64,45 @@ func TestPlayAnimationOverRTMP(t *testing.T) {
 		t.Fatal("scene.playAnimation of an unknown animation was accepted")
 	}
 	v.Next(ctx) // still streaming
+}
+
+// TestAnimatedModelDecodedByFFmpeg: with -animate on the skin model's animation plays from
+// the session's start; ffmpeg (a client not written here) decodes frames that change over
+// time, while with -animate off the same frames stay alike.
+func TestAnimatedModelDecodedByFFmpeg(t *testing.T) {
+	model := "/usr/share/assimp/models/glTF2/simple_skin/simple_skin.gltf"
+	if _, err := os.Stat(model); err != nil {
+		t.Fatalf("%v: install assimp-testmodels (scripts/setup.sh)", err)
+	}
+	const w, h, n = 320, 180, 45
+	spread := func(animate string) float64 {
+		rs := startStreamer(t, "-size", "320x180", "-animate", animate, "-refine-after", "0", "-scene", "skin="+model)
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-i", rs.url("live/skin"),
+			"-frames:v", strconv.Itoa(n), "-pix_fmt", "gray", "-f", "rawvideo", "-").Output()
+		if err != nil {
+			t.Fatalf("-animate %s: ffmpeg: %v", animate, err)
+		}
+		if len(out) != n*w*h {
+			t.Fatalf("-animate %s: ffmpeg decoded %d bytes, want %d frames of %dx%d", animate, len(out), n, w, h)
+		}
+		// The largest mean difference between the first frame and a later one.
+		first, most := out[:w*h], 0.0
+		for i := 1; i < n; i++ {
+			f := out[i*w*h : (i+1)*w*h]
+			sum := 0
+			for j := range f {
+				d := int(f[j]) - int(first[j])
+				sum += max(d, -d)
+			}
+			most = max(most, float64(sum)/float64(w*h))
+		}
+		return most
+	}
+	still, moving := spread("off"), spread("on")
+	t.Logf("largest mean difference from the first decoded frame: -animate off %.2f, on %.2f", still, moving)
+	if still > 0.5 || moving < 1 {
+		t.Errorf("decoded frames change by %.2f with -animate off and %.2f with -animate on; want under 0.5 and over 1", still, moving)
+	}
 }

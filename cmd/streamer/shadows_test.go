@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"image"
-	"image/png"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,21 +48,7 @@ func TestSnapshotShadows(t *testing.T) {
 	snap := func(extra ...string) image.Image {
 		t.Helper()
 		out := filepath.Join(dir, strings.Join(append([]string{"default"}, extra...), "")+".png")
-		var stderr bytes.Buffer
-		args := append([]string{"-size", "320x180", "-msaa", "0", "-detail", "low", "-o", out}, extra...)
-		if code := runSnapshot(args, &bytes.Buffer{}, &stderr); code != 0 {
-			t.Fatalf("snapshot %v: exit %d: %s", extra, code, stderr.String())
-		}
-		f, err := os.Open(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		img, err := png.Decode(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
+		return snapshotPNG(t, out, append([]string{"-size", "320x180", "-msaa", "0", "-detail", "low"}, extra...)...)
 	}
 	on, off := snap(), snap("-shadows", "off")
 	lum := func(img image.Image, x, y int) int {

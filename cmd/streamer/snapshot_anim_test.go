@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,22 +17,7 @@ func TestSnapshotAnimatedModel(t *testing.T) {
 	}
 	dir := t.TempDir()
 	shot := func(at string) image.Image {
-		out := filepath.Join(dir, "t"+at+".png")
-		var stderr bytes.Buffer
-		args := []string{"-scene", "skin=" + model, "-size", "160x120", "-msaa", "0", "-t", at, "-o", out}
-		if code := runSnapshot(args, &bytes.Buffer{}, &stderr); code != 0 {
-			t.Fatalf("-t %s: exit %d: %s", at, code, stderr.String())
-		}
-		f, err := os.Open(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		img, err := png.Decode(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
+		return snapshotPNG(t, filepath.Join(dir, "t"+at+".png"), "-scene", "skin="+model, "-size", "160x120", "-msaa", "0", "-t", at)
 	}
 	differ := func(a, b image.Image) int {
 		n := 0

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"image"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -9,22 +10,32 @@ import (
 	"testing"
 )
 
+// snapshotPNG runs `streamer snapshot` with args writing to out and decodes the PNG it
+// wrote.
+func snapshotPNG(t *testing.T, out string, args ...string) image.Image {
+	t.Helper()
+	var stderr bytes.Buffer
+	if code := runSnapshot(append(args, "-o", out), &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("snapshot %v: exit %d: %s", args, code, stderr.String())
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("snapshot %v: %v", args, err)
+	}
+	return img
+}
+
 func TestSnapshotShading(t *testing.T) {
 	dir := t.TempDir()
 	for _, shading := range []string{"pbr", "fast"} {
-		out := filepath.Join(dir, shading+".png")
-		var stderr bytes.Buffer
-		if code := runSnapshot([]string{"-size", "320x180", "-msaa", "0", "-shading", shading, "-detail", "low", "-o", out}, &bytes.Buffer{}, &stderr); code != 0 {
-			t.Fatalf("-shading %s: exit %d: %s", shading, code, stderr.String())
-		}
-		f, err := os.Open(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil || img.Bounds().Dx() != 320 || img.Bounds().Dy() != 180 {
-			t.Fatalf("-shading %s: %v %v", shading, err, img)
+		img := snapshotPNG(t, filepath.Join(dir, shading+".png"), "-size", "320x180", "-msaa", "0", "-shading", shading, "-detail", "low")
+		if img.Bounds().Dx() != 320 || img.Bounds().Dy() != 180 {
+			t.Fatalf("-shading %s: %v", shading, img.Bounds())
 		}
 	}
 	var stderr bytes.Buffer
